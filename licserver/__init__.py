@@ -1,0 +1,56 @@
+"""licserver: a self-hosted software licence activation server.
+
+``create_app()`` builds the Flask application: configuration, extensions,
+blueprints, error handlers, CLI — nothing else. Serve it with
+``gunicorn 'licserver:create_app()'``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from licserver import runtime
+from licserver.config import load_config
+from licserver.database import configure_engine
+from licserver.extensions import db
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    instance = os.environ.get("LICSERVER_INSTANCE_DIR") or str(Path.cwd() / "instance")
+    app = Flask(__name__, instance_path=instance, instance_relative_config=False)
+    load_config(app, config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # machine names as sent
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    runtime.init_app(app)
+
+    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    app.extensions["licserver.limiter"] = limiter
+
+    from licserver.api import Api, register_blueprints
+
+    api = Api(app)
+    register_blueprints(api, app, limiter)
+
+    from licserver import cli
+
+    cli.register(app)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        hops = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
+    return app

@@ -1,0 +1,43 @@
+"""HTTP only: schemas, routes, authentication, problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_smorest import Api as _Api
+from flask_smorest.utils import prepare_response
+
+from licserver.api import problem
+
+
+class Api(_Api):  # type: ignore[misc]
+    """flask-smorest's Api with our error shape: problem+json everywhere."""
+
+    ERROR_SCHEMA = problem.ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        problem.register(self._app)
+
+    def _register_responses(self) -> None:
+        import http
+
+        for status in http.HTTPStatus:
+            if status < 400:
+                continue
+            response: dict[str, Any] = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+            prepare_response(response, self.spec, problem.PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, problem.PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def register_blueprints(api: Api, app: Flask, limiter: Limiter) -> None:
+    from licserver.api import admin, client, health
+
+    for bp in (health.blp, client.blp, *admin.blueprints()):
+        api.register_blueprint(bp)
+    # Per source IP, on every client-API route; off with RATE_LIMITS=off.
+    limiter.limit(app.config["CLIENT_RATE_LIMIT"])(client.blp)

@@ -1,0 +1,11 @@
+"""Admin API (``Authorization: Bearer <token>``)."""
+
+from __future__ import annotations
+
+from licserver.api.blueprint import Blueprint
+
+
+def blueprints() -> list[Blueprint]:
+    from licserver.api.admin import activations, customers, licenses, products
+
+    return [products.blp, customers.blp, licenses.blp, activations.blp]

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from licserver.api.admin import views
+from licserver.api.auth import admin_actor, require
+from licserver.api.blueprint import Blueprint
+from licserver.api.docs import errors
+from licserver.api.schemas.admin import (
+    ActivationAdminOut,
+    ActivationPage,
+    ActivationSearchArgs,
+    DeactivateIn,
+)
+from licserver.domain.permissions import LICENSES, READ
+from licserver.extensions import db
+from licserver.models import Activation
+from licserver.runtime import deps, origin
+from licserver.services import activation as activation_service
+from licserver.services import pagination
+
+blp = Blueprint(
+    "activations",
+    __name__,
+    url_prefix="/api/v1/activations",
+    description="Admin: finding and deactivating activations",
+)
+
+
+@blp.get("")
+@blp.arguments(ActivationSearchArgs, location="query")
+@blp.response(200, ActivationPage)
+@errors(blp, 422, 401, 403, 503)
+@require(READ)
+def search(args: dict[str, Any]) -> dict[str, Any]:
+    """Find activations across licences by installation ID (exact) and/or machine
+    name (exact, case-insensitive), newest first: the lost-machine search."""
+    q = select(Activation)
+    if args.get("installation_id"):
+        q = q.where(Activation.installation_id == args["installation_id"])
+    if args.get("machine_name"):
+        q = q.where(func.lower(Activation.machine_name) == args["machine_name"].lower())
+    rows, cursor = pagination.page(
+        db.session(), q, Activation.id, args["limit"], args["cursor"], descending=True
+    )
+    return {"items": [views.activation(a) for a in rows], "next_cursor": cursor}
+
+
+@blp.post("/<activation_id>/deactivate")
+@blp.arguments(DeactivateIn)
+@blp.response(200, ActivationAdminOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 503)
+@require(LICENSES)
+def deactivate(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
+    """Deactivate an installation (dead, lost, stolen machine): the seat is free at
+    once and the machine's next check-in gets 410. Repeating it changes nothing."""
+    act = activation_service.deactivate(
+        deps(), activation_id, origin(admin_actor()), reason=data["reason"]
+    )
+    return views.activation(act)

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from licserver.api.admin import views
+from licserver.api.auth import admin_actor, require
+from licserver.api.blueprint import Blueprint
+from licserver.api.docs import errors
+from licserver.api.schemas.admin import (
+    ActivationListArgs,
+    ActivationPage,
+    EventPage,
+    LicenseIn,
+    LicenseKeyOut,
+    LicenseListArgs,
+    LicensePage,
+    LicensePatch,
+    LicenseSecretOut,
+    PasswordOut,
+    StatusChangeIn,
+)
+from licserver.api.schemas.common import PageArgs
+from licserver.domain.permissions import LICENSES, READ
+from licserver.extensions import db
+from licserver.models import Activation, Customer, Event, License, Product, utcnow
+from licserver.runtime import deps, origin
+from licserver.services import licenses as svc
+from licserver.services import pagination
+
+blp = Blueprint(
+    "licenses",
+    __name__,
+    url_prefix="/api/v1/licenses",
+    description="Admin: licences, their activations and history",
+)
+
+
+@blp.post("")
+@blp.arguments(LicenseIn)
+@blp.response(201, LicenseSecretOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 503)
+@require(LICENSES)
+def create(data: dict[str, Any]) -> dict[str, Any]:
+    """Issue a licence: its key and activation password are in the answer."""
+    kwargs = dict(data)
+    lic, secrets = svc.create(deps(), origin(admin_actor()), **kwargs)
+    return views.license(lic, secrets)
+
+
+@blp.get("")
+@blp.arguments(LicenseListArgs, location="query")
+@blp.response(200, LicensePage)
+@errors(blp, 422, 401, 403, 503)
+@require(READ)
+def index(args: dict[str, Any]) -> dict[str, Any]:
+    """List licences, oldest first; filter by customer number, product code, status."""
+    q = select(License)
+    if args.get("customer"):
+        q = q.join(Customer, Customer.id == License.customer_id).where(
+            Customer.number == args["customer"]
+        )
+    if args.get("product"):
+        q = q.join(Product, Product.id == License.product_id).where(Product.code == args["product"])
+    status = args.get("status")
+    if status:
+        now = utcnow()
+        if status == "expired":
+            q = q.where(
+                License.status == "active",
+                License.expires_at.is_not(None),
+                License.expires_at <= now,
+            )
+        elif status == "active":
+            q = q.where(
+                License.status == "active",
+                (License.expires_at.is_(None)) | (License.expires_at > now),
+            )
+        else:
+            q = q.where(License.status == status)
+    rows, cursor = pagination.page(db.session(), q, License.id, args["limit"], args["cursor"])
+    return {"items": [views.license(lic) for lic in rows], "next_cursor": cursor}
+
+
+@blp.get("/<license_id>")
+@blp.response(200, LicenseSecretOut)
+@errors(blp, 401, 403, 404, 503)
+@require(READ)
+def show(license_id: str) -> dict[str, Any]:
+    """One licence, with its key and activation password."""
+    d = deps()
+    lic = svc.get(d.session, license_id)
+    return views.license(lic, svc.reveal(d, lic))
+
+
+@blp.patch("/<license_id>")
+@blp.arguments(LicensePatch)
+@blp.response(200, LicenseSecretOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 503)
+@require(LICENSES)
+def patch(data: dict[str, Any], license_id: str) -> dict[str, Any]:
+    """Change seats, expiry (null: perpetual) or features."""
+    d = deps()
+    lic = svc.update(d, origin(admin_actor()), license_id, data)
+    return views.license(lic, svc.reveal(d, lic))
+
+
+def _status_view(action: str, doc: str) -> None:
+    @blp.post(f"/<license_id>/{action}", endpoint=action)
+    @blp.arguments(StatusChangeIn, required=False)
+    @blp.response(200, LicenseSecretOut)
+    @errors(blp, 400, 413, 422, 401, 403, 404, 409, 503)
+    @require(LICENSES)
+    def view(data: dict[str, Any] | None, license_id: str) -> dict[str, Any]:
+        d = deps()
+        lic = svc.change_status(
+            d, origin(admin_actor()), license_id, action, reason=(data or {}).get("reason")
+        )
+        return views.license(lic, svc.reveal(d, lic))
+
+    view.__doc__ = doc
+
+
+_status_view("suspend", "Suspend: activations and check-ins are refused until reinstated.")
+_status_view("reinstate", "Reinstate a suspended licence.")
+_status_view("revoke", "Revoke for good: nothing moves a licence out of revoked.")
+
+
+@blp.post("/<license_id>/activation-password")
+@blp.response(200, PasswordOut)
+@errors(blp, 401, 403, 404, 503)
+@require(LICENSES)
+def regenerate_password(license_id: str) -> dict[str, Any]:
+    """A new activation password; the old one stops working."""
+    _, password = svc.regenerate_password(deps(), origin(admin_actor()), license_id)
+    return {"activation_password": password}
+
+
+@blp.post("/<license_id>/key")
+@blp.response(200, LicenseKeyOut)
+@errors(blp, 401, 403, 404, 503)
+@require(LICENSES)
+def reissue_key(license_id: str) -> dict[str, Any]:
+    """A new licence key; the old one stops working."""
+    _, key = svc.reissue_key(deps(), origin(admin_actor()), license_id)
+    return {"key": key}
+
+
+@blp.get("/<license_id>/activations")
+@blp.arguments(ActivationListArgs, location="query")
+@blp.response(200, ActivationPage)
+@errors(blp, 422, 401, 403, 404, 503)
+@require(READ)
+def activations(args: dict[str, Any], license_id: str) -> dict[str, Any]:
+    """The licence's activations (``state=active``, the default, or ``all``), oldest first."""
+    lic = svc.get(db.session(), license_id)
+    q = select(Activation).where(Activation.license_id == lic.id)
+    if args["state"] == "active":
+        q = q.where(Activation.deactivated_at.is_(None))
+    rows, cursor = pagination.page(db.session(), q, Activation.id, args["limit"], args["cursor"])
+    return {"items": [views.activation(a) for a in rows], "next_cursor": cursor}
+
+
+@blp.get("/<license_id>/events")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, EventPage)
+@errors(blp, 422, 401, 403, 404, 503)
+@require(READ)
+def history(args: dict[str, Any], license_id: str) -> dict[str, Any]:
+    """The licence's history, oldest first."""
+    lic = svc.get(db.session(), license_id)
+    q = select(Event).where(Event.license_id == lic.id)
+    rows, cursor = pagination.page(db.session(), q, Event.id, args["limit"], args["cursor"])
+    return {"items": [views.event(e, lic.public_id) for e in rows], "next_cursor": cursor}

@@ -1,0 +1,132 @@
+"""Client API: what products call. Thin: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from licserver.api.blueprint import Blueprint
+from licserver.api.docs import errors
+from licserver.api.schemas.client import (
+    ActivateIn,
+    ActivationOut,
+    CertificateOut,
+    CheckinIn,
+    DeactivatedOut,
+    KeysOut,
+    ValidateIn,
+    ValidateOut,
+)
+from licserver.domain.errors import InvalidCredentials
+from licserver.runtime import deps, origin
+from licserver.services import Actor
+from licserver.services import activation as svc
+from licserver.services.keys import KeyInfo
+
+blp = Blueprint("client", __name__, url_prefix="/api/v1", description="Client API (products)")
+CLIENT = Actor("client")
+
+
+@blp.post("/activations")
+@blp.arguments(ActivateIn)
+@blp.response(201, ActivationOut, description="A new activation took a seat.")
+@blp.alt_response(
+    200,
+    schema=ActivationOut,
+    success=True,
+    description="This installation was already active: no second seat.",
+)
+@errors(blp, 400, 413, 422, 429, 401, 403, 404, 409, 503)
+def activate(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Activate an installation on a licence."""
+    result = svc.activate(
+        deps(),
+        data["credentials"],
+        data["installation_id"],
+        data["machine_name"],
+        data.get("client"),
+        origin(CLIENT),
+    )
+    act = result.activation
+    body = {
+        "activation_id": act.public_id,
+        "license_id": result.license.public_id,
+        "installation_id": act.installation_id,
+        "machine_name": act.machine_name,
+        "activated_at": act.activated_at,
+        "certificate": result.certificate,
+        "activation_token": result.activation_token,
+    }
+    return body, 201 if result.created else 200
+
+
+@blp.post("/activations/<activation_id>/checkin")
+@blp.arguments(CheckinIn)
+@blp.response(200, CertificateOut)
+@errors(blp, 400, 413, 422, 401, 410, 403, 503)
+def checkin(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
+    """Refresh the certificate of a live activation."""
+    _, cert = svc.checkin(deps(), activation_id, data["activation_token"], origin(CLIENT))
+    return {"certificate": cert}
+
+
+@blp.delete("/activations/<activation_id>")
+@blp.response(200, DeactivatedOut)
+@blp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Authorization",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "Activation <activation_token>",
+        }
+    ]
+)
+@errors(blp, 401, 503)
+def deactivate(activation_id: str) -> dict[str, Any]:
+    """Deactivate this installation (the client's own call); repeating it is harmless."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "activation" or not token.strip():
+        raise InvalidCredentials("Send 'Authorization: Activation <activation_token>'.")
+    act = svc.deactivate(deps(), activation_id, origin(CLIENT), activation_token=token.strip())
+    return {"deactivated_at": act.deactivated_at}
+
+
+@blp.post("/validate")
+@blp.arguments(ValidateIn)
+@blp.response(200, ValidateOut)
+@errors(blp, 400, 413, 422, 429, 401, 404, 503)
+def validate(data: dict[str, Any]) -> dict[str, Any]:
+    """Is this installation licensed now? Read-only; answers with a code."""
+    result = svc.validate(deps(), data["credentials"], data["installation_id"], origin(CLIENT))
+    lic = result.license
+    return {
+        "valid": result.valid,
+        "code": result.code,
+        "license": {
+            "id": lic.public_id,
+            "product": lic.product.code,
+            "seats": lic.seats,
+            "seats_used": lic.seats_used,
+            "expires_at": lic.expires_at,
+            "status": result.status,
+        },
+    }
+
+
+@blp.get("/keys")
+@blp.response(200, KeysOut)
+@errors(blp, 503)
+def keys() -> dict[str, Any]:
+    """The public keys that verify LK1 keys and AC1 certificates."""
+    d = deps()
+    infos: list[KeyInfo] = d.keyring.infos(d.session)
+    return {
+        "keys": [
+            {"kid": k.kid, "alg": "Ed25519", "public_key": k.public_key, "status": k.status}
+            for k in infos
+        ]
+    }

@@ -1,0 +1,1 @@
+"""marshmallow schemas: one input and one output schema per endpoint."""

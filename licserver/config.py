@@ -1,0 +1,202 @@
+"""Configuration: defaults, then a TOML file named by ``LICSERVER_CONFIG``, then
+``LICSERVER_*`` environment variables, then a mapping given to ``create_app`` (tests).
+
+Every key is UPPERCASE; ``config.example.toml`` documents each one. Invalid
+settings stop start-up with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    # Storage. Empty means SQLite in the instance folder.
+    "DATABASE_URL": "",
+    "DB_POOL_SIZE": 5,
+    "DB_POOL_TIMEOUT": 10,
+    "DB_CONNECT_TIMEOUT": 5,
+    "SQLITE_BUSY_TIMEOUT_MS": 10000,
+    # Secrets. Empty SECRET_KEY means: generate one once into the instance folder.
+    "SECRET_KEY": "",
+    "KEYS_DIR": "",
+    "KEY_PASSPHRASE": "",
+    "DATA_KEY": "",
+    # HTTP
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "PROXY_FIX_X_FOR": 0,
+    "PUBLIC_URL": "http://127.0.0.1:8000",
+    # Rate limits
+    "RATE_LIMITS": "on",
+    "REDIS_URL": "",
+    "CLIENT_RATE_LIMIT": "600 per minute",
+    "FAILED_ATTEMPTS_LIMIT": 20,
+    "FAILED_ATTEMPTS_WINDOW_SECONDS": 3600,
+    # Email. Empty SMTP_HOST writes mail to the instance folder's outbox/ instead.
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_STARTTLS": False,
+    "SMTP_SSL": False,
+    "SMTP_TIMEOUT": 10,
+    "MAIL_FROM": "licserver <licserver@localhost>",
+    "INVITATION_TTL_HOURS": 72,
+    # Test-only switch: makes the schema with create_all instead of migrations.
+    "TESTING": False,
+}
+
+_INT_KEYS = {
+    "DB_POOL_SIZE",
+    "DB_POOL_TIMEOUT",
+    "DB_CONNECT_TIMEOUT",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "MAX_CONTENT_LENGTH",
+    "PROXY_FIX_X_FOR",
+    "FAILED_ATTEMPTS_LIMIT",
+    "FAILED_ATTEMPTS_WINDOW_SECONDS",
+    "SMTP_PORT",
+    "SMTP_TIMEOUT",
+    "INVITATION_TTL_HOURS",
+}
+_BOOL_KEYS = {"SMTP_STARTTLS", "SMTP_SSL", "TESTING"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message names it."""
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{key} must be true or false, not {value!r}")
+
+
+def _as_int(key: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key} must be a whole number, not {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a whole number, not {value!r}") from None
+
+
+def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config`` in the documented order and check it."""
+    app.config.from_mapping(DEFAULTS)
+    path = os.environ.get("LICSERVER_CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"LICSERVER_CONFIG: cannot read {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"LICSERVER_CONFIG: {path} is not valid TOML: {exc}") from exc
+        unknown = sorted(k for k in data if k.upper() not in DEFAULTS)
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+        app.config.from_mapping({k.upper(): v for k, v in data.items()})
+    for key in DEFAULTS:
+        env = os.environ.get(f"LICSERVER_{key}")
+        if env is not None:
+            app.config[key] = env
+    if overrides:
+        app.config.from_mapping(overrides)
+    _normalise(app)
+
+
+def _normalise(app: Flask) -> None:
+    cfg = app.config
+    for key in _INT_KEYS:
+        cfg[key] = _as_int(key, cfg[key])
+    for key in _BOOL_KEYS:
+        cfg[key] = _as_bool(key, cfg[key])
+    limits = str(cfg["RATE_LIMITS"]).strip().lower()
+    if limits not in {"on", "off", "true", "false", "1", "0"}:
+        raise ConfigError(f"RATE_LIMITS must be 'on' or 'off', not {cfg['RATE_LIMITS']!r}")
+    cfg["RATE_LIMITS"] = "on" if limits in {"on", "true", "1"} else "off"
+    if cfg["MAX_CONTENT_LENGTH"] < 1024:
+        raise ConfigError("MAX_CONTENT_LENGTH must be at least 1024 bytes")
+    if cfg["FAILED_ATTEMPTS_LIMIT"] < 1 or cfg["FAILED_ATTEMPTS_WINDOW_SECONDS"] < 1:
+        raise ConfigError("FAILED_ATTEMPTS_LIMIT and FAILED_ATTEMPTS_WINDOW_SECONDS must be >= 1")
+
+    instance = Path(app.instance_path)
+    if not cfg["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        cfg["DATABASE_URL"] = f"sqlite:///{instance / 'licserver.db'}"
+    url = str(cfg["DATABASE_URL"])
+    if url.startswith("postgres://") or url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain URLs would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not (url.startswith("sqlite") or url.startswith("postgresql+psycopg")):
+        raise ConfigError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+    cfg["DATABASE_URL"] = url
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app)
+
+    if not cfg["KEYS_DIR"]:
+        cfg["KEYS_DIR"] = str(Path.cwd() / "keys")
+    if not cfg["SECRET_KEY"]:
+        cfg["SECRET_KEY"] = _instance_secret(instance)
+
+    if cfg["RATE_LIMITS"] == "off":
+        cfg["RATELIMIT_ENABLED"] = False
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    cfg["RATELIMIT_STRATEGY"] = "moving-window"
+
+    # flask-smorest / OpenAPI
+    cfg["API_TITLE"] = "licserver"
+    cfg["API_VERSION"] = "v1"
+    cfg["OPENAPI_VERSION"] = "3.0.3"
+    cfg["OPENAPI_URL_PREFIX"] = "/api/v1"
+    cfg["OPENAPI_JSON_PATH"] = "openapi.json"
+    cfg["JSON_SORT_KEYS"] = False
+
+
+def engine_options(app: Flask) -> dict[str, Any]:
+    url = str(app.config["DATABASE_URL"])
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": app.config["DB_POOL_SIZE"],
+        "pool_timeout": app.config["DB_POOL_TIMEOUT"],
+        "connect_args": {"connect_timeout": app.config["DB_CONNECT_TIMEOUT"]},
+    }
+
+
+def _instance_secret(instance: Path) -> str:
+    """One secret per instance folder, made on first start, readable by its owner only."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    # Written to a temporary name and linked into place, so that several workers
+    # starting at once all end up reading the one complete secret.
+    tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(48))
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()

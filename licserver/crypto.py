@@ -1,0 +1,120 @@
+"""Secrets at rest: argon2id hashes for passwords and admin tokens, SHA-256 for
+activation tokens, AES-GCM for what must be shown again (activation passwords,
+licence keys). No function here logs or returns a secret it was not asked for."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# RFC 9106's second recommended option (64 MiB is too much per worker request
+# on small servers; 19 MiB, t=2 is OWASP's floor for argon2id).
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    if not stored_hash:
+        # Same work as a real check, so absence is not visible in timing.
+        _hasher.hash(password)
+        return False
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_hash(token: str) -> str:
+    """For high-entropy random tokens only; a slow hash adds nothing there."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def tokens_equal(stored_hash: str, token: str) -> bool:
+    return hmac.compare_digest(stored_hash, token_hash(token))
+
+
+def random_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64u_decode(text: str) -> bytes:
+    """Strict: only the URL-safe alphabet, no padding, canonical length."""
+    if not isinstance(text, str) or not text.isascii():
+        raise ValueError("not base64url")
+    if any(c not in _B64U for c in text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64u(raw) != text:
+        raise ValueError("non-canonical base64url")
+    return raw
+
+
+_B64U = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+class Box:
+    """AES-256-GCM with a random 96-bit nonce; ciphertext is nonce + data + tag.
+
+    ``purpose`` is bound as associated data so a ciphertext of one kind (a key)
+    cannot be moved into a column of another (a password)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("data key must be 32 bytes")
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: str, purpose: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, plaintext.encode(), purpose.encode())
+
+    def open(self, blob: bytes, purpose: str) -> str:
+        return self._aead.decrypt(blob[:12], blob[12:], purpose.encode()).decode()
+
+
+def load_or_create_data_key(keys_dir: Path, configured: str, create: bool) -> bytes:
+    """The data-encryption key: DATA_KEY (base64url of 32 bytes) if set, else
+    ``KEYS_DIR/data.key``, made by ``licserver init`` (owner-only)."""
+    if configured:
+        try:
+            key = b64u_decode(configured.strip())
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise ValueError("DATA_KEY must be base64url of 32 random bytes")
+        return key
+    path = keys_dir / "data.key"
+    if not path.exists():
+        if not create:
+            raise FileNotFoundError(f"{path} is missing: run 'licserver init'")
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        tmp = keys_dir / f".data.key.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(b64u(os.urandom(32)) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = b64u_decode(path.read_text().strip())
+    if len(key) != 32:
+        raise ValueError(f"{path} does not hold a 32-byte key")
+    return key

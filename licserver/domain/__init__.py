@@ -1,0 +1,1 @@
+"""Plain rules: no Flask, no database session."""

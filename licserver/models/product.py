@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from licserver.models.base import Base, BigId, utcnow
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    default_seats: Mapped[int] = mapped_column(default=1)
+    default_duration_days: Mapped[int | None]
+    offline_grace_days: Mapped[int] = mapped_column(default=14)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

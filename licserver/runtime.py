@@ -1,0 +1,54 @@
+"""Per-process objects the services need, built once from the app's config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, request
+
+from licserver.crypto import Box, load_or_create_data_key
+from licserver.extensions import db
+from licserver.services import Actor, Deps, Origin
+from licserver.services.keys import Keyring
+
+_KEY = "licserver.runtime"
+
+
+class Runtime:
+    def __init__(self, app: Flask) -> None:
+        keys_dir = Path(app.config["KEYS_DIR"])
+        self.keyring = Keyring(keys_dir, app.config["KEY_PASSPHRASE"])
+        self._keys_dir = keys_dir
+        self._data_key_setting = str(app.config["DATA_KEY"])
+        self._box: Box | None = None
+        self.failed_limit = int(app.config["FAILED_ATTEMPTS_LIMIT"])
+        self.failed_window = int(app.config["FAILED_ATTEMPTS_WINDOW_SECONDS"])
+
+    def box(self, create: bool = False) -> Box:
+        if self._box is None:
+            self._box = Box(load_or_create_data_key(self._keys_dir, self._data_key_setting, create))
+        return self._box
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_KEY] = Runtime(app)
+
+
+def runtime(app: Flask | None = None) -> Runtime:
+    rt: Runtime = (app or current_app).extensions[_KEY]
+    return rt
+
+
+def deps(app: Flask | None = None) -> Deps:
+    rt = runtime(app)
+    return Deps(
+        session=db.session(),
+        keyring=rt.keyring,
+        box=rt.box(),
+        failed_attempts_limit=rt.failed_limit,
+        failed_attempts_window=rt.failed_window,
+    )
+
+
+def origin(actor: Actor) -> Origin:
+    return Origin(actor=actor, ip=request.remote_addr)

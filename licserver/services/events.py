@@ -1,0 +1,75 @@
+"""Writing and reading the history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from licserver.models import Activation, Event, License, utcnow
+from licserver.services import Origin
+
+CREDENTIAL_FAILURE = "INVALID_CREDENTIALS"
+# Refusals that spend the failed-attempt budget (a wrong check-in token does not:
+# activation tokens are random, 256-bit, and not guessable).
+BUDGET_KINDS = ("activation.refused", "validation.refused")
+
+
+def record(
+    session: Session,
+    kind: str,
+    origin: Origin,
+    *,
+    license: License | None = None,
+    customer_id: int | None = None,
+    activation: Activation | None = None,
+    installation_id: str | None = None,
+    machine_name: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Add an event to the session (the caller commits with its own change)."""
+    if activation is not None:
+        installation_id = installation_id or activation.installation_id
+        machine_name = machine_name or activation.machine_name
+    event = Event(
+        kind=kind,
+        license_id=license.id if license is not None else None,
+        customer_id=customer_id
+        if customer_id is not None
+        else (license.customer_id if license is not None else None),
+        activation_id=activation.public_id if activation is not None else None,
+        actor_type=origin.actor.type,
+        actor_id=origin.actor.id,
+        installation_id=installation_id,
+        machine_name=machine_name,
+        ip=origin.ip,
+        reason=reason,
+        data=data or {},
+        at=utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+def recent_failures(
+    session: Session,
+    *,
+    license_id: int | None = None,
+    customer_id: int | None = None,
+    window_seconds: int,
+) -> tuple[int, Any]:
+    """(count, oldest time) of credential failures inside the window, for the
+    failed-attempt budget: per licence, or per customer for the company password."""
+    since = utcnow() - timedelta(seconds=window_seconds)
+    q = select(func.count(Event.id), func.min(Event.at)).where(
+        Event.reason == CREDENTIAL_FAILURE, Event.at > since, Event.kind.in_(BUDGET_KINDS)
+    )
+    if license_id is not None:
+        q = q.where(Event.license_id == license_id)
+    else:
+        q = q.where(Event.customer_id == customer_id, Event.license_id.is_(None))
+    count, oldest = session.execute(q).one()
+    return int(count), oldest

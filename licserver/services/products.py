@@ -1,0 +1,55 @@
+"""Products: the things licences are for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from licserver.domain.errors import Conflict, NotFound
+from licserver.models import Product
+
+
+def create(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    default_seats: int = 1,
+    default_duration_days: int | None = None,
+    offline_grace_days: int = 14,
+) -> Product:
+    if session.scalars(select(Product.id).where(Product.code == code)).first() is not None:
+        raise Conflict(f"A product with code '{code}' already exists.")
+    product = Product(
+        code=code,
+        name=name,
+        default_seats=default_seats,
+        default_duration_days=default_duration_days,
+        offline_grace_days=offline_grace_days,
+    )
+    session.add(product)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"A product with code '{code}' already exists.") from None
+    return product
+
+
+def get(session: Session, code: str) -> Product:
+    product = session.scalars(select(Product).where(Product.code == code)).first()
+    if product is None:
+        raise NotFound(f"No product with code '{code}'.")
+    return product
+
+
+def update(session: Session, code: str, changes: dict[str, Any]) -> Product:
+    product = get(session, code)
+    for field in ("name", "default_seats", "default_duration_days", "offline_grace_days"):
+        if field in changes:
+            setattr(product, field, changes[field])
+    session.commit()
+    return product

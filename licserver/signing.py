@@ -1,0 +1,245 @@
+"""Ed25519 signing keys and the two signed token formats, LK1 and AC1.
+
+A token is ``PREFIX.PAYLOAD.SIG``: PAYLOAD is base64url (no padding) of compact
+JSON with sorted keys, SIG the Ed25519 signature over the ASCII ``PREFIX.PAYLOAD``.
+The prefix names the purpose and is signed, so one kind can't pass as the other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from licserver.crypto import b64u, b64u_decode
+
+LICENSE_KEY_PREFIX = "LK1"
+CERTIFICATE_PREFIX = "AC1"
+MAX_TOKEN_LENGTH = 4096
+KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+
+class TokenError(ValueError):
+    """The text is not a valid token of the expected kind (the reason is for logs and tests)."""
+
+
+def new_kid(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"k-{now:%Y%m%d}-{secrets.token_hex(3)}"
+
+
+def public_key_b64(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return b64u(raw)
+
+
+def public_key_from_b64(text: str) -> Ed25519PublicKey:
+    raw = b64u_decode(text)
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def canonical_json(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode(prefix: str, payload: Mapping[str, Any], kid: str, key: Ed25519PrivateKey) -> str:
+    body = dict(payload)
+    body["kid"] = kid
+    signed = f"{prefix}.{b64u(canonical_json(body))}"
+    return f"{signed}.{b64u(key.sign(signed.encode('ascii')))}"
+
+
+def decode(
+    token: object, prefix: str, public_keys: Mapping[str, Ed25519PublicKey]
+) -> dict[str, Any]:
+    """Verify ``token`` and return its payload; TokenError for anything else.
+
+    Only the ``kid`` is read before the signature is checked, and only to pick
+    the key; nothing else of an unverified payload is trusted or returned.
+    """
+    if not isinstance(token, str) or not token.isascii() or len(token) > MAX_TOKEN_LENGTH:
+        raise TokenError("not a token")
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != prefix:
+        raise TokenError("wrong shape or prefix")
+    try:
+        raw = b64u_decode(parts[1])
+        sig = b64u_decode(parts[2])
+        payload = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TokenError("undecodable") from exc
+    if not isinstance(payload, dict):
+        raise TokenError("payload is not an object")
+    kid = payload.get("kid")
+    if not isinstance(kid, str) or kid not in public_keys:
+        raise TokenError("unknown kid")
+    try:
+        public_keys[kid].verify(sig, f"{parts[0]}.{parts[1]}".encode("ascii"))
+    except InvalidSignature as exc:
+        raise TokenError("bad signature") from exc
+    if payload.get("v") != 1:
+        raise TokenError("unknown version")
+    return payload
+
+
+# ---- the two payloads -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LicenseKeyClaims:
+    lid: str
+    prod: str
+    cust: str
+    ser: int
+    iat: int
+    kid: str
+
+
+def license_key_payload(lid: str, prod: str, cust: str, ser: int, iat: int) -> dict[str, Any]:
+    return {"v": 1, "lid": lid, "prod": prod, "cust": cust, "ser": ser, "iat": iat}
+
+
+def parse_license_key(
+    token: object, public_keys: Mapping[str, Ed25519PublicKey]
+) -> LicenseKeyClaims:
+    p = decode(token, LICENSE_KEY_PREFIX, public_keys)
+    try:
+        claims = LicenseKeyClaims(
+            lid=_str(p, "lid"),
+            prod=_str(p, "prod"),
+            cust=_str(p, "cust"),
+            ser=_int(p, "ser"),
+            iat=_int(p, "iat"),
+            kid=_str(p, "kid"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise TokenError("missing or mistyped claim") from exc
+    return claims
+
+
+def certificate_payload(
+    *,
+    aid: str,
+    lid: str,
+    prod: str,
+    cust: str,
+    iid: str,
+    mn: str,
+    seats: int,
+    features: list[Any],
+    iat: int,
+    exp: int | None,
+    until: int,
+) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "aid": aid,
+        "lid": lid,
+        "prod": prod,
+        "cust": cust,
+        "iid": iid,
+        "mn": mn,
+        "seats": seats,
+        "features": list(features),
+        "iat": iat,
+        "exp": exp,
+        "until": until,
+    }
+
+
+def parse_certificate(token: object, public_keys: Mapping[str, Ed25519PublicKey]) -> dict[str, Any]:
+    p = decode(token, CERTIFICATE_PREFIX, public_keys)
+    try:
+        for name in ("aid", "lid", "prod", "cust", "iid", "mn", "kid"):
+            _str(p, name)
+        for name in ("seats", "iat", "until"):
+            _int(p, name)
+        if p["exp"] is not None:
+            _int(p, "exp")
+        if not isinstance(p["features"], list):
+            raise TypeError("features")
+    except (KeyError, TypeError) as exc:
+        raise TokenError("missing or mistyped claim") from exc
+    return p
+
+
+def _str(p: Mapping[str, Any], name: str) -> str:
+    value = p[name]
+    if not isinstance(value, str):
+        raise TypeError(name)
+    return value
+
+
+def _int(p: Mapping[str, Any], name: str) -> int:
+    value = p[name]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(name)
+    return value
+
+
+# ---- keys on disk -----------------------------------------------------------
+
+
+def write_private_key(keys_dir: Path, kid: str, key: Ed25519PrivateKey, passphrase: str) -> Path:
+    """``KEYS_DIR/<kid>.pem``, PKCS#8, encrypted when a passphrase is set, mode 0600."""
+    if not KID_RE.match(kid):
+        raise ValueError(f"invalid kid {kid!r}")
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase.encode())
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
+    path = keys_dir / f"{kid}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path
+
+
+def read_private_key(keys_dir: Path, kid: str, passphrase: str) -> Ed25519PrivateKey:
+    path = keys_dir / f"{kid}.pem"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"the private key of signing key {kid} is not in {keys_dir}; "
+            "copy it there from the server that made it"
+        ) from None
+    try:
+        key = serialization.load_pem_private_key(data, passphrase.encode() if passphrase else None)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"cannot load {path}: wrong or missing LICSERVER_KEY_PASSPHRASE, or not a key"
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 key")
+    return key
+
+
+def private_key_files(keys_dir: Path) -> list[tuple[str, float]]:
+    """(kid, mtime) of every private key file, oldest first."""
+    if not keys_dir.is_dir():
+        return []
+    found = [(p.stem, p.stat().st_mtime) for p in keys_dir.glob("*.pem") if KID_RE.match(p.stem)]
+    return sorted(found, key=lambda item: item[1])
