@@ -153,6 +153,9 @@ def _normalise(app: Flask) -> None:
     if cfg["RATE_LIMITS"] == "off":
         cfg["RATELIMIT_ENABLED"] = False
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    if cfg["REDIS_URL"]:
+        # A Redis that is away answers within a second (503), never hangs a worker.
+        cfg["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
     cfg["RATELIMIT_STRATEGY"] = "moving-window"
 

@@ -35,6 +35,10 @@ class Api(_Api):  # type: ignore[misc]
 
 
 def register_blueprints(api: Api, app: Flask, limiter: Limiter) -> None:
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {"type": "http", "scheme": "bearer", "description": "Admin token: lsa_<id>_<secret>"},
+    )
     from licserver.api import admin, client, health
 
     for bp in (health.blp, client.blp, *admin.blueprints()):

@@ -33,6 +33,8 @@ def require(ability: str) -> Callable[[F], F]:
             g.admin_actor = Actor("admin", f"token:{ident.public_id}")
             return func(*args, **kwargs)
 
+        # flask-smorest reads this: the operation needs the bearer token.
+        wrapper._apidoc = {"manual_doc": {"security": [{"bearerAuth": []}]}}  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

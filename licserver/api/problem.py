@@ -10,6 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, json, request
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -147,6 +148,17 @@ def register(app: Flask) -> None:
             "SERVICE_UNAVAILABLE",
             "Service unavailable",
             "The database is unavailable; nothing was changed. Try again shortly.",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(RedisError)
+    def _limits_down(exc: Exception) -> Response:
+        log.warning("rate-limit store unavailable: %s", type(exc).__name__)
+        return problem(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "Service unavailable",
+            "The rate-limit store is unavailable; nothing was changed.",
             headers={"Retry-After": "5"},
         )
 
