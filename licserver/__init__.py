@@ -7,6 +7,7 @@ blueprints, error handlers, CLI — nothing else. Serve it with
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance = os.environ.get("LICSERVER_INSTANCE_DIR") or str(Path.cwd() / "instance")
     app = Flask(__name__, instance_path=instance, instance_relative_config=False)
     load_config(app, config)
+    _configure_logging()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # machine names as sent
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
@@ -54,3 +56,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
     return app
+
+
+def _configure_logging() -> None:
+    """Our INFO messages (mail handed over, keys created) reach stderr when
+    nothing else (gunicorn's --log-config, a test runner) has set up logging."""
+    log = logging.getLogger("licserver")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)

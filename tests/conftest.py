@@ -84,6 +84,7 @@ def test_database() -> Iterator[TestDatabase]:
         url = f"sqlite:///{workdir / 'test.db'}"
     else:
         raise pytest.UsageError(f"LICSERVER_TEST_DB must be sqlite or postgresql, not {BACKEND}")
+    os.environ.setdefault("LICSERVER_INSTANCE_DIR", str(workdir / "instance"))
     app = create_app(
         {"DATABASE_URL": url, "KEYS_DIR": str(keys_dir), "SECRET_KEY": "test", "TESTING": True}
     )

@@ -77,7 +77,13 @@ def issue_certificate(deps: Deps, activation: Activation, lic: License, now: dat
 def _lock_licenses(session: Session, ids: list[int]) -> list[License]:
     """Load the licences for this write transaction, locked on PostgreSQL (in id
     order, so two requests never wait on each other crosswise)."""
-    q = select(License).where(License.id.in_(ids)).order_by(License.id)
+    # populate_existing: never decide on seat counts the session loaded earlier.
+    q = (
+        select(License)
+        .where(License.id.in_(ids))
+        .order_by(License.id)
+        .execution_options(populate_existing=True)
+    )
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(of=License)
     return list(session.scalars(q).unique().all())
@@ -100,6 +106,9 @@ def activate(
         session.rollback()
         refused_id = getattr(exc, "refused_license_id", None)
         if refused_id is not None:
+            # A writer from the first statement: SQLite cannot upgrade a read
+            # transaction once another worker has committed (SQLITE_BUSY_SNAPSHOT).
+            begin_write(session)
             lic = session.get(License, refused_id)
             events.record(
                 session,
@@ -255,6 +264,7 @@ def checkin(
         session.rollback()
         refused_id = getattr(exc, "refused_license_id", None)
         if refused_id is not None:
+            begin_write(session)  # as in activate(): write lock before the first read
             act = _load_activation(session, activation_id)
             events.record(
                 session,

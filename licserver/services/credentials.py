@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from licserver import signing
+from licserver.database import begin_write
 from licserver.domain.errors import InvalidCredentials, NotFound, RateLimited
 from licserver.models import Customer, License, Product, utcnow
 from licserver.services import Deps, Origin, events
@@ -81,6 +82,9 @@ def _refuse(
     machine_name: str | None,
     why: str,
 ) -> None:
+    # The read transaction of authenticate() cannot be upgraded on SQLite once
+    # another worker has committed; end it and write under the write lock.
+    begin_write(deps.session)
     events.record(
         deps.session,
         kind,

@@ -145,7 +145,11 @@ def update(deps: Deps, origin: Origin, public_id: str, changes: dict[str, Any]) 
 
 
 def _locked(session: Session, public_id: str) -> License:
-    q = select(License).where(License.public_id == public_id)
+    q = (
+        select(License)
+        .where(License.public_id == public_id)
+        .execution_options(populate_existing=True)
+    )
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(of=License)
     lic = session.scalars(q).first()
