@@ -83,7 +83,8 @@ def _as_bool(key: str, value: Any) -> bool:
 
 
 def _as_int(key: str, value: Any) -> int:
-    if isinstance(value, bool):
+    # int() would accept True and truncate 1.5 without a word
+    if isinstance(value, bool | float):
         raise ConfigError(f"{key} must be a whole number, not {value!r}")
     try:
         return int(value)
@@ -101,7 +102,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
                 data = tomllib.load(fh)
         except OSError as exc:
             raise ConfigError(f"LICSERVER_CONFIG: cannot read {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"LICSERVER_CONFIG: {path} is not valid TOML: {exc}") from exc
         unknown = sorted(k for k in data if k.upper() not in DEFAULTS)
         if unknown:
@@ -139,7 +140,8 @@ def _normalise(app: Flask) -> None:
     if url.startswith("postgres://") or url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain URLs would ask for psycopg2.
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if not (url.startswith("sqlite") or url.startswith("postgresql+psycopg")):
+    # the drivers we ship: pysqlite (stdlib) and psycopg 3; any other fails later, obscurely
+    if url.split("://", 1)[0] not in {"sqlite", "sqlite+pysqlite", "postgresql+psycopg"}:
         raise ConfigError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
     cfg["DATABASE_URL"] = url
     cfg["SQLALCHEMY_DATABASE_URI"] = url

@@ -92,7 +92,9 @@ def decode(
         public_keys[kid].verify(sig, f"{parts[0]}.{parts[1]}".encode("ascii"))
     except InvalidSignature as exc:
         raise TokenError("bad signature") from exc
-    if payload.get("v") != 1:
+    version = payload.get("v")
+    # exactly the integer 1: JSON true and 1.0 compare equal to 1 in Python
+    if type(version) is not int or version != 1:
         raise TokenError("unknown version")
     return payload
 

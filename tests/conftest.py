@@ -36,6 +36,9 @@ from licserver.services import products as product_service
 from licserver.services import tokens as token_service
 from licserver.services.keys import ensure_signing_key
 
+# Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd).
+pytest_plugins = ["tests.mail"]
+
 BACKEND = os.environ.get("LICSERVER_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(
     "LICSERVER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

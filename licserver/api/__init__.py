@@ -43,5 +43,6 @@ def register_blueprints(api: Api, app: Flask, limiter: Limiter) -> None:
 
     for bp in (health.blp, client.blp, *admin.blueprints()):
         api.register_blueprint(bp)
-    # Per source IP, on every client-API route; off with RATE_LIMITS=off.
-    limiter.limit(app.config["CLIENT_RATE_LIMIT"])(client.blp)
+    # Per source IP, one allowance shared by every client-API route (not one per
+    # route); off with RATE_LIMITS=off.
+    limiter.shared_limit(app.config["CLIENT_RATE_LIMIT"], scope="client-api")(client.blp)

@@ -27,18 +27,25 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError):
         raise MalformedRequest("The request body is not valid JSON (UTF-8).") from None
+    except RecursionError:
+        # "[[[[..." within the size limit nests deeper than the decoder can go
+        raise MalformedRequest("The request body nests too deeply.") from None
     if not isinstance(data, dict):
         raise MalformedRequest("The request body must be a JSON object.")
     return data
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """{"client": {"os": ["Too long."]}} -> {"client.os": ["Too long."]}."""
+    """{"client": {"os": ["Too long."]}} -> {"client.os": ["Too long."]};
+    schema-level messages go to the object's own name ("body" for the body)."""
     out: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
         for key, value in messages.items():
-            name = "body" if key == "_schema" else str(key)
-            out.update(flatten(value, f"{prefix}.{name}" if prefix else name))
+            if key == "_schema":
+                # a message about the object as a whole: "client", or "body" at the top
+                out.update(flatten(value, prefix))
+            else:
+                out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         out[prefix or "body"] = list(messages)
     elif isinstance(messages, list):
@@ -53,7 +60,10 @@ class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 422
 
     def load_json(self, req: Request, schema: ma.Schema) -> Any:
-        return parse_json_object(req.get_data(cache=True))
+        raw = req.get_data(cache=True)
+        if not raw.strip() and not any(f.required for f in schema.fields.values()):
+            return {}  # an optional body (suspend's reason, say) may be left out
+        return parse_json_object(raw)
 
     def handle_error(
         self,

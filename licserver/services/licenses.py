@@ -64,7 +64,7 @@ def create(
     *,
     product: str,
     customer: str,
-    seats: int | None,
+    seats: int | None = None,
     expires_at: datetime | None | Any = _UNSET,
     features: list[str] | None = None,
 ) -> tuple[License, Secrets]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from licserver.crypto import hash_password, random_token, verify_password
+from licserver.database import begin_write
 from licserver.domain.errors import NotFound, Unauthorized, ValidationFailed
 from licserver.domain.ids import new_token_id
 from licserver.domain.permissions import SCOPES
@@ -67,6 +68,9 @@ def authenticate(session: Session, token: str) -> TokenIdentity:
             if len(_cache) > 1000:
                 _cache.clear()
             _cache[digest] = (row.id, now + CACHE_SECONDS)
+        # SQLite cannot upgrade this read transaction once another worker has
+        # committed: write under the write lock (the row is reloaded).
+        begin_write(session)
         row.last_used_at = utcnow()
         session.commit()
     return TokenIdentity(row.public_id, row.name, row.scope)

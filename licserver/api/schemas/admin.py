@@ -42,11 +42,15 @@ class ProductIn(Strict):
         metadata={"example": "cad-pro"},
     )
     name = Text(required=True, validate=validate.Length(1, 200))
-    default_seats = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
-    default_duration_days = fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(1, 36500)
+    default_seats = fields.Integer(
+        strict=True, load_default=1, validate=validate.Range(1, 1_000_000)
     )
-    offline_grace_days = fields.Integer(load_default=14, validate=validate.Range(1, 3650))
+    default_duration_days = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(1, 36500)
+    )
+    offline_grace_days = fields.Integer(
+        strict=True, load_default=14, validate=validate.Range(1, 3650)
+    )
 
 
 class ProductOut(ma.Schema):
@@ -86,6 +90,9 @@ class CustomerOut(ma.Schema):
     email = fields.String()
     company_password_set = fields.Boolean()
     created_at = UTCDateTime()
+    invitation_sent = fields.Boolean(
+        metadata={"description": "On create: whether the owner's invitation email went out."}
+    )
 
 
 CustomerPage = page_of(CustomerOut, "CustomerPage")
@@ -126,6 +133,7 @@ class LicenseIn(Strict):
     product = Text(required=True, validate=validate.Length(1, 64))
     customer = Text(required=True, validate=validate.Length(1, 64))
     seats = fields.Integer(
+        strict=True,
         validate=validate.Range(1, 1_000_000),
         metadata={"description": "Default: the product's default_seats."},
     )
@@ -139,7 +147,7 @@ class LicenseIn(Strict):
 
 
 class LicensePatch(Strict):
-    seats = fields.Integer(validate=validate.Range(1, 1_000_000))
+    seats = fields.Integer(strict=True, validate=validate.Range(1, 1_000_000))
     expires_at = UTCDateTime(allow_none=True)
     features = fields.List(FEATURE, validate=validate.Length(max=100))
 
