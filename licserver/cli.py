@@ -31,6 +31,10 @@ CLI = Origin(Actor("admin", "cli"))
 
 def _fail(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
+    # Close the database connections before leaving: an exit in mid-command
+    # would otherwise drop them unclosed (PostgreSQL logs it, Python warns).
+    db.session.remove()
+    db.engine.dispose()
     sys.exit(1)
 
 

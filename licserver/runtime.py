@@ -21,7 +21,9 @@ class Runtime:
         self._keys_dir = keys_dir
         self._data_key_setting = str(app.config["DATA_KEY"])
         self._box: Box | None = None
-        self.failed_limit = int(app.config["FAILED_ATTEMPTS_LIMIT"])
+        self.failed_limit: int | None = int(app.config["FAILED_ATTEMPTS_LIMIT"])
+        if app.config["RATE_LIMITS"] == "off":
+            self.failed_limit = None
         self.failed_window = int(app.config["FAILED_ATTEMPTS_WINDOW_SECONDS"])
 
     def box(self, create: bool = False) -> Box:

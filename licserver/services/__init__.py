@@ -39,5 +39,6 @@ class Deps:
     session: Session
     keyring: Keyring
     box: Box
-    failed_attempts_limit: int = 20
+    # None: no failed-attempt budget (RATE_LIMITS=off turns every limit off).
+    failed_attempts_limit: int | None = 20
     failed_attempts_window: int = 3600

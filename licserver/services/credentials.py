@@ -109,6 +109,8 @@ def _check_budget(
     installation_id: str | None,
     machine_name: str | None,
 ) -> None:
+    if deps.failed_attempts_limit is None:  # RATE_LIMITS=off
+        return
     count, oldest = events.recent_failures(
         deps.session,
         license_id=license.id if license is not None else None,
