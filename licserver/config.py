@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask
 
+from licserver.crypto import write_secret_file
+
 DEFAULTS: dict[str, Any] = {
     # Storage. Empty means SQLite in the instance folder.
     "DATABASE_URL": "",
@@ -190,18 +192,4 @@ def _instance_secret(instance: Path) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    # Written to a temporary name and linked into place, so that several workers
-    # starting at once all end up reading the one complete secret.
-    tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_urlsafe(48))
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_text().strip()
+    return write_secret_file(path, secrets.token_urlsafe(48)).strip()

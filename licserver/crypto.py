@@ -101,20 +101,28 @@ def load_or_create_data_key(keys_dir: Path, configured: str, create: bool) -> by
     if not path.exists():
         if not create:
             raise FileNotFoundError(f"{path} is missing: run 'licserver init'")
-        keys_dir.mkdir(parents=True, exist_ok=True)
-        tmp = keys_dir / f".data.key.{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(b64u(os.urandom(32)) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+        write_secret_file(path, b64u(os.urandom(32)) + "\n")
     key = b64u_decode(path.read_text().strip())
     if len(key) != 32:
         raise ValueError(f"{path} does not hold a 32-byte key")
     return key
+
+
+def write_secret_file(path: Path, content: str) -> str:
+    """Create ``path`` (mode 0600) holding ``content`` unless it exists, and
+    return what the file holds. It is written under a temporary name and linked
+    into place, so processes starting at once all read one complete secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text()

@@ -23,7 +23,6 @@ from licserver.database import begin_write
 from licserver.domain import seats as seat_rules
 from licserver.domain.errors import (
     Deactivated,
-    InvalidCredentials,
     LicenseServerError,
     NotFound,
 )
@@ -31,7 +30,7 @@ from licserver.domain.ids import new_activation_id
 from licserver.domain.status import effective_status, usability_error
 from licserver.models import Activation, License, utcnow
 from licserver.services import Deps, Origin, events
-from licserver.services.credentials import Authenticated, Credentials, authenticate
+from licserver.services.credentials import Authenticated, Credentials, authenticate, invalid
 
 
 @dataclass
@@ -72,6 +71,35 @@ def issue_certificate(deps: Deps, activation: Activation, lic: License, now: dat
         until=int(until.timestamp()),
     )
     return signing.encode(signing.CERTIFICATE_PREFIX, payload, kid, key)
+
+
+def _candidates(
+    session: Session, licenses: list[License], installation_id: str, now: datetime
+) -> tuple[dict[int, Activation], list[seat_rules.Candidate]]:
+    """This installation's live activations on ``licenses`` (by licence row id),
+    and the licences as the seat rules see them."""
+    live = {
+        a.license_id: a
+        for a in session.scalars(
+            select(Activation).where(
+                Activation.license_id.in_([lic.id for lic in licenses]),
+                Activation.installation_id == installation_id,
+                Activation.deactivated_at.is_(None),
+            )
+        ).unique()
+    }
+    candidates = [
+        seat_rules.Candidate(
+            key=lic.id,
+            status=effective_status(lic.status, lic.expires_at, now),
+            seats=lic.seats,
+            seats_used=lic.seats_used,
+            expires_at=lic.expires_at,
+            active_here=lic.id in live,
+        )
+        for lic in licenses
+    ]
+    return live, candidates
 
 
 def _lock_licenses(session: Session, ids: list[int]) -> list[License]:
@@ -145,31 +173,11 @@ def _activate_locked(
     now = utcnow()
     licenses = _lock_licenses(session, auth.license_ids)
     if not licenses:  # deleted between the two phases
-        raise InvalidCredentials("The credentials are not valid.")
+        raise invalid()
     if auth.key_serial is not None and licenses[0].key_serial != auth.key_serial:
-        raise _refused(InvalidCredentials("The credentials are not valid."), licenses[0])
+        raise _refused(invalid(), licenses[0])
 
-    live = {
-        a.license_id: a
-        for a in session.scalars(
-            select(Activation).where(
-                Activation.license_id.in_([lic.id for lic in licenses]),
-                Activation.installation_id == installation_id,
-                Activation.deactivated_at.is_(None),
-            )
-        ).unique()
-    }
-    candidates = [
-        seat_rules.Candidate(
-            key=lic.id,
-            status=effective_status(lic.status, lic.expires_at, now),
-            seats=lic.seats,
-            seats_used=lic.seats_used,
-            expires_at=lic.expires_at,
-            active_here=lic.id in live,
-        )
-        for lic in licenses
-    ]
+    live, candidates = _candidates(session, licenses, installation_id, now)
     by_id = {lic.id: lic for lic in licenses}
     chosen = seat_rules.choose_license(candidates)
     if chosen is None:
@@ -245,10 +253,10 @@ def checkin(
     try:
         act = _load_activation(session, activation_id)
         if act is None:
-            raise InvalidCredentials("The credentials are not valid.")
+            raise invalid()
         lic = act.license
         if not tokens_equal(act.token_hash, activation_token):
-            raise _refused(InvalidCredentials("The credentials are not valid."), lic)
+            raise _refused(invalid(), lic)
         if act.deactivated_at is not None:
             raise _refused(Deactivated("This activation was deactivated."), lic)
         now = utcnow()
@@ -300,7 +308,7 @@ def deactivate(
         act = _load_activation(session, activation_id)
         if activation_token is not None:
             if act is None or not tokens_equal(act.token_hash, activation_token):
-                raise InvalidCredentials("The credentials are not valid.")
+                raise invalid()
         elif act is None:
             raise NotFound(f"No activation with id '{activation_id}'.")
         if act.deactivated_at is not None:
@@ -341,27 +349,8 @@ def validate(
             ).unique()
         )
         if auth.key_serial is not None and licenses and licenses[0].key_serial != auth.key_serial:
-            raise InvalidCredentials("The credentials are not valid.")
-        live_on = set(
-            session.scalars(
-                select(Activation.license_id).where(
-                    Activation.license_id.in_(auth.license_ids),
-                    Activation.installation_id == installation_id,
-                    Activation.deactivated_at.is_(None),
-                )
-            ).all()
-        )
-        candidates = [
-            seat_rules.Candidate(
-                key=lic.id,
-                status=effective_status(lic.status, lic.expires_at, now),
-                seats=lic.seats,
-                seats_used=lic.seats_used,
-                expires_at=lic.expires_at,
-                active_here=lic.id in live_on,
-            )
-            for lic in licenses
-        ]
+            raise invalid()
+        _, candidates = _candidates(session, licenses, installation_id, now)
         by_id = {lic.id: lic for lic in licenses}
         here = [c for c in candidates if c.active_here]
         pick = (
