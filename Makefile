@@ -4,26 +4,35 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
+# The SDK is its own package; installed into the same venv once it exists.
+SDK    := $(wildcard client_sdk/setup.cfg)
 
 .PHONY: run test lint typecheck test-sqlite test-postgresql install clean
 
-$(STAMP): setup.cfg pyproject.toml
+# A fresh clone has no venv: make one and install licserver (editable) with its
+# dev tools. Re-runs when the packaging metadata changes.
+$(STAMP): setup.cfg pyproject.toml $(SDK)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "licserver needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(if $(SDK),$(BIN)/python -m pip install --quiet -e client_sdk)
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# The demo's printed curl commands (and links in emails) use the port we serve on.
+run: export LICSERVER_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 run: $(STAMP)
 	$(BIN)/licserver init
 	$(BIN)/licserver demo
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - 'licserver:create_app()'
 
+# Everything Python in the repository (licserver, tests, client_sdk, bench).
 lint: $(STAMP)
-	$(BIN)/ruff check licserver tests
-	$(BIN)/ruff format --check licserver tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -31,6 +40,7 @@ typecheck: $(STAMP)
 test-sqlite: $(STAMP)
 	LICSERVER_TEST_DB=sqlite $(BIN)/pytest
 
+# Fails (exit 3), never skips, when PostgreSQL is unreachable.
 test-postgresql: $(STAMP)
 	LICSERVER_TEST_DB=postgresql $(BIN)/pytest
 

@@ -40,13 +40,14 @@ class _Collector:
         return "250 Message accepted for delivery"
 
 
-class _FreePortController(Controller):  # type: ignore[misc]
+class _FreePortController(Controller):
     """Binds port 0 and learns the port the kernel chose: no race for a free port."""
 
     def _trigger_server(self) -> None:
-        if self.port == 0 and self.server is not None:
-            self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        server: Any = self.server
+        if self.port == 0 and server is not None:
+            self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class SmtpServer:
@@ -92,7 +93,7 @@ def with_smtp(app_config: dict[str, Any], server: SmtpServer) -> dict[str, Any]:
 def body_text(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain",))
     assert part is not None, "no text/plain part"
-    content: str = part.get_content()  # type: ignore[attr-defined]
+    content: str = part.get_content()
     return content
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from licserver.crypto import hash_password, random_token, token_hash
+from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.domain.ids import new_customer_number
 from licserver.models import Customer, License, User, utcnow
@@ -55,6 +56,7 @@ def create(
     invitation_ttl_hours: int,
 ) -> tuple[Customer, Invitation]:
     """A customer and its first owner (the contact email), invited to set a password."""
+    begin_write(session)  # SQLite: take the write lock before reading
     email = email.strip().lower()
     if _email_taken(session, email):
         raise Conflict(f"A portal user with email '{email}' already exists.")
@@ -81,6 +83,7 @@ def create(
 
 
 def update(session: Session, number: str, changes: dict[str, Any]) -> Customer:
+    begin_write(session)  # SQLite: take the write lock before reading
     cust = get(session, number)
     if "name" in changes:
         cust.name = changes["name"]
@@ -103,6 +106,7 @@ def add_user(
     licenses: list[str] | None,
     invitation_ttl_hours: int,
 ) -> Invitation:
+    begin_write(session)  # SQLite: take the write lock before reading
     cust = get(session, number)
     email = email.strip().lower()
     if _email_taken(session, email):

@@ -68,6 +68,7 @@ def create(
     expires_at: datetime | None | Any = _UNSET,
     features: list[str] | None = None,
 ) -> tuple[License, Secrets]:
+    begin_write(deps.session)  # SQLite: take the write lock before reading
     session = deps.session
     prod = product_service.get(session, product)
     cust = customer_service.get(session, customer)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.models import Product
 
@@ -21,6 +22,7 @@ def create(
     default_duration_days: int | None = None,
     offline_grace_days: int = 14,
 ) -> Product:
+    begin_write(session)  # SQLite: take the write lock before reading
     if session.scalars(select(Product.id).where(Product.code == code)).first() is not None:
         raise Conflict(f"A product with code '{code}' already exists.")
     product = Product(
@@ -47,6 +49,7 @@ def get(session: Session, code: str) -> Product:
 
 
 def update(session: Session, code: str, changes: dict[str, Any]) -> Product:
+    begin_write(session)  # SQLite: take the write lock before reading
     product = get(session, code)
     for field in ("name", "default_seats", "default_duration_days", "offline_grace_days"):
         if field in changes:

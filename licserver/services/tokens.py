@@ -36,6 +36,7 @@ class TokenIdentity:
 
 def create(session: Session, name: str, scope: str = "full") -> tuple[AdminToken, str]:
     """Returns the row and the token text, which is shown once and never stored."""
+    begin_write(session)  # SQLite: take the write lock before reading
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed({"name": ["Give a name of 1 to 100 characters."]})
@@ -77,6 +78,7 @@ def authenticate(session: Session, token: str) -> TokenIdentity:
 
 
 def revoke(session: Session, public_id: str) -> AdminToken:
+    begin_write(session)  # SQLite: take the write lock before reading
     row = session.scalars(select(AdminToken).where(AdminToken.public_id == public_id)).first()
     if row is None:
         raise NotFound(f"No token with id '{public_id}'.")
