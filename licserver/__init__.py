@@ -46,6 +46,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = Api(app)
     register_blueprints(api, app, limiter)
 
+    from licserver import portal
+
+    portal.init_app(app)
+
     from licserver import cli
 
     cli.register(app)

@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -18,8 +19,9 @@ from licserver.crypto import hash_password
 from licserver.domain.errors import LicenseServerError
 from licserver.domain.permissions import SCOPES
 from licserver.extensions import db
+from licserver.models import utcnow
 from licserver.runtime import deps, runtime
-from licserver.services import Actor, Origin
+from licserver.services import Actor, Origin, notices
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
 from licserver.services import products as product_service
@@ -102,6 +104,84 @@ DEMO_PRODUCT = "demo-app"
 DEMO_OWNER = "owner@demo.example"
 DEMO_USER_PASSWORD = "demo-owner-password"
 DEMO_COMPANY_PASSWORD = "demo-company-password"
+# The portal's demo users besides the owner: (role, email, name, password).
+DEMO_USERS = (
+    ("technical", "tech@demo.example", "Tom Technical", "demo-tech-password"),
+    ("basic", "basic@demo.example", "Bea Basic", "demo-basic-password"),
+)
+DEMO_MACHINES = (
+    ("demo-install-design07", "DESIGN-PC-07", "Windows 11"),
+    ("demo-install-laptop-anna", "LAPTOP-ANNA", "macOS 15"),
+)
+
+
+def _demo_users(number: str) -> None:
+    """The owner's password, and the other demo users with theirs (made when missing)."""
+    from licserver.models import User
+
+    session = db.session()
+    for role, email, name, _ in DEMO_USERS:
+        if session.scalars(select(User.id).where(User.email == email)).first() is None:
+            customer_service.add_user(
+                session,
+                number,
+                email=email,
+                name=name,
+                role=role,
+                licenses=None,
+                invitation_ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
+            )
+    passwords = {DEMO_OWNER: DEMO_USER_PASSWORD, **{u[1]: u[3] for u in DEMO_USERS}}
+    for user in session.scalars(select(User).where(User.email.in_(passwords))).all():
+        if user.password_hash is None:
+            user.password_hash = hash_password(passwords[user.email])
+            user.invite_token_hash = None
+            user.invite_expires_at = None
+    session.commit()
+
+
+def _demo_history(number: str, license_id: str, password: str) -> None:
+    """Installations (through the client API, as a product makes them) and orders."""
+    from decimal import Decimal
+
+    from licserver.services import orders as order_service
+
+    client = current_app.test_client()
+    for installation_id, machine, os_name in DEMO_MACHINES:
+        client.post(
+            "/api/v1/activations",
+            json={
+                "license_id": license_id,
+                "activation_password": password,
+                "installation_id": installation_id,
+                "machine_name": machine,
+                "client": {"app_version": "3.2.1", "os": os_name},
+            },
+        )
+    today = utcnow().date()
+    order_service.create(
+        db.session(),
+        customer=number,
+        number=f"DEMO-{number[2:]}-1",
+        date=today - timedelta(days=40),
+        amount=Decimal("1500.00"),
+        currency="EUR",
+        po_number="PO-4711",
+        items=[
+            order_service.ItemIn("Demo App, 5 seats, perpetual", Decimal("1250.00"), license_id),
+            order_service.ItemIn("Installation support", Decimal("250.00")),
+        ],
+    )
+    order_service.create(
+        db.session(),
+        customer=number,
+        number=f"DEMO-{number[2:]}-2",
+        date=today,
+        amount=Decimal("390.00"),
+        currency="EUR",
+        po_number=None,
+        items=[order_service.ItemIn("Demo App, 2 seats, 30 days", Decimal("390.00"))],
+    )
 
 
 @click.command("demo")
@@ -116,9 +196,10 @@ def demo_command() -> None:
         product = product_service.create(
             session, code=DEMO_PRODUCT, name="Demo App", default_seats=3, offline_grace_days=14
         )
-    from licserver.models import Customer, License, User, utcnow
+    from licserver.models import Customer, License
 
     cust = session.scalars(select(Customer).where(Customer.email == DEMO_OWNER)).first()
+    fresh = cust is None
     if cust is None:
         cust, _ = customer_service.create(
             session,
@@ -127,10 +208,6 @@ def demo_command() -> None:
             company_password=DEMO_COMPANY_PASSWORD,
             invitation_ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
         )
-        owner = session.scalars(select(User).where(User.email == DEMO_OWNER)).one()
-        owner.password_hash = hash_password(DEMO_USER_PASSWORD)
-        owner.invite_token_hash = None
-        session.commit()
         license_service.create(
             d,
             CLI,
@@ -149,16 +226,19 @@ def demo_command() -> None:
             expires_at=utcnow() + timedelta(days=30),
             features=[],
         )
+    _demo_users(cust.number)
     licenses = session.scalars(
         select(License).where(License.customer_id == cust.id).order_by(License.id)
     ).all()
+    first = license_service.reveal(d, licenses[0])
+    if fresh:
+        _demo_history(cust.number, licenses[0].public_id, first.activation_password)
     for row in token_service.list_tokens(session):
         if row.name == "demo" and row.revoked_at is None:
             token_service.revoke(session, row.public_id)
     _, token = token_service.create(session, "demo", "full")
 
     base = current_app.config["PUBLIC_URL"].rstrip("/")
-    first = license_service.reveal(d, licenses[0])
     click.echo(f"""
 Demo data loaded.
 
@@ -166,7 +246,6 @@ Demo data loaded.
   Product:                        {product.code}
   Customer:                       {cust.name}, number {cust.number}
   Company password:               {DEMO_COMPANY_PASSWORD}
-  Portal owner (when the portal lands): {DEMO_OWNER} / {DEMO_USER_PASSWORD}
 """)
     for lic in licenses:
         s = license_service.reveal(d, lic)
@@ -175,6 +254,19 @@ Demo data loaded.
             f"  Licence {lic.public_id}: {lic.seats} seats, expires {exp}, "
             f"activation password {s.activation_password}"
         )
+    users = [("owner", DEMO_OWNER, DEMO_USER_PASSWORD)] + [(r, e, p) for r, e, _, p in DEMO_USERS]
+    click.echo(f"\nCustomer portal: {base}/portal/login  (log in as any of these)")
+    for role, email, password in users:
+        click.echo(f"  {role:<10} {email:<22} password {password}")
+    click.echo(
+        f"  {'company':<10} {cust.number:<22} password {DEMO_COMPANY_PASSWORD}"
+        f"  (company login, role {cust.company_login_role})"
+    )
+    if current_app.config["SMTP_HOST"]:
+        click.echo(f"Email: sent through {current_app.config['SMTP_HOST']}.")
+    else:
+        outbox = Path(current_app.instance_path) / "outbox"
+        click.echo(f"Email: no SMTP_HOST set, so messages are written as .eml files to {outbox}/")
     body = json.dumps(
         {
             "license_id": licenses[0].public_id,
@@ -189,6 +281,43 @@ Try it:
   curl -s -X POST {base}/api/v1/activations -H 'Content-Type: application/json' \\
        -d '{body}'
 """)
+
+
+@click.group("notices")
+def notices_group() -> None:
+    """Notices by email that a scheduled job sends (each user chooses in the portal)."""
+
+
+def _mailer() -> notices.Mailer:
+    from licserver.services.mail import MailSettings
+
+    cfg = current_app.config
+    return notices.Mailer(
+        MailSettings.from_config(cfg, current_app.instance_path), cfg["PUBLIC_URL"]
+    )
+
+
+@notices_group.command("expiry")
+def notices_expiry() -> None:
+    """Remind users of licences expiring within 30, 7 and 1 days (run it daily)."""
+    count = notices.send_expiry_reminders(db.session(), _mailer(), utcnow())
+    click.echo(f"expiry reminders: {count} licence(s)")
+
+
+@notices_group.command("product-update")
+@click.option("--product", required=True, help="Product code.")
+@click.option("--subject", required=True)
+@click.option("--message-file", required=True, type=click.File("r", encoding="utf-8"))
+def notices_product_update(product: str, subject: str, message_file: Any) -> None:
+    """Email a product update to the users who want them and hold the product."""
+    try:
+        count = notices.send_product_update(
+            db.session(), _mailer(), product, subject, message_file.read()
+        )
+    except LicenseServerError as exc:
+        _fail(exc.detail)
+        return
+    click.echo(f"product update sent to {count} address(es)")
 
 
 @click.group("db")
@@ -211,7 +340,7 @@ def db_revision(message: str) -> None:
 
 
 def register(app: Flask) -> None:
-    for cmd in (init_command, tokens_group, demo_command, db_group):
+    for cmd in (init_command, tokens_group, demo_command, notices_group, db_group):
         app.cli.add_command(cmd)
 
 

@@ -49,6 +49,13 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_TIMEOUT": 10,
     "MAIL_FROM": "licserver <licserver@localhost>",
     "INVITATION_TTL_HOURS": 72,
+    # Customer portal. "auto": Secure session cookies unless PUBLIC_URL is
+    # http:// on 127.0.0.1 or localhost (development).
+    "SESSION_COOKIE_SECURE": "auto",
+    "PASSWORD_RESET_TTL_MINUTES": 60,
+    "PORTAL_IP_LIMIT": "30 per minute",
+    "PORTAL_LOGIN_LIMIT": "10 per 15 minutes",
+    "PORTAL_RESET_LIMIT": "5 per hour",
     # Test-only switch: makes the schema with create_all instead of migrations.
     "TESTING": False,
 }
@@ -65,6 +72,7 @@ _INT_KEYS = {
     "SMTP_PORT",
     "SMTP_TIMEOUT",
     "INVITATION_TTL_HOURS",
+    "PASSWORD_RESET_TTL_MINUTES",
 }
 _BOOL_KEYS = {"SMTP_STARTTLS", "SMTP_SSL", "TESTING"}
 
@@ -129,6 +137,7 @@ def _normalise(app: Flask) -> None:
     if limits not in {"on", "off", "true", "false", "1", "0"}:
         raise ConfigError(f"RATE_LIMITS must be 'on' or 'off', not {cfg['RATE_LIMITS']!r}")
     cfg["RATE_LIMITS"] = "on" if limits in {"on", "true", "1"} else "off"
+    _portal(cfg)
     if cfg["MAX_CONTENT_LENGTH"] < 1024:
         raise ConfigError("MAX_CONTENT_LENGTH must be at least 1024 bytes")
     if cfg["FAILED_ATTEMPTS_LIMIT"] < 1 or cfg["FAILED_ATTEMPTS_WINDOW_SECONDS"] < 1:
@@ -161,6 +170,10 @@ def _normalise(app: Flask) -> None:
         # A Redis that is away answers within a second (503), never hangs a worker.
         cfg["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    # Flask-Limiter would put its window's reset as Retry-After on every answer
+    # (200s too) and raise a 503's own Retry-After to it; keep it under its own
+    # name, and Retry-After for 429 and 503 only (api/problem.py).
+    cfg["RATELIMIT_HEADER_RETRY_AFTER"] = "X-RateLimit-Retry-After"
     cfg["RATELIMIT_STRATEGY"] = "moving-window"
 
     # flask-smorest / OpenAPI
@@ -172,12 +185,33 @@ def _normalise(app: Flask) -> None:
     cfg["JSON_SORT_KEYS"] = False
 
 
+def _portal(cfg: Any) -> None:
+    from urllib.parse import urlsplit
+
+    from limits import parse_many
+
+    for key in ("PORTAL_IP_LIMIT", "PORTAL_LOGIN_LIMIT", "PORTAL_RESET_LIMIT"):
+        try:
+            parse_many(str(cfg[key]))
+        except ValueError:
+            raise ConfigError(f"{key} must be a limit such as '10 per minute'") from None
+    if cfg["PASSWORD_RESET_TTL_MINUTES"] < 1:
+        raise ConfigError("PASSWORD_RESET_TTL_MINUTES must be >= 1")
+    secure = cfg["SESSION_COOKIE_SECURE"]
+    if str(secure).strip().lower() == "auto":
+        url = urlsplit(str(cfg["PUBLIC_URL"]))
+        local = url.scheme == "http" and url.hostname in {"127.0.0.1", "localhost", "::1"}
+        cfg["SESSION_COOKIE_SECURE"] = not local
+    else:
+        cfg["SESSION_COOKIE_SECURE"] = _as_bool("SESSION_COOKIE_SECURE", secure)
+
+
 def engine_options(app: Flask) -> dict[str, Any]:
     url = str(app.config["DATABASE_URL"])
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000}}
+    # No pool_pre_ping: licserver.database pings connections that sat idle instead.
     return {
-        "pool_pre_ping": True,
         "pool_size": app.config["DB_POOL_SIZE"],
         "pool_timeout": app.config["DB_POOL_TIMEOUT"],
         "connect_args": {"connect_timeout": app.config["DB_CONNECT_TIMEOUT"]},

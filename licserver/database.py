@@ -5,20 +5,34 @@ BEGIN ourselves; a transaction that will write under a seat rule is opened
 with BEGIN IMMEDIATE (it takes the database's write lock up front, so two
 activations never read the same seat count). PostgreSQL: the licence row is
 locked with SELECT ... FOR UPDATE by the service instead.
+
+PostgreSQL connections are pinged before use only when they have sat in the
+pool for a while (``IDLE_PING_SECONDS``): that finds a restarted database as
+``pool_pre_ping`` does, without a round trip per transaction while the server
+is busy. A connection in steady use that finds the database gone fails its
+request (503) and the pool starts afresh.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import time
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 WRITE_LOCK = "licserver_write_lock"
+AUTOCOMMIT = "AUTOCOMMIT"
+IDLE_PING_SECONDS = 2.0
+_IDLE_SINCE = "licserver_idle_since"
 
 
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     if engine.dialect.name != "sqlite":
+        _ping_when_idle(engine)
         return
 
     @event.listens_for(engine, "connect")
@@ -34,12 +48,78 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
             cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
 
+    turns = _WriterTurns(engine.url.database)
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        if conn.get_execution_options().get(WRITE_LOCK):
+        options = conn.get_execution_options()
+        if options.get(WRITE_LOCK):
+            turns.take()
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        elif options.get("isolation_level") != AUTOCOMMIT:
             conn.exec_driver_sql("BEGIN")
+
+    # after the COMMIT or ROLLBACK: the connection goes back to the pool
+    event.listen(engine.pool, "checkin", lambda *_: turns.give_back())
+
+
+class _WriterTurns:
+    """Writers of one SQLite file queue for their turn on an flock of a file next
+    to it before BEGIN IMMEDIATE, and give it back once their transaction is over.
+
+    SQLite itself makes a writer that finds the database locked sleep and retry
+    (1 ms, 2 ms, 5 ms, ... up to busy_timeout): the writer that comes next may
+    sleep long after the lock is free. A waiter on the flock is woken the moment
+    it is free. BEGIN IMMEDIATE still takes SQLite's lock, so the seat rule never
+    depends on this; it only orders the writers of processes that use it (a
+    process that doesn't, the CLI say, is waited for as before). A process never
+    waits for its turn while it holds any SQLite lock, so no two can wait on each
+    other."""
+
+    def __init__(self, database: str | None) -> None:
+        self._path = f"{database}-writers" if database not in (None, "", ":memory:") else None
+        self._fd: int | None = None
+        self._pid = 0
+        self._held = False
+
+    def take(self) -> None:
+        if self._path is None:
+            return
+        if self._pid != os.getpid():  # opened per process: forked workers each their own
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:  # a read-only folder, say: SQLite's own waiting only
+                self._path = None
+                return
+            self._pid = os.getpid()
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._held = True
+
+    def give_back(self) -> None:
+        if self._held and self._pid == os.getpid():
+            assert self._fd is not None
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._held = False
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    def _fresh(_dbapi_conn: Any, record: Any, *_: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    event.listen(engine.pool, "connect", _fresh)
+    event.listen(engine.pool, "checkin", _fresh)
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # the pool drops this connection and checks out a new one
+            raise DisconnectionError() from exc
 
 
 def _lower(value: Any) -> Any:
@@ -56,6 +136,20 @@ def begin_write(session: Session) -> None:
         # Whatever the request did before (authentication, say) is finished first.
         session.commit()
     session.connection(execution_options={WRITE_LOCK: True})
+
+
+def begin_autocommit(session: Session) -> Connection:
+    """PostgreSQL: start the session's work without a transaction: each statement
+    commits on its own, with no BEGIN or COMMIT round trip. For use cases that read
+    with one statement, or write with one statement that decides and writes at
+    once; what follows ``session.commit()`` (or ``rollback()``) runs in a
+    transaction again. SQLite: a plain transaction (BEGIN and COMMIT are function
+    calls there, cheaper than switching the connection's mode and back)."""
+    if session.in_transaction():
+        session.commit()
+    if not is_postgres(session):
+        return session.connection()
+    return session.connection(execution_options={"isolation_level": AUTOCOMMIT})
 
 
 def is_postgres(session: Session) -> bool:

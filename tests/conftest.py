@@ -142,6 +142,15 @@ def app(
     monkeypatch.setenv("LICSERVER_INSTANCE_DIR", str(tmp_path / "instance"))
     _empty_tables(test_database.url)
     application = create_app(app_config)
+
+    # The fixture holds one app context for the whole test, so requests made with
+    # the test client share it; end each request's session as production does
+    # (there every request has its own app context), so no request reads another
+    # transaction's snapshot or identity map.
+    @application.teardown_request
+    def _end_session(_exc: BaseException | None) -> None:
+        db.session.remove()
+
     with application.app_context():
         yield application
         db.session.remove()

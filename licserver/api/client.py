@@ -26,10 +26,13 @@ from licserver.services.keys import KeyInfo
 
 blp = Blueprint("client", __name__, url_prefix="/api/v1", description="Client API (products)")
 CLIENT = Actor("client")
+# Schema instances, not classes: webargs would build a new schema (a deep copy of
+# every field) for each request from a class. They keep no state between loads.
+ACTIVATE_IN, CHECKIN_IN, VALIDATE_IN = ActivateIn(), CheckinIn(), ValidateIn()
 
 
 @blp.post("/activations")
-@blp.arguments(ActivateIn)
+@blp.arguments(ACTIVATE_IN)
 @blp.response(201, ActivationOut, description="A new activation took a seat.")
 @blp.alt_response(
     200,
@@ -48,13 +51,12 @@ def activate(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         data.get("client"),
         origin(CLIENT),
     )
-    act = result.activation
     body = {
-        "activation_id": act.public_id,
-        "license_id": result.license.public_id,
-        "installation_id": act.installation_id,
-        "machine_name": act.machine_name,
-        "activated_at": act.activated_at,
+        "activation_id": result.activation_id,
+        "license_id": result.license_id,
+        "installation_id": result.installation_id,
+        "machine_name": result.machine_name,
+        "activated_at": result.activated_at,
         "certificate": result.certificate,
         "activation_token": result.activation_token,
     }
@@ -62,12 +64,12 @@ def activate(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 @blp.post("/activations/<activation_id>/checkin")
-@blp.arguments(CheckinIn)
+@blp.arguments(CHECKIN_IN)
 @blp.response(200, CertificateOut)
 @errors(blp, 400, 413, 422, 401, 410, 403, 503)
 def checkin(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
     """Refresh the certificate of a live activation."""
-    _, cert = svc.checkin(deps(), activation_id, data["activation_token"], origin(CLIENT))
+    cert = svc.checkin(deps(), activation_id, data["activation_token"], origin(CLIENT))
     return {"certificate": cert}
 
 
@@ -96,7 +98,7 @@ def deactivate(activation_id: str) -> dict[str, Any]:
 
 
 @blp.post("/validate")
-@blp.arguments(ValidateIn)
+@blp.arguments(VALIDATE_IN)
 @blp.response(200, ValidateOut)
 @errors(blp, 400, 413, 422, 429, 401, 404, 503)
 def validate(data: dict[str, Any]) -> dict[str, Any]:
@@ -107,8 +109,8 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         "valid": result.valid,
         "code": result.code,
         "license": {
-            "id": lic.public_id,
-            "product": lic.product.code,
+            "id": lic.id,
+            "product": lic.product,
             "seats": lic.seats,
             "seats_used": lic.seats_used,
             "expires_at": lic.expires_at,

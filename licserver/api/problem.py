@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import http
 import logging
+import math
+import time
 from typing import Any
 
 import marshmallow as ma
@@ -108,12 +110,23 @@ def from_http_exception(exc: HTTPException) -> Response:
         return problem(status, code, phrase, exc.description or phrase, headers=headers)
     detail = exc.description or cls.title
     if status == 429:
-        headers.setdefault("Retry-After", "60")
+        headers.setdefault("Retry-After", _limiter_retry_after())
         detail = "Too many requests; slow down."
     if status == 413:
         detail = f"The request body is larger than the limit of {_limit()} bytes."
     errors: dict[str, list[str]] | None = {} if status == 422 else None
     return problem(status, cls.code, cls.title, detail, errors=errors, headers=headers)
+
+
+def _limiter_retry_after() -> str:
+    """Seconds until the breached per-IP window lets a request through again."""
+    from flask import current_app
+
+    limiter = current_app.extensions.get("licserver.limiter")
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return "60"
+    return str(max(1, math.ceil(current.reset_at - time.time())))
 
 
 def _limit() -> int:

@@ -5,6 +5,7 @@ from licserver.models.base import Base, utcnow
 from licserver.models.customer import Customer
 from licserver.models.event import Event
 from licserver.models.license import License
+from licserver.models.order import Order, OrderItem
 from licserver.models.product import Product
 from licserver.models.signing_key import SigningKey
 from licserver.models.token import AdminToken
@@ -17,6 +18,8 @@ __all__ = [
     "Customer",
     "Event",
     "License",
+    "Order",
+    "OrderItem",
     "Product",
     "SigningKey",
     "User",

@@ -30,6 +30,14 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     invite_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     invite_expires_at: Mapped[datetime | None]
+    # Password reset: SHA-256 of the single-use emailed token, and until when it works.
+    reset_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    reset_expires_at: Mapped[datetime | None]
+    # Notices by email; None means the role's default (domain.portal.NOTICE_DEFAULTS).
+    notify_expiry: Mapped[bool | None]
+    notify_deactivations: Mapped[bool | None]
+    notify_updates: Mapped[bool | None]
+    last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     licenses: Mapped[list[License]] = relationship(secondary=user_licenses, lazy="selectin")

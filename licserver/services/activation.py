@@ -2,51 +2,258 @@
 
 The seat rule runs in one write transaction that holds the licence: on
 PostgreSQL the licence rows are locked with SELECT ... FOR UPDATE; on SQLite
-the transaction is opened with BEGIN IMMEDIATE. Inside it we look for this
-installation's live activation (re-activation takes no second seat), then
-count and insert. The partial unique index on live (licence, installation)
-pairs backs it up in the database.
+the transaction is opened with BEGIN IMMEDIATE. The partial unique index on
+live (licence, installation) pairs backs it up in the database.
+
+These are the server's hot paths, so each is one transaction of a few plain
+statements (no ORM objects): one SELECT reads the licence with its product,
+customer and this installation's live activation (and locks the licence);
+the credentials are checked against that row; the decision is taken by
+``licserver.domain``; the writes follow and the transaction commits. The
+certificate is signed after the commit, from the values read under the lock,
+so that the lock is held for the database work only. A refusal writes its
+event in the same transaction (nothing else was written before it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import JSON, Table, and_, bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from licserver import signing
 from licserver.crypto import random_token, token_hash, tokens_equal
-from licserver.database import begin_write
+from licserver.database import begin_autocommit, begin_write, is_postgres
 from licserver.domain import seats as seat_rules
-from licserver.domain.errors import (
-    Deactivated,
-    LicenseServerError,
-    NotFound,
-)
+from licserver.domain.errors import Deactivated, LicenseServerError, NotFound
 from licserver.domain.ids import new_activation_id
 from licserver.domain.status import effective_status, usability_error
-from licserver.models import Activation, License, utcnow
+from licserver.models import Activation, Customer, License, Product, utcnow
+from licserver.models.base import UTCDateTime
 from licserver.services import Deps, Origin, events
-from licserver.services.credentials import Authenticated, Credentials, authenticate, invalid
+from licserver.services.credentials import (
+    COMPANY_PASSWORD,
+    LICENSE_KEY,
+    Attempt,
+    Credentials,
+    authenticate_company,
+    check_licence,
+    invalid,
+    verify_key,
+)
+
+_L = cast(Table, License.__table__)
+_P = cast(Table, Product.__table__)
+_C = cast(Table, Customer.__table__)
+_A = cast(Table, Activation.__table__)
+
+# The licence as the seat rule sees it, its product's and customer's facts, and
+# this installation's live activation on it (NULLs when there is none). FOR UPDATE
+# OF licenses on PostgreSQL; SQLite ignores it (BEGIN IMMEDIATE holds the database).
+_SNAPSHOT = (
+    select(
+        _L.c.id,
+        _L.c.public_id,
+        _L.c.customer_id,
+        _L.c.seats,
+        _L.c.seats_used,
+        _L.c.status,
+        _L.c.expires_at,
+        _L.c.features,
+        _L.c.key_serial,
+        _L.c.activation_password_enc,
+        _P.c.code.label("product"),
+        _P.c.offline_grace_days.label("grace_days"),
+        _C.c.number.label("customer"),
+        _A.c.id.label("live_id"),
+        _A.c.public_id.label("live_public_id"),
+        _A.c.machine_name.label("live_machine_name"),
+        _A.c.activated_at.label("live_activated_at"),
+    )
+    .select_from(
+        _L.join(_P, _P.c.id == _L.c.product_id)
+        .join(_C, _C.c.id == _L.c.customer_id)
+        .outerjoin(
+            _A,
+            and_(
+                _A.c.license_id == _L.c.id,
+                _A.c.installation_id == bindparam("iid"),
+                _A.c.deactivated_at.is_(None),
+            ),
+        )
+    )
+    .order_by(_L.c.id)
+)
+_BY_PUBLIC_ID = _SNAPSHOT.where(_L.c.public_id == bindparam("lid"))
+_BY_IDS = _SNAPSHOT.where(_L.c.id.in_(bindparam("ids", expanding=True)))
+_LOCK_BY_PUBLIC_ID = _BY_PUBLIC_ID.with_for_update(of=_L)
+_LOCK_BY_IDS = _BY_IDS.with_for_update(of=_L)
+
+_INSERT_ACTIVATION = insert(_A)
+_TAKE_SEAT = (
+    update(_L)
+    .where(_L.c.id == bindparam("b_id"))
+    .values(seats_used=_L.c.seats_used + 1, updated_at=bindparam("b_now"))
+)
+
+# An activation with its licence, for check-in.
+_CHECKIN = (
+    select(
+        _A.c.id.label("activation_row_id"),
+        _A.c.public_id.label("activation_id"),
+        _A.c.installation_id,
+        _A.c.machine_name,
+        _A.c.token_hash,
+        _A.c.deactivated_at,
+        _L.c.id,
+        _L.c.public_id,
+        _L.c.customer_id,
+        _L.c.seats,
+        _L.c.status,
+        _L.c.expires_at,
+        _L.c.features,
+        _P.c.code.label("product"),
+        _P.c.offline_grace_days.label("grace_days"),
+        _C.c.number.label("customer"),
+    )
+    .select_from(
+        _A.join(_L, _L.c.id == _A.c.license_id)
+        .join(_P, _P.c.id == _L.c.product_id)
+        .join(_C, _C.c.id == _L.c.customer_id)
+    )
+    .where(_A.c.public_id == bindparam("aid"))
+)
+# Only a live activation checks in: a deactivation that committed since our read wins.
+_CHECKED_IN = (
+    update(_A)
+    .where(_A.c.id == bindparam("b_id"), _A.c.deactivated_at.is_(None))
+    .values(last_checkin_at=bindparam("b_now"))
+)
+
+
+# PostgreSQL: the common activation (a verified key, a usable licence with a free
+# seat, this installation not active on it) as one statement in autocommit: lock,
+# check, insert, count and record in one round trip, the lock held only inside it.
+# The conditions are the seat rule of ``licserver.domain`` for one licence, seen
+# from the side that may pass; anything else returns no row and takes the full
+# path, which decides (and explains) with the domain's own functions. The licence
+# row is its latest version even after a wait for the lock; the activations it is
+# checked against may be older, and the partial unique index stops the rest.
+_PG_ACTIVATE = (
+    text(
+        """
+WITH lic AS (
+    SELECT l.id, l.public_id, l.customer_id, l.seats, l.seats_used, l.status,
+           l.expires_at, l.features, l.key_serial,
+           p.code AS product, p.offline_grace_days AS grace_days, c.number AS customer
+    FROM licenses l
+    JOIN products p ON p.id = l.product_id
+    JOIN customers c ON c.id = l.customer_id
+    WHERE l.public_id = :lid
+    FOR UPDATE OF l
+), ok AS (
+    SELECT lic.* FROM lic
+    WHERE lic.key_serial = :ser AND lic.product = :prod AND lic.customer = :cust
+      AND lic.status = 'active' AND (lic.expires_at IS NULL OR lic.expires_at > :now)
+      AND lic.seats_used < lic.seats
+      AND NOT EXISTS (
+          SELECT 1 FROM activations a
+          WHERE a.license_id = lic.id AND a.installation_id = :iid
+            AND a.deactivated_at IS NULL)
+), act AS (
+    INSERT INTO activations (public_id, license_id, installation_id, machine_name, client,
+                             token_hash, ip, activated_at)
+    SELECT :aid, ok.id, :iid, :mn, :client, :th, :ip, :now FROM ok
+    RETURNING license_id
+), seat AS (
+    UPDATE licenses SET seats_used = licenses.seats_used + 1, updated_at = :now
+    WHERE licenses.id = (SELECT license_id FROM act)
+), ev AS (
+    INSERT INTO events (at, kind, license_id, customer_id, activation_id, actor_type,
+                        actor_id, installation_id, machine_name, ip, data)
+    SELECT :now, 'activation.created', ok.id, ok.customer_id, :aid, :actor_type,
+           :actor_id, :iid, :mn, :ip, :data
+    FROM ok
+)
+SELECT ok.* FROM ok
+"""
+    )
+    .bindparams(
+        bindparam("now", type_=UTCDateTime()),
+        bindparam("client", type_=JSON()),
+        bindparam("data", type_=JSON()),
+    )
+    .columns(expires_at=UTCDateTime(), features=JSON())
+)
+
+# PostgreSQL: a check-in of a live activation on a usable licence with its right
+# token, in one statement; anything else returns no row and takes the full path.
+_PG_CHECKIN = (
+    text(
+        """
+WITH act AS (
+    SELECT a.id AS activation_row_id, a.public_id AS activation_id, a.installation_id,
+           a.machine_name, l.id, l.public_id, l.customer_id, l.seats, l.expires_at,
+           l.features, p.code AS product, p.offline_grace_days AS grace_days,
+           c.number AS customer
+    FROM activations a
+    JOIN licenses l ON l.id = a.license_id
+    JOIN products p ON p.id = l.product_id
+    JOIN customers c ON c.id = l.customer_id
+    WHERE a.public_id = :aid AND a.token_hash = :th AND a.deactivated_at IS NULL
+      AND l.status = 'active' AND (l.expires_at IS NULL OR l.expires_at > :now)
+), upd AS (
+    UPDATE activations SET last_checkin_at = :now
+    WHERE activations.id = (SELECT activation_row_id FROM act)
+      AND activations.deactivated_at IS NULL
+    RETURNING activations.id
+), ev AS (
+    INSERT INTO events (at, kind, license_id, customer_id, activation_id, actor_type,
+                        actor_id, installation_id, machine_name, ip, data)
+    SELECT :now, 'activation.checked_in', act.id, act.customer_id, act.activation_id,
+           :actor_type, :actor_id, act.installation_id, act.machine_name, :ip, '{}'
+    FROM act JOIN upd ON upd.id = act.activation_row_id
+)
+SELECT act.* FROM act JOIN upd ON upd.id = act.activation_row_id
+"""
+    )
+    .bindparams(bindparam("now", type_=UTCDateTime()))
+    .columns(expires_at=UTCDateTime(), features=JSON())
+)
 
 
 @dataclass
 class ActivationResult:
-    activation: Activation
-    license: License
+    activation_id: str
+    license_id: str
+    installation_id: str
+    machine_name: str
+    activated_at: datetime
     certificate: str
     activation_token: str
     created: bool
+
+
+@dataclass(frozen=True)
+class LicenseSummary:
+    id: str
+    product: str
+    seats: int
+    seats_used: int
+    expires_at: datetime | None
 
 
 @dataclass
 class ValidationResult:
     valid: bool
     code: str
-    license: License
+    license: LicenseSummary
     status: str
 
 
@@ -54,16 +261,26 @@ def _ts(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value is not None else None
 
 
-def issue_certificate(deps: Deps, activation: Activation, lic: License, now: datetime) -> str:
-    kid, key = deps.keyring.signer(deps.session)
-    until = now + timedelta(days=lic.product.offline_grace_days)
+def issue_certificate(
+    signer: tuple[str, Ed25519PrivateKey],
+    lic: Any,
+    activation_id: str,
+    installation_id: str,
+    machine_name: str,
+    now: datetime,
+) -> str:
+    """An AC1 certificate. ``lic`` carries the licence's ``public_id``, ``product``
+    (code), ``customer`` (number), ``seats``, ``features``, ``expires_at`` and
+    ``grace_days`` (the product's offline grace)."""
+    kid, key = signer
+    until = now + timedelta(days=lic.grace_days)
     payload = signing.certificate_payload(
-        aid=activation.public_id,
+        aid=activation_id,
         lid=lic.public_id,
-        prod=lic.product.code,
-        cust=lic.customer.number,
-        iid=activation.installation_id,
-        mn=activation.machine_name,
+        prod=lic.product,
+        cust=lic.customer,
+        iid=installation_id,
+        mn=machine_name,
         seats=lic.seats,
         features=list(lic.features or []),
         iat=int(now.timestamp()),
@@ -73,33 +290,363 @@ def issue_certificate(deps: Deps, activation: Activation, lic: License, now: dat
     return signing.encode(signing.CERTIFICATE_PREFIX, payload, kid, key)
 
 
-def _candidates(
-    session: Session, licenses: list[License], installation_id: str, now: datetime
-) -> tuple[dict[int, Activation], list[seat_rules.Candidate]]:
-    """This installation's live activations on ``licenses`` (by licence row id),
-    and the licences as the seat rules see them."""
-    live = {
-        a.license_id: a
-        for a in session.scalars(
-            select(Activation).where(
-                Activation.license_id.in_([lic.id for lic in licenses]),
-                Activation.installation_id == installation_id,
-                Activation.deactivated_at.is_(None),
-            )
-        ).unique()
-    }
-    candidates = [
+def _candidates(rows: Sequence[Any], now: datetime) -> list[seat_rules.Candidate]:
+    return [
         seat_rules.Candidate(
-            key=lic.id,
-            status=effective_status(lic.status, lic.expires_at, now),
-            seats=lic.seats,
-            seats_used=lic.seats_used,
-            expires_at=lic.expires_at,
-            active_here=lic.id in live,
+            key=r.id,
+            status=effective_status(r.status, r.expires_at, now),
+            seats=r.seats,
+            seats_used=r.seats_used,
+            expires_at=r.expires_at,
+            active_here=r.live_id is not None,
         )
-        for lic in licenses
+        for r in rows
     ]
-    return live, candidates
+
+
+class _Refusal(Exception):
+    """A refusal to record in the licence's history, then answer with ``error``."""
+
+    def __init__(self, error: LicenseServerError, lic: Any) -> None:
+        self.error, self.lic = error, lic
+
+
+def _load(
+    deps: Deps,
+    attempt: Attempt,
+    creds: Credentials,
+    claims: signing.LicenseKeyClaims | None,
+    company_ids: list[int] | None,
+    installation_id: str,
+    *,
+    lock: bool,
+) -> Sequence[Any]:
+    """The licence rows the credentials give access to, credentials checked."""
+    conn = deps.session.connection()
+    if company_ids is not None:
+        q = _LOCK_BY_IDS if lock else _BY_IDS
+        rows = conn.execute(q, {"ids": company_ids, "iid": installation_id}).all()
+        if not rows:  # deleted since authentication
+            raise invalid()
+        return rows
+    lid = claims.lid if claims is not None else creds.license_id
+    q = _LOCK_BY_PUBLIC_ID if lock else _BY_PUBLIC_ID
+    rows = conn.execute(q, {"lid": lid, "iid": installation_id}).all()
+    if not rows:
+        raise invalid()
+    check_licence(attempt, creds, claims, rows[0])
+    return rows
+
+
+def activate(
+    deps: Deps,
+    creds: Credentials,
+    installation_id: str,
+    machine_name: str,
+    client: dict[str, Any] | None,
+    origin: Origin,
+) -> ActivationResult:
+    attempt = Attempt(deps, origin, "activation.refused", installation_id, machine_name)
+    session = deps.session
+    claims, company_ids = None, None
+    if creds.kind == LICENSE_KEY:
+        claims = verify_key(deps, creds.license_key)
+    elif creds.kind == COMPANY_PASSWORD:
+        company_ids = authenticate_company(attempt, creds)
+    signer = deps.keyring.signer(session)  # cached per process
+    if claims is not None and is_postgres(session):
+        done = _activate_pg(deps, attempt, claims, client, signer)
+        if done is not None:
+            return done
+    try:
+        return _activate(deps, attempt, creds, claims, company_ids, client, signer)
+    except IntegrityError:
+        # PostgreSQL: a request of this same installation inserted its activation
+        # after our read (the unique index stopped ours). Once more: it is found.
+        session.rollback()
+        return _activate(deps, attempt, creds, claims, company_ids, client, signer)
+
+
+def _activate_pg(
+    deps: Deps,
+    attempt: Attempt,
+    claims: signing.LicenseKeyClaims,
+    client: dict[str, Any] | None,
+    signer: tuple[str, Ed25519PrivateKey],
+) -> ActivationResult | None:
+    """The common activation in one statement (``_PG_ACTIVATE``), or None for the full path."""
+    session = deps.session
+    installation_id, machine_name = attempt.installation_id, attempt.machine_name
+    assert installation_id is not None and machine_name is not None
+    now, token, activation_id = utcnow(), random_token(), new_activation_id()
+    params = {
+        "lid": claims.lid,
+        "ser": claims.ser,
+        "prod": claims.prod,
+        "cust": claims.cust,
+        "iid": installation_id,
+        "mn": machine_name,
+        "client": client,
+        "aid": activation_id,
+        "th": token_hash(token),
+        "ip": attempt.origin.ip,
+        "now": now,
+        "actor_type": attempt.origin.actor.type,
+        "actor_id": attempt.origin.actor.id,
+        "data": {"client": client} if client else {},
+    }
+    try:
+        lic = begin_autocommit(session).execute(_PG_ACTIVATE, params).first()
+    except IntegrityError:
+        lic = None  # this installation activated meanwhile: the full path re-activates it
+    finally:
+        session.rollback()  # ends the session's (autocommit) work; nothing to undo
+    if lic is None:
+        return None
+    return ActivationResult(
+        activation_id=activation_id,
+        license_id=lic.public_id,
+        installation_id=installation_id,
+        machine_name=machine_name,
+        activated_at=now,
+        certificate=issue_certificate(
+            signer, lic, activation_id, installation_id, machine_name, now
+        ),
+        activation_token=token,
+        created=True,
+    )
+
+
+def _activate(
+    deps: Deps,
+    attempt: Attempt,
+    creds: Credentials,
+    claims: signing.LicenseKeyClaims | None,
+    company_ids: list[int] | None,
+    client: dict[str, Any] | None,
+    signer: tuple[str, Ed25519PrivateKey],
+) -> ActivationResult:
+    session = deps.session
+    installation_id, machine_name = attempt.installation_id, attempt.machine_name
+    assert installation_id is not None and machine_name is not None
+    begin_write(session)
+    try:
+        now = utcnow()
+        token = random_token()
+        rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=True)
+        written = _write(attempt, rows, client, token, now, final=False)
+        if written is None:
+            # PostgreSQL, READ COMMITTED: after waiting for the lock, the licence rows
+            # are their latest versions but the joined activations are as of the
+            # statement's start. Read again, under the lock we now hold: current.
+            rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=True)
+            written = _write(attempt, rows, client, token, now, final=True)
+        assert written is not None
+        session.commit()
+    except _Refusal as refusal:
+        _record_refusal(attempt, refusal)
+        raise refusal.error from None
+    except BaseException:
+        session.rollback()
+        raise
+    lic, activation_id, activated_at, created = written
+    cert = issue_certificate(signer, lic, activation_id, installation_id, machine_name, now)
+    return ActivationResult(
+        activation_id=activation_id,
+        license_id=lic.public_id,
+        installation_id=installation_id,
+        machine_name=machine_name,
+        activated_at=activated_at,
+        certificate=cert,
+        activation_token=token,
+        created=created,
+    )
+
+
+def _write(
+    attempt: Attempt,
+    rows: Sequence[Any],
+    client: dict[str, Any] | None,
+    token: str,
+    now: datetime,
+    *,
+    final: bool,
+) -> tuple[Any, str, datetime, bool] | None:
+    """Decide on ``rows`` and write the activation: (licence row, activation id,
+    activated at, created). Unless ``final``, None instead of a refusal, or of a
+    re-activation whose activation is no longer live: the rows may be stale."""
+    session = attempt.deps.session
+    origin = attempt.origin
+    installation_id, machine_name = attempt.installation_id, attempt.machine_name
+    try:
+        lic = _choose(rows, now)
+    except _Refusal:
+        if final:
+            raise
+        return None
+    conn = session.connection()
+    if lic.live_id is not None:
+        # Already active here: no second seat, a fresh token (the old stops working).
+        changes = {}
+        values: dict[str, Any] = {"token_hash": token_hash(token), "ip": origin.ip}
+        if lic.live_machine_name != machine_name:
+            changes["machine_name"] = {"from": lic.live_machine_name, "to": machine_name}
+            values["machine_name"] = machine_name
+        if client is not None:
+            values["client"] = client
+        done = conn.execute(
+            update(_A).where(_A.c.id == lic.live_id, _A.c.deactivated_at.is_(None)).values(**values)
+        )
+        if done.rowcount != 1:
+            if final:  # deactivations take the licence lock first: cannot happen
+                raise RuntimeError("live activation changed under the licence lock")
+            return None
+        activation_id, activated_at, created = lic.live_public_id, lic.live_activated_at, False
+        kind, data = "activation.reused", changes
+    else:
+        activation_id, activated_at, created = new_activation_id(), now, True
+        conn.execute(
+            _INSERT_ACTIVATION,
+            {
+                "public_id": activation_id,
+                "license_id": lic.id,
+                "installation_id": installation_id,
+                "machine_name": machine_name,
+                "client": client,
+                "token_hash": token_hash(token),
+                "ip": origin.ip,
+                "activated_at": now,
+            },
+        )
+        # the row is ours until commit (locked / BEGIN IMMEDIATE)
+        conn.execute(_TAKE_SEAT, {"b_id": lic.id, "b_now": now})
+        kind, data = "activation.created", ({"client": client} if client else {})
+    events.add(
+        session,
+        kind,
+        origin,
+        license_id=lic.id,
+        customer_id=lic.customer_id,
+        activation_id=activation_id,
+        installation_id=installation_id,
+        machine_name=machine_name,
+        data=data,
+        at=now,
+    )
+    return lic, activation_id, activated_at, created
+
+
+def _choose(rows: Sequence[Any], now: datetime) -> Any:
+    """The licence to activate on (API.md's rule), or the refusal."""
+    candidates = _candidates(rows, now)
+    by_id = {r.id: r for r in rows}
+    chosen = seat_rules.choose_license(candidates)
+    if chosen is not None:
+        return by_id[chosen.key]
+    usable = [c for c in candidates if c.status == "active"]
+    if not usable:
+        worst = seat_rules.refusal_for_unusable(candidates)
+        err = usability_error(worst.status)
+        assert err is not None
+        raise _Refusal(err, by_id[worst.key])
+    # every usable licence is full: the answer is the seat limit of the first
+    target = by_id[usable[0].key]
+    try:
+        seat_rules.check_free_seat(target.seats, target.seats_used)
+    except LicenseServerError as exc:
+        raise _Refusal(exc, target) from None
+    raise AssertionError("a usable licence with a free seat was not chosen")
+
+
+def _record_refusal(attempt: Attempt, refusal: _Refusal, activation_id: str | None = None) -> None:
+    """Write the refusal into the licence's history, in the transaction that
+    decided it (nothing else was written in it), and commit."""
+    session = attempt.deps.session
+    try:
+        events.add(
+            session,
+            attempt.kind,
+            attempt.origin,
+            license_id=refusal.lic.id,
+            customer_id=refusal.lic.customer_id,
+            activation_id=activation_id,
+            installation_id=attempt.installation_id,
+            machine_name=attempt.machine_name,
+            reason=refusal.error.code,
+            data={"why": refusal.error.detail},
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def checkin(deps: Deps, activation_id: str, activation_token: str, origin: Origin) -> str:
+    """A fresh certificate for a live activation, or the reason there is none."""
+    session = deps.session
+    signer = deps.keyring.signer(session)
+    if is_postgres(session):
+        now = utcnow()
+        params = {
+            "aid": activation_id,
+            "th": token_hash(activation_token),
+            "now": now,
+            "actor_type": origin.actor.type,
+            "actor_id": origin.actor.id,
+            "ip": origin.ip,
+        }
+        try:
+            row = begin_autocommit(session).execute(_PG_CHECKIN, params).first()
+        finally:
+            session.rollback()  # ends the session's (autocommit) work; nothing to undo
+        if row is not None:
+            return issue_certificate(
+                signer, row, row.activation_id, row.installation_id, row.machine_name, now
+            )
+    begin_write(session)
+    try:
+        conn = session.connection()
+        row = conn.execute(_CHECKIN, {"aid": activation_id}).first()
+        if row is None:
+            raise invalid()
+        attempt = Attempt(
+            deps, origin, "activation.checkin_refused", row.installation_id, row.machine_name
+        )
+        if not tokens_equal(row.token_hash, activation_token):
+            raise _Refusal(invalid(), row)
+        if row.deactivated_at is not None:
+            raise _Refusal(Deactivated("This activation was deactivated."), row)
+        now = utcnow()
+        err = usability_error(effective_status(row.status, row.expires_at, now))
+        if err is not None:
+            raise _Refusal(err, row)
+        if conn.execute(_CHECKED_IN, {"b_id": row.activation_row_id, "b_now": now}).rowcount != 1:
+            raise _Refusal(Deactivated("This activation was deactivated."), row)
+        events.add(
+            session,
+            "activation.checked_in",
+            origin,
+            license_id=row.id,
+            customer_id=row.customer_id,
+            activation_id=row.activation_id,
+            installation_id=row.installation_id,
+            machine_name=row.machine_name,
+            at=now,
+        )
+        session.commit()
+    except _Refusal as refusal:
+        _record_refusal(attempt, refusal, activation_id=refusal.lic.activation_id)
+        raise refusal.error from None
+    except BaseException:
+        session.rollback()
+        raise
+    return issue_certificate(
+        signer, row, row.activation_id, row.installation_id, row.machine_name, now
+    )
+
+
+def _load_activation(session: Session, public_id: str) -> Activation | None:
+    return session.scalars(select(Activation).where(Activation.public_id == public_id)).first()
 
 
 def _lock_licenses(session: Session, ids: list[int]) -> list[License]:
@@ -115,179 +662,6 @@ def _lock_licenses(session: Session, ids: list[int]) -> list[License]:
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(of=License)
     return list(session.scalars(q).unique().all())
-
-
-def activate(
-    deps: Deps,
-    creds: Credentials,
-    installation_id: str,
-    machine_name: str,
-    client: dict[str, Any] | None,
-    origin: Origin,
-) -> ActivationResult:
-    auth = authenticate(deps, creds, origin, "activation.refused", installation_id, machine_name)
-    session = deps.session
-    begin_write(session)
-    try:
-        return _activate_locked(deps, auth, installation_id, machine_name, client, origin)
-    except LicenseServerError as exc:
-        session.rollback()
-        refused_id = getattr(exc, "refused_license_id", None)
-        if refused_id is not None:
-            # A writer from the first statement: SQLite cannot upgrade a read
-            # transaction once another worker has committed (SQLITE_BUSY_SNAPSHOT).
-            begin_write(session)
-            lic = session.get(License, refused_id)
-            events.record(
-                session,
-                "activation.refused",
-                origin,
-                license=lic,
-                installation_id=installation_id,
-                machine_name=machine_name,
-                reason=exc.code,
-                data={"why": exc.detail},
-            )
-            session.commit()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-
-
-def _refused(exc: LicenseServerError, lic: License) -> LicenseServerError:
-    """Mark ``exc`` as a refusal to be written into ``lic``'s history after rollback."""
-    exc.refused_license_id = lic.id  # type: ignore[attr-defined]
-    return exc
-
-
-def _activate_locked(
-    deps: Deps,
-    auth: Authenticated,
-    installation_id: str,
-    machine_name: str,
-    client: dict[str, Any] | None,
-    origin: Origin,
-) -> ActivationResult:
-    session = deps.session
-    now = utcnow()
-    licenses = _lock_licenses(session, auth.license_ids)
-    if not licenses:  # deleted between the two phases
-        raise invalid()
-    if auth.key_serial is not None and licenses[0].key_serial != auth.key_serial:
-        raise _refused(invalid(), licenses[0])
-
-    live, candidates = _candidates(session, licenses, installation_id, now)
-    by_id = {lic.id: lic for lic in licenses}
-    chosen = seat_rules.choose_license(candidates)
-    if chosen is None:
-        usable = [c for c in candidates if c.status == "active"]
-        if not usable:
-            worst = seat_rules.refusal_for_unusable(candidates)
-            err = usability_error(worst.status)
-            assert err is not None
-            raise _refused(err, by_id[worst.key])
-        # every usable licence is full: the answer is the seat limit of the first
-        target = by_id[usable[0].key]
-        try:
-            seat_rules.check_free_seat(target.seats, target.seats_used)
-        except LicenseServerError as exc:
-            raise _refused(exc, target) from None
-    assert chosen is not None
-    lic = by_id[chosen.key]
-
-    token = random_token()
-    existing = live.get(lic.id)
-    if existing is not None:
-        existing.token_hash = token_hash(token)
-        changes = {}
-        if existing.machine_name != machine_name:
-            changes["machine_name"] = {"from": existing.machine_name, "to": machine_name}
-            existing.machine_name = machine_name
-        if client is not None:
-            existing.client = client
-        existing.ip = origin.ip
-        events.record(
-            session, "activation.reused", origin, license=lic, activation=existing, data=changes
-        )
-        cert = issue_certificate(deps, existing, lic, now)
-        session.commit()
-        return ActivationResult(existing, lic, cert, token, created=False)
-
-    activation = Activation(
-        public_id=new_activation_id(),
-        license_id=lic.id,
-        installation_id=installation_id,
-        machine_name=machine_name,
-        client=client,
-        token_hash=token_hash(token),
-        ip=origin.ip,
-        activated_at=now,
-    )
-    activation.license = lic
-    session.add(activation)
-    lic.seats_used += 1  # the row is ours until commit (locked / BEGIN IMMEDIATE)
-    events.record(
-        session,
-        "activation.created",
-        origin,
-        license=lic,
-        activation=activation,
-        data={"client": client} if client else {},
-    )
-    cert = issue_certificate(deps, activation, lic, now)
-    session.commit()
-    return ActivationResult(activation, lic, cert, token, created=True)
-
-
-def _load_activation(session: Session, public_id: str) -> Activation | None:
-    return session.scalars(select(Activation).where(Activation.public_id == public_id)).first()
-
-
-def checkin(
-    deps: Deps, activation_id: str, activation_token: str, origin: Origin
-) -> tuple[Activation, str]:
-    """A fresh certificate for a live activation, or the reason there is none."""
-    session = deps.session
-    begin_write(session)
-    try:
-        act = _load_activation(session, activation_id)
-        if act is None:
-            raise invalid()
-        lic = act.license
-        if not tokens_equal(act.token_hash, activation_token):
-            raise _refused(invalid(), lic)
-        if act.deactivated_at is not None:
-            raise _refused(Deactivated("This activation was deactivated."), lic)
-        now = utcnow()
-        err = usability_error(effective_status(lic.status, lic.expires_at, now))
-        if err is not None:
-            raise _refused(err, lic)
-        act.last_checkin_at = now
-        events.record(session, "activation.checked_in", origin, license=lic, activation=act)
-        cert = issue_certificate(deps, act, lic, now)
-        session.commit()
-        return act, cert
-    except LicenseServerError as exc:
-        session.rollback()
-        refused_id = getattr(exc, "refused_license_id", None)
-        if refused_id is not None:
-            begin_write(session)  # as in activate(): write lock before the first read
-            act = _load_activation(session, activation_id)
-            events.record(
-                session,
-                "activation.checkin_refused",
-                origin,
-                license=session.get(License, refused_id),
-                activation=act,
-                reason=exc.code,
-                data={"why": exc.detail},
-            )
-            session.commit()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def deactivate(
@@ -339,19 +713,18 @@ def validate(
     deps: Deps, creds: Credentials, installation_id: str, origin: Origin
 ) -> ValidationResult:
     """Read-only: is this installation licensed now? Answers with a code, not an error."""
-    auth = authenticate(deps, creds, origin, "validation.refused", installation_id)
+    attempt = Attempt(deps, origin, "validation.refused", installation_id, None)
     session = deps.session
+    claims, company_ids = None, None
+    if creds.kind == LICENSE_KEY:
+        claims = verify_key(deps, creds.license_key)
+    elif creds.kind == COMPANY_PASSWORD:
+        company_ids = authenticate_company(attempt, creds)
     try:
-        now = utcnow()
-        licenses = list(
-            session.scalars(
-                select(License).where(License.id.in_(auth.license_ids)).order_by(License.id)
-            ).unique()
-        )
-        if auth.key_serial is not None and licenses and licenses[0].key_serial != auth.key_serial:
-            raise invalid()
-        _, candidates = _candidates(session, licenses, installation_id, now)
-        by_id = {lic.id: lic for lic in licenses}
+        begin_autocommit(session)  # one statement reads all it needs
+        rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=False)
+        candidates = _candidates(rows, utcnow())
+        by_id = {r.id: r for r in rows}
         here = [c for c in candidates if c.active_here]
         pick = (
             next((c for c in here if c.status == "active"), None)
@@ -366,6 +739,11 @@ def validate(
             code = "VALID"
         else:
             code = "NOT_ACTIVATED"
-        return ValidationResult(code == "VALID", code, by_id[pick.key], status)
+        lic = by_id[pick.key]
+        summary = LicenseSummary(
+            lic.public_id, lic.product, lic.seats, lic.seats_used, lic.expires_at
+        )
+        return ValidationResult(code == "VALID", code, summary, status)
     finally:
-        session.commit()
+        if session.in_transaction():
+            session.commit()

@@ -1,6 +1,15 @@
-"""Who is asking: the three credential kinds of the client API, checked against
-the database. One answer (INVALID_CREDENTIALS) for every way of being wrong;
-the real reason goes into the history for staff."""
+"""Who is asking: the three credential kinds of the client API. One answer
+(INVALID_CREDENTIALS) for every way of being wrong; the real reason goes into
+the history for staff.
+
+A licence key is checked in two steps: its signature with no database at all
+(``verify_key``), then its claims against the licence row the use case loads
+anyway (``check_licence``); an activation password likewise against that row.
+So the use case reads the licence once, in its own transaction. The company
+password is the exception: its argon2 check is slow by design, so
+``authenticate_company`` runs it in a short read transaction of its own, and
+no lock is held while it hashes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -21,6 +31,7 @@ from licserver.services import Deps, Origin, events
 LICENSE_KEY = "license_key"
 ACTIVATION_PASSWORD = "activation_password"
 COMPANY_PASSWORD = "company_password"
+PASSWORD_PURPOSE = "activation_password"  # the Box purpose of the stored password
 
 
 @dataclass(frozen=True)
@@ -34,17 +45,15 @@ class Credentials:
     product: str | None = None
 
 
-@dataclass(frozen=True)
-class Authenticated:
-    """The licences the credentials give access to (row ids, oldest first).
+class LicenceFacts(Protocol):
+    """What ``check_licence`` needs of the licence row the use case loaded."""
 
-    One for a key or an activation password; every licence of the product for
-    a company password. ``key_serial`` is set for a key, so the write phase can
-    refuse a key reissued meanwhile."""
-
-    license_ids: list[int]
+    id: int
     customer_id: int
-    key_serial: int | None = None
+    key_serial: int
+    activation_password_enc: bytes
+    product: str  # the product's code
+    customer: str  # the customer's number
 
 
 def invalid() -> InvalidCredentials:
@@ -53,7 +62,7 @@ def invalid() -> InvalidCredentials:
 
 
 @dataclass(frozen=True)
-class _Attempt:
+class Attempt:
     """One credential check, and how its refusals go into the history."""
 
     deps: Deps
@@ -67,18 +76,19 @@ class _Attempt:
         reason: str,
         why: str,
         *,
-        license: License | None = None,
+        license_id: int | None = None,
         customer_id: int | None = None,
     ) -> None:
-        # The read transaction of authenticate() cannot be upgraded on SQLite once
-        # another worker has committed; end it and write under the write lock.
+        """Record the refusal and commit it (ending whatever the request had open)."""
+        # A read transaction cannot be upgraded on SQLite once another worker has
+        # committed; end it and write under the write lock.
         session = self.deps.session
         begin_write(session)
-        events.record(
+        events.add(
             session,
             self.kind,
             self.origin,
-            license=license,
+            license_id=license_id,
             customer_id=customer_id,
             installation_id=self.installation_id,
             machine_name=self.machine_name,
@@ -87,18 +97,17 @@ class _Attempt:
         )
         session.commit()
 
-    def check_budget(
-        self, *, license: License | None = None, customer_id: int | None = None
-    ) -> None:
+    def check_budget(self, *, license_id: int | None = None, customer_id: int) -> None:
         """429 once the failed-attempt budget is spent, before the password is
-        even looked at: right and wrong passwords get the same answer."""
+        even looked at: right and wrong passwords get the same answer. Per licence
+        with ``license_id``, else per customer (the company password)."""
         limit, window = self.deps.failed_attempts_limit, self.deps.failed_attempts_window
         if limit is None:  # RATE_LIMITS=off
             return
         count, oldest = events.recent_failures(
             self.deps.session,
-            license_id=license.id if license is not None else None,
-            customer_id=customer_id,
+            license_id=license_id,
+            customer_id=None if license_id is not None else customer_id,
             window_seconds=window,
         )
         if count < limit:
@@ -109,55 +118,28 @@ class _Attempt:
         self.refuse(
             "RATE_LIMITED",
             "failed-attempt budget exhausted",
-            license=license,
+            license_id=license_id,
             customer_id=customer_id,
         )
         raise RateLimited("Too many failed attempts; try again later.", retry_after=retry)
 
 
-def authenticate(
-    deps: Deps,
-    creds: Credentials,
-    origin: Origin,
-    refusal_kind: str,
-    installation_id: str | None = None,
-    machine_name: str | None = None,
-) -> Authenticated:
-    """Check credentials in a short read transaction (no lock held while hashing).
+def verify_key(deps: Deps, license_key: str | None) -> signing.LicenseKeyClaims:
+    """The claims of a licence key whose signature verifies, else INVALID_CREDENTIALS.
 
-    Order, as API.md fixes it: the failed-attempt budget (429) before the
-    credential check (401)."""
-    attempt = _Attempt(deps, origin, refusal_kind, installation_id, machine_name)
+    Needs no database unless the key names a kid this process has not loaded yet
+    (another server rotated): then the keys are reloaded (at most every few seconds)."""
+    keyring, session = deps.keyring, deps.session
     try:
-        if creds.kind == LICENSE_KEY:
-            return _by_key(attempt, creds)
-        if creds.kind == ACTIVATION_PASSWORD:
-            return _by_password(attempt, creds)
-        return _by_company(attempt, creds)
-    finally:
-        if deps.session.in_transaction():
-            deps.session.commit()
-
-
-def _by_key(attempt: _Attempt, creds: Credentials) -> Authenticated:
-    deps = attempt.deps
-    session = deps.session
+        return signing.parse_license_key(license_key, keyring.public_keys(session))
+    except signing.TokenError:
+        kid = _kid_hint(license_key)
+        if kid is None or kid in keyring.public_keys(session):
+            raise invalid() from None
     try:
-        keys = deps.keyring.public_keys(session, _kid_hint(creds.license_key))
-        claims = signing.parse_license_key(creds.license_key, keys)
+        return signing.parse_license_key(license_key, keyring.public_keys(session, kid))
     except signing.TokenError:
         raise invalid() from None
-    lic = session.scalars(select(License).where(License.public_id == claims.lid)).first()
-    if lic is None:
-        raise invalid()
-    if (claims.ser, claims.prod, claims.cust) != (
-        lic.key_serial,
-        lic.product.code,
-        lic.customer.number,
-    ):
-        attempt.refuse(events.CREDENTIAL_FAILURE, "superseded licence key", license=lic)
-        raise invalid()
-    return Authenticated([lic.id], lic.customer_id, key_serial=lic.key_serial)
 
 
 def _kid_hint(token: str | None) -> str | None:
@@ -170,38 +152,74 @@ def _kid_hint(token: str | None) -> str | None:
     return kid if isinstance(kid, str) else None
 
 
-def _by_password(attempt: _Attempt, creds: Credentials) -> Authenticated:
-    deps = attempt.deps
-    lic = deps.session.scalars(select(License).where(License.public_id == creds.license_id)).first()
-    if lic is None:
-        raise invalid()
-    attempt.check_budget(license=lic)
-    expected = deps.box.open(lic.activation_password_enc, "activation_password")
+def check_licence(
+    attempt: Attempt,
+    creds: Credentials,
+    claims: signing.LicenseKeyClaims | None,
+    lic: LicenceFacts,
+) -> None:
+    """Check a key's claims (``claims``, verified) or an activation password
+    against the licence it names. A wrong one is recorded and answered
+    INVALID_CREDENTIALS; a spent budget RATE_LIMITED (passwords only: a key is
+    not guessable)."""
+    if claims is not None:
+        # A reissued key has a new serial: the old one stops working.
+        if (claims.ser, claims.prod, claims.cust) != (lic.key_serial, lic.product, lic.customer):
+            attempt.refuse(
+                events.CREDENTIAL_FAILURE,
+                "superseded licence key",
+                license_id=lic.id,
+                customer_id=lic.customer_id,
+            )
+            raise invalid()
+        return
+    attempt.check_budget(license_id=lic.id, customer_id=lic.customer_id)
+    expected = attempt.deps.box.open(lic.activation_password_enc, PASSWORD_PURPOSE)
     given = creds.activation_password or ""
     if not hmac.compare_digest(expected.encode(), given.encode()):
-        attempt.refuse(events.CREDENTIAL_FAILURE, "wrong activation password", license=lic)
+        attempt.refuse(
+            events.CREDENTIAL_FAILURE,
+            "wrong activation password",
+            license_id=lic.id,
+            customer_id=lic.customer_id,
+        )
         raise invalid()
-    return Authenticated([lic.id], lic.customer_id)
 
 
-def _by_company(attempt: _Attempt, creds: Credentials) -> Authenticated:
+def authenticate_company(attempt: Attempt, creds: Credentials) -> list[int]:
+    """The row ids of the customer's licences of the product (oldest first), for a
+    right company password; checked in a short read transaction (no lock is held
+    while argon2 hashes). Order, as API.md fixes it: the failed-attempt budget
+    (429) before the password (401), the password before the product (404)."""
     session = attempt.deps.session
-    cust = session.scalars(select(Customer).where(Customer.number == creds.customer_number)).first()
-    if cust is None:
-        verify_password(None, creds.company_password or "")  # same time as a real check
-        raise invalid()
-    attempt.check_budget(customer_id=cust.id)
-    if not verify_password(cust.company_password_hash, creds.company_password or ""):
-        why = "wrong company password" if cust.company_password_hash else "company password not set"
-        attempt.refuse(events.CREDENTIAL_FAILURE, why, customer_id=cust.id)
-        raise invalid()
-    ids = session.scalars(
-        select(License.id)
-        .join(Product, Product.id == License.product_id)
-        .where(License.customer_id == cust.id, Product.code == creds.product)
-        .order_by(License.id)
-    ).all()
-    if not ids:
-        attempt.refuse("NOT_FOUND", f"no licence of product {creds.product!r}", customer_id=cust.id)
-        raise NotFound(f"This customer holds no licence of product '{creds.product}'.")
-    return Authenticated(list(ids), cust.id)
+    try:
+        cust = session.scalars(
+            select(Customer).where(Customer.number == creds.customer_number)
+        ).first()
+        if cust is None:
+            verify_password(None, creds.company_password or "")  # same time as a real check
+            raise invalid()
+        attempt.check_budget(customer_id=cust.id)
+        if not verify_password(cust.company_password_hash, creds.company_password or ""):
+            why = (
+                "wrong company password"
+                if cust.company_password_hash
+                else "company password not set"
+            )
+            attempt.refuse(events.CREDENTIAL_FAILURE, why, customer_id=cust.id)
+            raise invalid()
+        ids = session.scalars(
+            select(License.id)
+            .join(Product, Product.id == License.product_id)
+            .where(License.customer_id == cust.id, Product.code == creds.product)
+            .order_by(License.id)
+        ).all()
+        if not ids:
+            attempt.refuse(
+                "NOT_FOUND", f"no licence of product {creds.product!r}", customer_id=cust.id
+            )
+            raise NotFound(f"This customer holds no licence of product '{creds.product}'.")
+        return list(ids)
+    finally:
+        if session.in_transaction():
+            session.commit()

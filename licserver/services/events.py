@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from licserver.models import Activation, Event, License, utcnow
@@ -52,6 +52,46 @@ def record(
     )
     session.add(event)
     return event
+
+
+_INSERT = insert(Event.__table__)  # type: ignore[arg-type]
+
+
+def add(
+    session: Session,
+    kind: str,
+    origin: Origin,
+    *,
+    license_id: int | None,
+    customer_id: int | None,
+    activation_id: str | None = None,
+    installation_id: str | None = None,
+    machine_name: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Write an event at once, in the session's transaction (the caller commits).
+
+    The hot paths' way: one INSERT, no ORM object. ``activation_id`` is the
+    activation's public id."""
+    session.connection().execute(
+        _INSERT,
+        {
+            "kind": kind,
+            "license_id": license_id,
+            "customer_id": customer_id,
+            "activation_id": activation_id,
+            "actor_type": origin.actor.type,
+            "actor_id": origin.actor.id,
+            "installation_id": installation_id,
+            "machine_name": machine_name,
+            "ip": origin.ip,
+            "reason": reason,
+            "data": data or {},
+            "at": at or utcnow(),
+        },
+    )
 
 
 def recent_failures(

@@ -6,6 +6,6 @@ from licserver.api.blueprint import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from licserver.api.admin import activations, customers, licenses, products
+    from licserver.api.admin import activations, customers, licenses, orders, products
 
-    return [products.blp, customers.blp, licenses.blp, activations.blp]
+    return [products.blp, customers.blp, licenses.blp, activations.blp, orders.blp]

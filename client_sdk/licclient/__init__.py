@@ -1,0 +1,42 @@
+"""licclient: the client SDK of licserver.
+
+Activate a product on a machine, keep its signed certificate, and know at
+every start — offline — whether it is licensed::
+
+    from licclient import LicenseClient
+    client = LicenseClient("https://lic.example.com", product="cad-pro",
+                           public_keys={"k-20261122-3fa9c1": "base64url..."})
+    status = client.status()
+
+See ``client_sdk/README.md`` for a complete example.
+"""
+
+from licclient._client import LicenseClient, Status, __version__
+from licclient.errors import (
+    CertificateInvalid,
+    Deactivated,
+    InvalidCredentials,
+    LicenseError,
+    LicenseExpired,
+    LicenseRevoked,
+    LicenseSuspended,
+    RateLimited,
+    SeatLimitReached,
+    ServerUnavailable,
+)
+
+__all__ = [
+    "LicenseClient",
+    "Status",
+    "LicenseError",
+    "InvalidCredentials",
+    "SeatLimitReached",
+    "LicenseExpired",
+    "LicenseSuspended",
+    "LicenseRevoked",
+    "Deactivated",
+    "RateLimited",
+    "CertificateInvalid",
+    "ServerUnavailable",
+    "__version__",
+]

@@ -1,0 +1,94 @@
+"""The account itself, as its owners keep it in the portal: company details,
+contacts, the company password and its login."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from licserver.crypto import hash_password
+from licserver.database import begin_write
+from licserver.domain import portal as rules
+from licserver.domain.errors import NotFound, ValidationFailed
+from licserver.domain.portal import Principal
+from licserver.models import Customer, utcnow
+
+
+def get(session: Session, principal: Principal) -> Customer:
+    cust = session.get(Customer, principal.customer_id, populate_existing=True)
+    if cust is None:
+        raise NotFound("No such account.")
+    return cust
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    what: str  # "main contact email", "billing contact email"
+    old: str
+    new: str
+    at: datetime
+
+
+def update_details(
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    email: str,
+    address: str | None,
+    phone: str | None,
+    vat_id: str | None,
+    billing_name: str | None,
+    billing_email: str | None,
+) -> list[ContactChange]:
+    """Company details and contacts; returns the contact emails that changed
+    (both the old and the new address are told)."""
+    rules.check(principal, rules.ACCOUNT)
+    begin_write(session)
+    cust = get(session, principal)
+    now = utcnow()
+    changes = []
+    email = email.strip().lower()
+    billing_email = billing_email.strip().lower() if billing_email else None
+    if email != cust.email:
+        changes.append(ContactChange("main contact email", cust.email, email, now))
+    if billing_email != cust.billing_email and cust.billing_email and billing_email:
+        changes.append(
+            ContactChange("billing contact email", cust.billing_email, billing_email, now)
+        )
+    cust.name = name
+    cust.email = email
+    cust.address = address or None
+    cust.phone = phone or None
+    cust.vat_id = vat_id or None
+    cust.billing_name = billing_name or None
+    cust.billing_email = billing_email
+    session.commit()
+    return changes
+
+
+def update_company_login(
+    session: Session,
+    principal: Principal,
+    *,
+    enabled: bool,
+    role: str,
+    new_password: str | None,
+    turn_off_password: bool,
+) -> None:
+    """The company login's on/off and role, and the company password (which
+    also activates products): set a new one, or turn it off."""
+    rules.check(principal, rules.ACCOUNT)
+    if role not in rules.COMPANY_LOGIN_ROLES:
+        raise ValidationFailed({"role": ["Not a role the company login can have."]})
+    begin_write(session)
+    cust = get(session, principal)
+    cust.company_login_enabled = enabled
+    cust.company_login_role = role
+    if turn_off_password:
+        cust.company_password_hash = None
+    elif new_password:
+        cust.company_password_hash = hash_password(new_password)
+    session.commit()

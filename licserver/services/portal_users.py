@@ -1,0 +1,167 @@
+"""The account's users, as its owners and managers manage them in the portal:
+invite, change role and licence limits, remove. The matrix decides who may;
+the last owner always stays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from licserver.crypto import random_token, token_hash
+from licserver.database import begin_write, is_postgres
+from licserver.domain import portal as rules
+from licserver.domain.errors import Conflict, Forbidden, NotFound
+from licserver.domain.portal import Principal
+from licserver.models import Customer, License, User, utcnow
+from licserver.services import customers as customer_service
+from licserver.services.customers import Invitation
+
+
+def list_users(session: Session, principal: Principal) -> list[User]:
+    rules.check(principal, rules.USERS)
+    return list(
+        session.scalars(
+            select(User).where(User.customer_id == principal.customer_id).order_by(User.id)
+        ).all()
+    )
+
+
+def get_user(session: Session, principal: Principal, user_id: int) -> User:
+    """One user of the principal's own account; another account's is NOT_FOUND."""
+    rules.check(principal, rules.USERS)
+    user = session.get(User, user_id, populate_existing=True)
+    if user is None or user.customer_id != principal.customer_id:
+        raise NotFound("No such user in this account.")
+    return user
+
+
+def _lock_account(session: Session, customer_id: int) -> Customer:
+    """Changes to one account's users take turns (SQLite: the write lock
+    already does; PostgreSQL: the customer row), so two owners demoting each
+    other at once cannot leave the account without one."""
+    q = select(Customer).where(Customer.id == customer_id)
+    if is_postgres(session):
+        q = q.with_for_update()
+    return session.scalars(q.execution_options(populate_existing=True)).one()
+
+
+def _owners(session: Session, customer_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count(User.id)).where(
+                User.customer_id == customer_id, User.role == rules.OWNER
+            )
+        )
+        or 0
+    )
+
+
+def _licenses(session: Session, customer_id: int, public_ids: list[str]) -> list[License]:
+    if not public_ids:
+        return []
+    rows = list(
+        session.scalars(
+            select(License).where(
+                License.customer_id == customer_id, License.public_id.in_(public_ids)
+            )
+        )
+        .unique()
+        .all()
+    )
+    if len(rows) != len(set(public_ids)):
+        raise NotFound("No such licence in this account.")
+    return rows
+
+
+def invite(
+    session: Session,
+    principal: Principal,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    licenses: list[str],
+    ttl_hours: int,
+) -> Invitation:
+    """A new user of the principal's account, invited by email (the caller sends it)."""
+    rules.check_invite(principal, role)
+    rules.check_limits(role, bool(licenses))
+    cust = session.get(Customer, principal.customer_id)
+    if cust is None:
+        raise NotFound("No such account.")
+    number = cust.number
+    return customer_service.add_user(
+        session,
+        number,
+        email=email,
+        name=name,
+        role=role,
+        licenses=licenses or None,
+        invitation_ttl_hours=ttl_hours,
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    user: User
+    became_owner: bool
+
+
+def update(
+    session: Session, principal: Principal, user_id: int, *, role: str, licenses: list[str]
+) -> Change:
+    """A user's role and licence limits (empty: all licences)."""
+    begin_write(session)
+    try:
+        _lock_account(session, principal.customer_id)
+        user = get_user(session, principal, user_id)
+        rules.check_manage(principal, user.role, role)
+        rules.check_limits(role, bool(licenses))
+        rules.check_owner_kept(_owners(session, principal.customer_id), user.role, role)
+        became_owner = role == rules.OWNER and user.role != rules.OWNER
+        user.role = role
+        user.licenses = _licenses(session, principal.customer_id, licenses)
+        session.commit()
+        return Change(user, became_owner)
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def remove(session: Session, principal: Principal, user_id: int) -> User:
+    begin_write(session)
+    try:
+        _lock_account(session, principal.customer_id)
+        user = get_user(session, principal, user_id)
+        if user.id == principal.user_id:
+            raise Forbidden("You cannot remove yourself; ask another owner or manager.")
+        rules.check_manage(principal, user.role)
+        rules.check_owner_kept(_owners(session, principal.customer_id), user.role, None)
+        session.delete(user)
+        session.commit()
+        return user
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def reinvite(session: Session, principal: Principal, user_id: int, ttl_hours: int) -> Invitation:
+    """A fresh invitation link for a user who has not set a password yet (the
+    earlier link stops working)."""
+    begin_write(session)
+    try:
+        user = get_user(session, principal, user_id)
+        rules.check_manage(principal, user.role)
+        if user.password_hash is not None:
+            raise Conflict("This user has set a password already.")
+        token = random_token(32)
+        user.invite_token_hash = token_hash(token)
+        user.invite_expires_at = utcnow() + timedelta(hours=ttl_hours)
+        session.commit()
+        return Invitation(user, token)
+    except BaseException:
+        session.rollback()
+        raise
