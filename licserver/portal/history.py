@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, render_template, request, stream_with_context
+from sqlalchemy.orm import Session
 
 from licserver.domain import portal as rules
 from licserver.domain.errors import ValidationFailed
+from licserver.domain.portal import Principal
 from licserver.extensions import db
 from licserver.portal.base import bp, principal, requires
 from licserver.portal.forms import HistoryFilters, choices
@@ -90,37 +92,44 @@ def _cell(value: object) -> str:
 def history_csv() -> Any:
     _, filters = _form()
     who = principal()
-    session = db.session()
+    engine = db.engine
 
     def generate() -> Iterator[str]:
-        buf = io.StringIO()
-        out = csv.writer(buf)
-        out.writerow(CSV_COLUMNS)
-        for row in svc.all_rows(session, who, filters):
-            e = row.event
-            out.writerow(
-                [
-                    _cell(x)
-                    for x in (
-                        e.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        e.kind,
-                        row.license_id,
-                        e.installation_id,
-                        e.machine_name,
-                        actor_text(row),
-                        e.ip,
-                        e.reason,
-                    )
-                ]
-            )
-            if buf.tell() > 16384:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
+        # A session of its own, closed when the last row is out: the response
+        # is sent after the view (and its request's session) has finished.
+        with Session(engine) as session:
+            yield from _csv(session, who, filters)
 
     return Response(
         stream_with_context(generate()),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="activation-history.csv"'},
     )
+
+
+def _csv(session: Session, who: Principal, filters: Filters) -> Iterator[str]:
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(CSV_COLUMNS)
+    for row in svc.all_rows(session, who, filters):
+        e = row.event
+        out.writerow(
+            [
+                _cell(x)
+                for x in (
+                    e.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    e.kind,
+                    row.license_id,
+                    e.installation_id,
+                    e.machine_name,
+                    actor_text(row),
+                    e.ip,
+                    e.reason,
+                )
+            ]
+        )
+        if buf.tell() > 16384:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
