@@ -54,3 +54,13 @@ test: lint typecheck test-sqlite
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks, never part of `make test`: gunicorn under wrk on SQLite and
+# PostgreSQL (127.0.0.1:5432, user postgres), small and 1M-licence data sets;
+# about 10 minutes; writes docs/performance.md. BENCH_ARGS="--quick" for a short
+# development run, "--workers 4" for another worker count (python -m bench.run -h).
+.PHONY: bench
+bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

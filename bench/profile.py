@@ -30,6 +30,8 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
         "database: SQLite",
         re.compile(r"do_(execute|commit|rollback|begin)\b.*sqlalchemy/engine/default"),
     ),
+    # SQLite: a writer waiting for its turn (licserver.database._WriterTurns)
+    ("database: waiting for the write turn (SQLite)", re.compile(r"^_WriterTurns\.take ")),
     ("SQLAlchemy Core", re.compile(r"\(sqlalchemy/")),
     ("Ed25519, token encode/decode", re.compile(r"\(licserver/signing\.py")),
     ("licserver (services, views, crypto)", re.compile(r"\(licserver/")),
@@ -39,13 +41,21 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("flask-smorest (response schema)", re.compile(r"\(flask_smorest/")),
     ("Flask, Werkzeug (routing, contexts, JSON)", re.compile(r"\((flask|werkzeug|json)/")),
-    ("gunicorn (HTTP parsing, socket I/O)", re.compile(r"\(gunicorn/")),
+    ("gunicorn (HTTP parsing, socket writes and close)", re.compile(r"\(gunicorn/")),
 ]
 IDLE = RULES[0][0]
 
 
 def record(pid: int, seconds: float, out: Path, rate: int = 200) -> None:
-    """py-spy for ``seconds`` on ``pid``, collapsed stacks into ``out``."""
+    """py-spy for ``seconds`` on ``pid``, collapsed stacks into ``out`` (no file
+    when py-spy is missing or may not attach: it needs ptrace)."""
+    try:
+        _record(pid, seconds, out, rate)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"py-spy failed: {exc}", file=sys.stderr)
+
+
+def _record(pid: int, seconds: float, out: Path, rate: int) -> None:
     subprocess.run(
         [
             PY_SPY,
@@ -78,15 +88,13 @@ def categorise(stack: list[str]) -> str:
     return "other (stdlib, interpreter)"
 
 
-def summarise(raw: Path) -> list[tuple[str, float]]:
-    """Share of the worker's busy samples per category (idle left out), largest first."""
+def summarise(raw: Path) -> dict[str, float]:
+    """Each category's share of all the samples (idle included), largest first."""
     counts: Counter[str] = Counter()
     for line in raw.read_text().splitlines():
         stack_text, _, n = line.rpartition(" ")
         if not stack_text or not n.isdigit():
             continue
         counts[categorise(stack_text.split(";"))] += int(n)
-    busy = sum(n for name, n in counts.items() if name != IDLE)
-    if not busy:
-        return []
-    return [(name, n / busy) for name, n in counts.most_common() if name != IDLE]
+    total = sum(counts.values())
+    return {name: n / total for name, n in counts.most_common()} if total else {}

@@ -5,14 +5,22 @@ PostgreSQL the licence rows are locked with SELECT ... FOR UPDATE; on SQLite
 the transaction is opened with BEGIN IMMEDIATE. The partial unique index on
 live (licence, installation) pairs backs it up in the database.
 
-These are the server's hot paths, so each is one transaction of a few plain
-statements (no ORM objects): one SELECT reads the licence with its product,
-customer and this installation's live activation (and locks the licence);
-the credentials are checked against that row; the decision is taken by
-``licserver.domain``; the writes follow and the transaction commits. The
-certificate is signed after the commit, from the values read under the lock,
-so that the lock is held for the database work only. A refusal writes its
-event in the same transaction (nothing else was written before it).
+These are the server's hot paths, so they are written for few round trips and
+no ORM objects (docs/performance.md has the measurements):
+
+- The full path, on both databases: one transaction in which one SELECT reads
+  the licence with its product, customer and this installation's live
+  activation (and locks the licence); the credentials are checked against that
+  row; ``licserver.domain`` decides; the writes follow; a refusal writes its
+  event instead (nothing else was written before it). The certificate is signed
+  after the commit, from the values read under the lock, so that the lock is
+  held for the database work only.
+- PostgreSQL, the common cases (a new activation by licence key on a usable
+  licence with a free seat; a check-in of a live activation): one statement in
+  autocommit that locks, checks, writes and records at once: one round trip.
+  When its conditions do not all hold it writes nothing and returns no row, and
+  the full path takes over, to decide and explain with the domain's functions.
+- Validation reads with one statement (PostgreSQL: in autocommit).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from licserver.services.credentials import (
     authenticate_company,
     check_licence,
     invalid,
+    key_license_id,
     verify_key,
 )
 
@@ -67,6 +76,7 @@ _SNAPSHOT = (
         _L.c.expires_at,
         _L.c.features,
         _L.c.key_serial,
+        _L.c.key_enc,
         _L.c.activation_password_enc,
         _P.c.code.label("product"),
         _P.c.offline_grace_days.label("grace_days"),
@@ -329,7 +339,14 @@ def _load(
         if not rows:  # deleted since authentication
             raise invalid()
         return rows
-    lid = claims.lid if claims is not None else creds.license_id
+    if claims is not None:
+        lid: str | None = claims.lid
+    elif creds.kind == LICENSE_KEY:
+        lid = key_license_id(creds.license_key)
+    else:
+        lid = creds.license_id
+    if lid is None:
+        raise invalid()
     q = _LOCK_BY_PUBLIC_ID if lock else _BY_PUBLIC_ID
     rows = conn.execute(q, {"lid": lid, "iid": installation_id}).all()
     if not rows:
@@ -346,18 +363,21 @@ def activate(
     client: dict[str, Any] | None,
     origin: Origin,
 ) -> ActivationResult:
+    """Activate ``installation_id`` on the licence the credentials name (or choose,
+    for a company password): 201 ``created``, or 200 when it was active there."""
     attempt = Attempt(deps, origin, "activation.refused", installation_id, machine_name)
     session = deps.session
     claims, company_ids = None, None
+    signer = deps.keyring.signer(session)  # cached per process
     if creds.kind == LICENSE_KEY:
+        # Verified before any lock is taken: a forged key costs no one a turn.
         claims = verify_key(deps, creds.license_key)
+        if is_postgres(session):
+            done = _activate_pg(deps, attempt, claims, client, signer)
+            if done is not None:
+                return done
     elif creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)
-    signer = deps.keyring.signer(session)  # cached per process
-    if claims is not None and is_postgres(session):
-        done = _activate_pg(deps, attempt, claims, client, signer)
-        if done is not None:
-            return done
     try:
         return _activate(deps, attempt, creds, claims, company_ids, client, signer)
     except IntegrityError:
@@ -715,14 +735,12 @@ def validate(
     """Read-only: is this installation licensed now? Answers with a code, not an error."""
     attempt = Attempt(deps, origin, "validation.refused", installation_id, None)
     session = deps.session
-    claims, company_ids = None, None
-    if creds.kind == LICENSE_KEY:
-        claims = verify_key(deps, creds.license_key)
-    elif creds.kind == COMPANY_PASSWORD:
+    company_ids = None
+    if creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)
     try:
         begin_autocommit(session)  # one statement reads all it needs
-        rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=False)
+        rows = _load(deps, attempt, creds, None, company_ids, installation_id, lock=False)
         candidates = _candidates(rows, utcnow())
         by_id = {r.id: r for r in rows}
         here = [c for c in candidates if c.active_here]

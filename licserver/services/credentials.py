@@ -2,10 +2,14 @@
 (INVALID_CREDENTIALS) for every way of being wrong; the real reason goes into
 the history for staff.
 
-A licence key is checked in two steps: its signature with no database at all
-(``verify_key``), then its claims against the licence row the use case loads
-anyway (``check_licence``); an activation password likewise against that row.
-So the use case reads the licence once, in its own transaction. The company
+A licence key or an activation password is checked against the licence row the
+use case loads anyway (``check_licence``), so the use case reads the licence
+once, in its own transaction. A key that is exactly the one the server issued
+for the licence (it keeps it, sealed) is authentic and current without its
+signature being checked; any other is verified (``verify_key``) and its claims
+compared, so that a superseded key is told apart for the history. The licence
+is looked up by the id the key names (``key_license_id``, unverified: only a
+lookup). The company
 password is the exception: its argon2 check is slow by design, so
 ``authenticate_company`` runs it in a short read transaction of its own, and
 no lock is held while it hashes.
@@ -17,8 +21,9 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
 from licserver import signing
@@ -27,11 +32,11 @@ from licserver.database import begin_write
 from licserver.domain.errors import InvalidCredentials, NotFound, RateLimited
 from licserver.models import Customer, License, Product, utcnow
 from licserver.services import Deps, Origin, events
+from licserver.services.licenses import KEY_PURPOSE, PASSWORD_PURPOSE
 
 LICENSE_KEY = "license_key"
 ACTIVATION_PASSWORD = "activation_password"
 COMPANY_PASSWORD = "company_password"
-PASSWORD_PURPOSE = "activation_password"  # the Box purpose of the stored password
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,10 @@ class LicenceFacts(Protocol):
     """What ``check_licence`` needs of the licence row the use case loaded."""
 
     id: int
+    public_id: str
     customer_id: int
     key_serial: int
+    key_enc: bytes
     activation_password_enc: bytes
     product: str  # the product's code
     customer: str  # the customer's number
@@ -142,14 +149,35 @@ def verify_key(deps: Deps, license_key: str | None) -> signing.LicenseKeyClaims:
         raise invalid() from None
 
 
-def _kid_hint(token: str | None) -> str | None:
-    """The kid a token names, unverified: only to know whether to reload keys."""
+def _unverified_payload(token: str | None) -> dict[str, Any]:
+    """A token's payload, unverified: only to know where to look."""
     try:
         payload = json.loads(b64u_decode((token or "").split(".")[1]))
     except (ValueError, IndexError, UnicodeDecodeError, RecursionError):
-        return None
-    kid = payload.get("kid") if isinstance(payload, dict) else None
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _kid_hint(token: str | None) -> str | None:
+    """The kid a token names, unverified: only to know whether to reload keys."""
+    kid = _unverified_payload(token).get("kid")
     return kid if isinstance(kid, str) else None
+
+
+def key_license_id(license_key: str | None) -> str | None:
+    """The licence id a key names, unverified: only to look the licence up
+    (``check_licence`` then authenticates the key against it)."""
+    lid = _unverified_payload(license_key).get("lid")
+    return lid if isinstance(lid, str) else None
+
+
+def _is_issued_key(deps: Deps, lic: LicenceFacts, license_key: str) -> bool:
+    """Is this exactly the key the server issued for ``lic`` (and still holds)?"""
+    try:
+        issued = deps.box.open(lic.key_enc, KEY_PURPOSE)
+    except (InvalidTag, ValueError):
+        return False
+    return hmac.compare_digest(issued.encode(), license_key.encode())
 
 
 def check_licence(
@@ -158,13 +186,24 @@ def check_licence(
     claims: signing.LicenseKeyClaims | None,
     lic: LicenceFacts,
 ) -> None:
-    """Check a key's claims (``claims``, verified) or an activation password
-    against the licence it names. A wrong one is recorded and answered
-    INVALID_CREDENTIALS; a spent budget RATE_LIMITED (passwords only: a key is
-    not guessable)."""
-    if claims is not None:
+    """Check a licence key or an activation password against the licence it
+    names (``claims``: the key's, when already verified). A wrong one is recorded
+    and answered INVALID_CREDENTIALS; a spent budget RATE_LIMITED (passwords
+    only: a key is not guessable)."""
+    deps = attempt.deps
+    if creds.kind == LICENSE_KEY:
+        key = creds.license_key or ""
+        if claims is None:
+            if _is_issued_key(deps, lic, key):
+                return  # the current key, byte for byte: no signature to check
+            claims = verify_key(deps, key)  # a forgery ends here, unrecorded
         # A reissued key has a new serial: the old one stops working.
-        if (claims.ser, claims.prod, claims.cust) != (lic.key_serial, lic.product, lic.customer):
+        if (claims.lid, claims.ser, claims.prod, claims.cust) != (
+            lic.public_id,
+            lic.key_serial,
+            lic.product,
+            lic.customer,
+        ):
             attempt.refuse(
                 events.CREDENTIAL_FAILURE,
                 "superseded licence key",
@@ -174,7 +213,7 @@ def check_licence(
             raise invalid()
         return
     attempt.check_budget(license_id=lic.id, customer_id=lic.customer_id)
-    expected = attempt.deps.box.open(lic.activation_password_enc, PASSWORD_PURPOSE)
+    expected = deps.box.open(lic.activation_password_enc, PASSWORD_PURPOSE)
     given = creds.activation_password or ""
     if not hmac.compare_digest(expected.encode(), given.encode()):
         attempt.refuse(
