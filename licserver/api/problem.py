@@ -156,6 +156,8 @@ def register(app: Flask) -> None:
     def _db_down(exc: Exception) -> Response:
         _rollback()
         log.warning("database unavailable: %s", type(exc).__name__)
+        if not _wants_problem():  # a portal page: a page a person can read
+            return _unavailable_page()
         return problem(
             503,
             "SERVICE_UNAVAILABLE",
@@ -192,6 +194,17 @@ def register(app: Flask) -> None:
         if _wants_problem():
             return _internal()
         return Response("Internal server error", status=500, mimetype="text/plain")
+
+
+def _unavailable_page() -> Response:
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<title>Temporarily unavailable</title></head><body>"
+        "<h1>Temporarily unavailable</h1>"
+        "<p>The licence portal cannot reach its database just now; nothing was changed. "
+        "Please try again in a minute.</p></body></html>\n"
+    )
+    return Response(body, status=503, mimetype="text/html", headers={"Retry-After": "5"})
 
 
 def _internal() -> Response:

@@ -3,6 +3,7 @@ an unreachable database."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -324,3 +325,37 @@ def test_healthz_answers_without_the_database(app_without_database: Flask) -> No
     r = app_without_database.test_client().get("/healthz")
 
     assert r.status_code == 200
+
+
+def test_portal_page_without_the_database_is_a_readable_503(
+    app_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LICSERVER_INSTANCE_DIR", str(tmp_path / "instance"))
+    application = licserver.create_app(
+        {
+            **app_config,
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x",
+            "DB_CONNECT_TIMEOUT": 2,
+        }
+    )
+    try:
+        client = application.test_client()
+        page = client.get("/portal/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert token is not None, page[:300]
+        r = client.post(
+            "/portal/login",
+            data={
+                "login": "someone@example.test",
+                "password": "whatever",
+                "csrf_token": token.group(1),
+            },
+        )
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+    assert r.status_code == 503, r.get_data(as_text=True)[:300]
+    assert r.mimetype == "text/html"
+    assert "Temporarily unavailable" in r.get_data(as_text=True)
