@@ -855,7 +855,8 @@ def report(s: Settings, results: list[SetResult], sdk: dict[str, Any], env: dict
                 for name in names:
                     us = r.profiles.get(name, {}).get(cat)
                     cells.append(f"{us:.0f}" if us is not None and us >= 5 else "")
-                lines.append(f"| {cat} | " + " | ".join(cells) + " |")
+                if any(cells):
+                    lines.append(f"| {cat} | " + " | ".join(cells) + " |")
             totals = [f"**{sum(r.profiles.get(n, {}).values()):.0f}**" for n in names]
             lines.append("| **total** | " + " | ".join(totals) + " |")
             lines.append("")
