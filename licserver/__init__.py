@@ -50,6 +50,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     portal.init_app(app)
 
+    from licserver import observability, security, staff
+
+    staff.init_app(app)
+    observability.init_app(app)
+    security.init_app(app)
+
     from licserver import cli
 
     cli.register(app)

@@ -342,6 +342,10 @@ def db_revision(message: str) -> None:
 def register(app: Flask) -> None:
     for cmd in (init_command, tokens_group, demo_command, notices_group, db_group):
         app.cli.add_command(cmd)
+    from licserver.commands import all_commands
+
+    for cmd in all_commands():
+        app.cli.add_command(cmd)
 
 
 def _create_app() -> Flask:

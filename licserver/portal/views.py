@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from licserver.portal import account, auth, history, licenses, payments, users
+from licserver.portal import account, auth, downloads, history, licenses, offline, payments, users
 from licserver.portal.base import bp
 
-__all__ = ["account", "auth", "bp", "history", "licenses", "payments", "users"]
+__all__ = [
+    "account",
+    "auth",
+    "bp",
+    "downloads",
+    "history",
+    "licenses",
+    "offline",
+    "payments",
+    "users",
+]

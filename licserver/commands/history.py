@@ -1,0 +1,7 @@
+"""`licserver verify-history`."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,7 @@
+"""`licserver backup`, `licserver check`."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,3 @@
+"""Product releases offered as downloads."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Vendor staff accounts (the /admin console)."""
+
+from __future__ import annotations

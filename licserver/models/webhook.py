@@ -1,0 +1,3 @@
+"""Webhook endpoints and their deliveries."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Downloads of the products a user holds."""
+
+from __future__ import annotations

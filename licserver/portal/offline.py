@@ -1,0 +1,3 @@
+"""Offline activation pages."""
+
+from __future__ import annotations
