@@ -262,6 +262,9 @@ Demo data loaded.
         f"  {'company':<10} {cust.number:<22} password {DEMO_COMPANY_PASSWORD}"
         f"  (company login, role {cust.company_login_role})"
     )
+    from licserver.commands.staff import demo_staff_admin
+
+    click.echo(demo_staff_admin(base))
     if current_app.config["SMTP_HOST"]:
         click.echo(f"Email: sent through {current_app.config['SMTP_HOST']}.")
     else:

@@ -33,9 +33,16 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "PROXY_FIX_X_FOR": 0,
     "PUBLIC_URL": "http://127.0.0.1:8000",
+    # Operations: signing-key refresh, logs, Prometheus metrics
+    "KEY_REFRESH_SECONDS": 5,
+    "LOG_FORMAT": "text",
+    "METRICS_ENABLED": True,
+    "METRICS_TOKEN": "",
     # Rate limits
     "RATE_LIMITS": "on",
     "REDIS_URL": "",
+    # Prefix of the keys in Redis: deployments (or test runs) sharing one Redis.
+    "REDIS_KEY_PREFIX": "",
     "CLIENT_RATE_LIMIT": "600 per minute",
     "FAILED_ATTEMPTS_LIMIT": 20,
     "FAILED_ATTEMPTS_WINDOW_SECONDS": 3600,
@@ -56,6 +63,19 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_IP_LIMIT": "30 per minute",
     "PORTAL_LOGIN_LIMIT": "10 per 15 minutes",
     "PORTAL_RESET_LIMIT": "5 per hour",
+    # Downloads. Empty RELEASES_DIR: <instance>/releases.
+    "RELEASES_DIR": "",
+    "RELEASE_MAX_UPLOAD_BYTES": 2 * 1024**3,
+    "DOWNLOAD_LINK_SECONDS": 600,
+    # Security (licserver.security, docs/security.md). Client and portal
+    # deactivations per licence, e.g. "3 per 30 days"; 0: no limit.
+    "DEACTIVATION_BUDGET": 0,
+    # Strict-Transport-Security: "auto" sends it when PUBLIC_URL is https://.
+    "HSTS": "auto",
+    # Webhooks (services.webhooks): seconds per connect and per read; whether
+    # endpoints may be on loopback, private or reserved addresses.
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_ALLOW_PRIVATE": False,
     # Test-only switch: makes the schema with create_all instead of migrations.
     "TESTING": False,
 }
@@ -67,14 +87,18 @@ _INT_KEYS = {
     "SQLITE_BUSY_TIMEOUT_MS",
     "MAX_CONTENT_LENGTH",
     "PROXY_FIX_X_FOR",
+    "KEY_REFRESH_SECONDS",
     "FAILED_ATTEMPTS_LIMIT",
     "FAILED_ATTEMPTS_WINDOW_SECONDS",
     "SMTP_PORT",
     "SMTP_TIMEOUT",
     "INVITATION_TTL_HOURS",
     "PASSWORD_RESET_TTL_MINUTES",
+    "RELEASE_MAX_UPLOAD_BYTES",
+    "DOWNLOAD_LINK_SECONDS",
+    "WEBHOOK_TIMEOUT_SECONDS",
 }
-_BOOL_KEYS = {"SMTP_STARTTLS", "SMTP_SSL", "TESTING"}
+_BOOL_KEYS = {"SMTP_STARTTLS", "SMTP_SSL", "TESTING", "METRICS_ENABLED", "WEBHOOK_ALLOW_PRIVATE"}
 
 
 class ConfigError(RuntimeError):
@@ -138,10 +162,13 @@ def _normalise(app: Flask) -> None:
         raise ConfigError(f"RATE_LIMITS must be 'on' or 'off', not {cfg['RATE_LIMITS']!r}")
     cfg["RATE_LIMITS"] = "on" if limits in {"on", "true", "1"} else "off"
     _portal(cfg)
+    _security(cfg)
     if cfg["MAX_CONTENT_LENGTH"] < 1024:
         raise ConfigError("MAX_CONTENT_LENGTH must be at least 1024 bytes")
     if cfg["FAILED_ATTEMPTS_LIMIT"] < 1 or cfg["FAILED_ATTEMPTS_WINDOW_SECONDS"] < 1:
         raise ConfigError("FAILED_ATTEMPTS_LIMIT and FAILED_ATTEMPTS_WINDOW_SECONDS must be >= 1")
+    if not 1 <= cfg["WEBHOOK_TIMEOUT_SECONDS"] <= 120:
+        raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be between 1 and 120")
 
     instance = Path(app.instance_path)
     if not cfg["DATABASE_URL"]:
@@ -160,12 +187,17 @@ def _normalise(app: Flask) -> None:
 
     if not cfg["KEYS_DIR"]:
         cfg["KEYS_DIR"] = str(Path.cwd() / "keys")
+    if not cfg["RELEASES_DIR"]:
+        cfg["RELEASES_DIR"] = str(instance / "releases")
+    if cfg["RELEASE_MAX_UPLOAD_BYTES"] < 1024 or cfg["DOWNLOAD_LINK_SECONDS"] < 10:
+        raise ConfigError("RELEASE_MAX_UPLOAD_BYTES must be >= 1024, DOWNLOAD_LINK_SECONDS >= 10")
     if not cfg["SECRET_KEY"]:
         cfg["SECRET_KEY"] = _instance_secret(instance)
 
     if cfg["RATE_LIMITS"] == "off":
         cfg["RATELIMIT_ENABLED"] = False
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    cfg["RATELIMIT_KEY_PREFIX"] = str(cfg["REDIS_KEY_PREFIX"])
     if cfg["REDIS_URL"]:
         # A Redis that is away answers within a second (503), never hangs a worker.
         cfg["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
@@ -204,6 +236,20 @@ def _portal(cfg: Any) -> None:
         cfg["SESSION_COOKIE_SECURE"] = not local
     else:
         cfg["SESSION_COOKIE_SECURE"] = _as_bool("SESSION_COOKIE_SECURE", secure)
+
+
+def _security(cfg: Any) -> None:
+    from licserver.domain.budget import parse_budget
+
+    try:
+        parse_budget(cfg["DEACTIVATION_BUDGET"])
+    except ValueError as exc:
+        raise ConfigError(f"DEACTIVATION_BUDGET: {exc}") from None
+    hsts = cfg["HSTS"]
+    if str(hsts).strip().lower() == "auto":
+        cfg["HSTS"] = str(cfg["PUBLIC_URL"]).lower().startswith("https://")
+    else:
+        cfg["HSTS"] = _as_bool("HSTS", hsts)
 
 
 def engine_options(app: Flask) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, current_app, request
 
 from licserver.crypto import Box, load_or_create_data_key
+from licserver.domain.budget import Budget, parse_budget
 from licserver.extensions import db
 from licserver.services import Actor, Deps, Origin
 from licserver.services.keys import Keyring
@@ -17,7 +18,9 @@ _KEY = "licserver.runtime"
 class Runtime:
     def __init__(self, app: Flask) -> None:
         keys_dir = Path(app.config["KEYS_DIR"])
-        self.keyring = Keyring(keys_dir, app.config["KEY_PASSPHRASE"])
+        self.keyring = Keyring(
+            keys_dir, app.config["KEY_PASSPHRASE"], float(app.config["KEY_REFRESH_SECONDS"])
+        )
         self._keys_dir = keys_dir
         self._data_key_setting = str(app.config["DATA_KEY"])
         self._box: Box | None = None
@@ -25,6 +28,8 @@ class Runtime:
         if app.config["RATE_LIMITS"] == "off":
             self.failed_limit = None
         self.failed_window = int(app.config["FAILED_ATTEMPTS_WINDOW_SECONDS"])
+        # Parsed and checked at start-up by licserver.security (a ConfigError there).
+        self.deactivation_budget: Budget | None = parse_budget(app.config["DEACTIVATION_BUDGET"])
 
     def box(self, create: bool = False) -> Box:
         if self._box is None:
@@ -49,6 +54,7 @@ def deps(app: Flask | None = None) -> Deps:
         box=rt.box(),
         failed_attempts_limit=rt.failed_limit,
         failed_attempts_window=rt.failed_window,
+        deactivation_budget=rt.deactivation_budget,
     )
 
 

@@ -1,9 +1,134 @@
-"""Response headers and other protections applied to every response."""
+"""Response headers and other protections applied to every response.
+
+- Every response (API, portal, staff console, health checks) gets
+  ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin``,
+  ``X-Frame-Options: DENY``, a Content-Security-Policy (a blueprint may set its
+  own, stricter one first: the portal does), ``Cache-Control: no-store`` unless
+  the view set its own caching (static files do), and, when ``HSTS`` is on,
+  ``Strict-Transport-Security``.
+- Credentials are never taken from a query string: a request whose query
+  string carries a parameter named like a secret (``token``,
+  ``access_token``...) has the value replaced by ``[redacted]`` before the
+  application (and any request log, which reads the same WSGI environ,
+  gunicorn's access log included) sees it; the admin API then answers 401 as
+  for any request without a token. The single-use tokens in the portal's
+  invitation and reset links are in the path, where routing needs them; only
+  the raw request line that access logs print (``RAW_URI``/``REQUEST_URI``)
+  is redacted for them.
+
+docs/security.md explains each choice.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from flask import Flask, Response, request
+
+# default-src 'self': the staff console and any other server-rendered page may
+# load their own scripts, styles and images, nothing inline and nothing foreign.
+DEFAULT_CSP = (
+    "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+HSTS_VALUE = "max-age=31536000"
+
+# Query parameters that must never carry a credential (compared lower-case).
+SECRET_PARAMS = frozenset(
+    {
+        "token",
+        "access_token",
+        "admin_token",
+        "activation_token",
+        "api_key",
+        "apikey",
+        "auth",
+        "authorization",
+        "bearer",
+        "password",
+        "activation_password",
+        "company_password",
+        "license_key",
+        "secret",
+    }
+)
+REDACTED = "[redacted]"
+# Links that carry a single-use token in their path (portal invitations, resets).
+_TOKEN_PATH = re.compile(r"^(/portal/(?:invitation|reset)/)[^/?#]+")
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def init_app(app: Flask) -> None:
-    """Install the response hooks."""
+    """Install the response hooks and the query-string guard."""
+    hsts = bool(app.config.get("HSTS"))
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        # Blueprint hooks run before this one: a header they set is kept.
+        headers = resp.headers
+        headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        # same-origin: Flask-WTF checks the Referer of HTTPS form posts; the tokens
+        # in reset and invitation URLs never leave the site.
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if "Cache-Control" not in headers and not _is_static():
+            # Secrets (keys, activation passwords and tokens, admin tokens) travel
+            # in responses; no cache, shared or private, may keep any of them.
+            headers["Cache-Control"] = "no-store"
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", HSTS_VALUE)
+        return resp
+
+    app.wsgi_app = QueryStringGuard(app.wsgi_app)  # type: ignore[method-assign]
+
+
+def _is_static() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
+def redact_query(query: str) -> str | None:
+    """The query string with the values of secret-named parameters replaced,
+    or None when it has none (the query string is then left byte for byte)."""
+    if not query:
+        return None
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(name.lower() in SECRET_PARAMS for name, _ in pairs):
+        return None
+    return urlencode(
+        [(n, REDACTED if n.lower() in SECRET_PARAMS else v) for n, v in pairs], safe="[]"
+    )
+
+
+def redact_target(target: str) -> str:
+    """A raw request target (path and query) fit for a log line."""
+    path, sep, query = target.partition("?")
+    path = _TOKEN_PATH.sub(lambda m: m.group(1) + REDACTED, path)
+    redacted = redact_query(query) if sep else None
+    return f"{path}{sep}{redacted if redacted is not None else query}"
+
+
+class QueryStringGuard:
+    """WSGI middleware: no secret from a query string reaches the app or a log.
+
+    It edits the environ in place (the server logs from that same dict after
+    the response: gunicorn's ``%(r)s``, ``%(U)s``, ``%(q)s``)."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        redacted = redact_query(environ.get("QUERY_STRING", ""))
+        if redacted is not None:
+            environ["QUERY_STRING"] = redacted
+        for key in ("RAW_URI", "REQUEST_URI"):
+            raw = environ.get(key)
+            if isinstance(raw, str) and raw:
+                environ[key] = redact_target(raw)
+        return self.app(environ, start_response)

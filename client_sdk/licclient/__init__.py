@@ -15,6 +15,7 @@ from licclient._client import LicenseClient, Status, __version__
 from licclient.errors import (
     CertificateInvalid,
     Deactivated,
+    DeactivationLimitReached,
     InvalidCredentials,
     LicenseError,
     LicenseExpired,
@@ -35,6 +36,7 @@ __all__ = [
     "LicenseSuspended",
     "LicenseRevoked",
     "Deactivated",
+    "DeactivationLimitReached",
     "RateLimited",
     "CertificateInvalid",
     "ServerUnavailable",

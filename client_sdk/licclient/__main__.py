@@ -7,6 +7,13 @@
     python -m licclient checkin    --server URL --product CODE --public-key KID=KEY
     python -m licclient deactivate --server URL --product CODE --public-key KID=KEY
 
+Offline (air-gapped) activation, no server needed on this machine:
+
+    python -m licclient offline-request    --product CODE --public-key KID=KEY \\
+                                           (--license-id ID | --license-key KEY)
+    python -m licclient import             --product CODE --public-key KID=KEY FILE
+    python -m licclient deactivate-offline --product CODE --public-key KID=KEY
+
 The options are the ``LicenseClient``'s: ``--state-dir`` and
 ``--installation-id`` reach the product's own activation when they match the
 product's (by default they do: the same per-user folder and machine). Each may
@@ -99,6 +106,24 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", parents=[client], help="the licence status, offline")
     sub.add_parser("checkin", parents=[client], help="refresh the certificate")
     sub.add_parser("deactivate", parents=[client], help="free this machine's seat")
+    request = sub.add_parser(
+        "offline-request",
+        parents=[client],
+        help="a request code for activating this machine without a network",
+    )
+    lic = request.add_mutually_exclusive_group()
+    lic.add_argument("--license-id", help="the licence (default: the one active here)")
+    lic.add_argument("--license-key", help="the licence, by its key")
+    request.add_argument("--machine-name", help="default: this computer's name")
+    imp = sub.add_parser(
+        "import", parents=[client], help="import the certificate file made for the request"
+    )
+    imp.add_argument("file", help="the certificate file the portal gave ('-': standard input)")
+    sub.add_parser(
+        "deactivate-offline",
+        parents=[client],
+        help="deactivate this machine without a network; prints the code that frees the seat",
+    )
     return parser
 
 
@@ -214,13 +239,26 @@ def _fetch_keys(args: argparse.Namespace) -> dict[str, str]:
     return {str(k.get("kid")): str(k.get("public_key")) for k in keys if isinstance(k, dict)}
 
 
+_OFFLINE_COMMANDS = ("status", "offline-request", "import", "deactivate-offline")
+
+
+def _read_file(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read(1024 * 1024)
+    try:
+        with open(name, encoding="utf-8") as fh:
+            return fh.read(1024 * 1024)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {name}: {exc}") from exc
+
+
 def _run(args: argparse.Namespace) -> tuple[int, str, dict[str, Any]]:
     """(exit status, text, JSON) of a command that did not fail."""
     if args.command == "keys":
         keys = _fetch_keys(args)
         text = "\n".join(f"--public-key {kid}={key}" for kid, key in keys.items())
         return EXIT_OK, text, {"keys": keys}
-    client = _make_client(args, online=args.command != "status")
+    client = _make_client(args, online=args.command not in _OFFLINE_COMMANDS)
     if args.command == "activate":
         if args.license_key:
             status = client.activate(license_key=args.license_key, machine_name=args.machine_name)
@@ -240,6 +278,29 @@ def _run(args: argparse.Namespace) -> tuple[int, str, dict[str, Any]]:
             )
     elif args.command == "checkin":
         status = client.checkin()
+    elif args.command == "offline-request":
+        request = client.offline_request(
+            license_id=args.license_id,
+            license_key=args.license_key,
+            machine_name=args.machine_name,
+        )
+        text = (
+            f"Offline request code for {client.product} on installation "
+            f"{client.installation_id}.\nPaste it into the licence portal (the licence's page, "
+            "'Activate a machine offline'), then import the certificate file you get:\n"
+            f"  python -m licclient import FILE\n\n{request}"
+        )
+        return EXIT_OK, text, {"request_code": request.replace("\n", "")}
+    elif args.command == "import":
+        status = client.import_certificate(_read_file(args.file))
+    elif args.command == "deactivate-offline":
+        proof = client.deactivate_offline()
+        text = (
+            f"This machine's activation of {client.product} is deleted. To free its seat, paste "
+            "this code into the licence portal (the licence's page, 'Deactivate a machine "
+            f"offline'); it works once:\n\n{proof}"
+        )
+        return EXIT_OK, text, {"deactivation_code": proof.replace("\n", "")}
     elif args.command == "deactivate":
         client.deactivate()
         text = f"Deactivated: the seat of installation {client.installation_id} is free."
@@ -254,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         code, text, data = _run(args)
-    except UsageError as exc:
+    except (UsageError, ValueError) as exc:  # ValueError: arguments the client refused
         print(f"python -m licclient: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except LicenseError as exc:

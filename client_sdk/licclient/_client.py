@@ -3,6 +3,7 @@ this installation is licensed (API.md, "SDK")."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
@@ -11,13 +12,13 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from licclient import _fingerprint, _state, _verify
+from licclient import _fingerprint, _offline, _state, _verify
 from licclient._state import State, StateError, StateStore
 from licclient._verify import Certificate, InvalidToken
 from licclient.errors import (
@@ -51,6 +52,7 @@ CHECKIN_REQUIRED = "CHECKIN_REQUIRED"
 VALID = "VALID"
 
 PRODUCT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_LICENSE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # status() records the clock in the state at most this often (seconds): a write
 # at every start of the product, not at every call.
 SEEN_STEP = 60
@@ -378,6 +380,167 @@ class LicenseClient:
                 raise
             log.info("check-in postponed: %s", exc)
         return self.status()
+
+    # ---- offline (air-gapped) activation -------------------------------------
+
+    def offline_request(
+        self,
+        *,
+        license_id: str | None = None,
+        license_key: str | None = None,
+        machine_name: str | None = None,
+    ) -> str:
+        """A request code for activating this machine without a network
+        (``LOR1.…``, in lines of 64 characters): paste it into the licence
+        server's portal, which answers with a certificate file for
+        ``import_certificate``. Needs the licence: ``license_id`` or
+        ``license_key``, or neither when this installation is already activated
+        (a renewal of its certificate). Only the latest request's certificate
+        can be imported. Offline; raises ``ValueError`` for bad arguments.
+        """
+        if license_id is not None and license_key is not None:
+            raise ValueError("give license_id or license_key, not both")
+        if license_key is not None:
+            license_id = self._key_license_id(license_key)
+        elif license_id is None:
+            local = self._local()
+            if isinstance(local, Status):
+                raise ValueError("give license_id= or license_key= (this machine is not activated)")
+            license_id = local[2].lid
+        if not isinstance(license_id, str) or not _LICENSE_ID_RE.match(license_id):
+            raise ValueError(
+                f"license_id must be a licence id like 'L-7K3M-9QX2', not {license_id!r}"
+            )
+        name = machine_name if machine_name is not None else _default_machine_name()
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            raise ValueError("machine_name: 1 to 255 characters")
+        now, nonce = int(self._clock()), _offline.new_nonce()
+        code = _offline.request_code(
+            {
+                "lid": license_id,
+                "prod": self.product,
+                "iid": self.installation_id,
+                "mn": name,
+                "nonce": nonce,
+                "iat": now,
+                "client": self._client_info(),
+            }
+        )
+        store = self._offline_store()
+        remembered = store.read(self.installation_id)
+        try:
+            store.write(
+                _offline.OfflineState(
+                    self.installation_id,
+                    _offline.Pending(license_id, nonce, now),
+                    remembered.deactivated,
+                    remembered.last_code,
+                )
+            )
+        except OSError as exc:
+            raise LicenseError(
+                f"Could not store the request in {self.state_dir}: {exc.strerror or exc}"
+            ) from exc
+        return _offline.wrap(code)
+
+    def import_certificate(self, text: str) -> Status:
+        """Store the certificate file the server made for this machine's request
+        (the text of the file, ``LOC1.…``; line breaks and ``#`` lines are
+        ignored); returns the new status. Verified in full first: the server's
+        signature against the pinned keys, the product, this installation, and
+        the nonce of the pending request (when there is one). Raises
+        ``CertificateInvalid`` and stores nothing when any check fails.
+        """
+        try:
+            env = _offline.envelope(text, self._keys)
+            cert_text, cert = self._accept(env.certificate, env.activation_id)
+            if env.installation_id != self.installation_id:
+                raise InvalidToken("it is for another installation")
+            remembered = self._offline_store().read(self.installation_id)
+            pending = remembered.pending
+            if pending is not None and env.nonce != pending.nonce:
+                raise InvalidToken(
+                    "it answers another request code than this machine's latest one; "
+                    "paste the latest request code into the portal"
+                )
+            if env.activation_id in remembered.deactivated:
+                raise InvalidToken("its activation was deactivated on this machine")
+        except InvalidToken as exc:
+            raise CertificateInvalid(
+                f"The certificate file was refused ({exc}); nothing was stored.",
+                code=CERTIFICATE_INVALID,
+            ) from exc
+        self._save(
+            State(
+                product=self.product,
+                installation_id=self.installation_id,
+                server=self.server,
+                activation_id=env.activation_id,
+                activation_token=env.activation_token,
+                certificate=cert_text,
+                last_seen=cert.iat,
+            )
+        )
+        if pending is not None:
+            try:
+                self._offline_store().write(replace(remembered, pending=None))
+            except OSError as exc:
+                log.warning("could not clear the offline request: %s", exc)
+        return self.status()
+
+    def deactivate_offline(self) -> str:
+        """Delete this machine's activation and return the code that proves it
+        (``LOD1.…``, in lines of 64 characters): pasted into the portal, it frees
+        the seat; it can be used once. Offline. Called again on a machine it
+        deactivated, it returns the same code (nothing else is active then).
+        """
+        store = self._offline_store()
+        remembered = store.read(self.installation_id)
+        try:
+            state = self._stored_state()
+        except LicenseError as exc:
+            if exc.code == NOT_ACTIVATED and remembered.last_code:
+                return _offline.wrap(remembered.last_code)
+            raise
+        code = _offline.deactivation_code(
+            state.activation_token, state.activation_id, self.installation_id, int(self._clock())
+        )
+        try:
+            store.write(
+                _offline.OfflineState(
+                    self.installation_id,
+                    None,
+                    (*remembered.deactivated, state.activation_id),
+                    code,
+                )
+            )
+        except OSError as exc:
+            raise LicenseError(
+                f"Could not record the deactivation in {self.state_dir}: {exc.strerror or exc}"
+            ) from exc
+        self._store.remove()
+        self._verified = None
+        return _offline.wrap(code)
+
+    def _offline_store(self) -> _offline.OfflineStore:
+        return _offline.OfflineStore(self.state_dir, self.product)
+
+    def _key_license_id(self, license_key: str) -> str:
+        """The licence a key names; its product must be ours when it verifies."""
+        for_product = _verify.license_key_product(license_key, self._keys)
+        if for_product is not None and for_product != self.product:
+            raise InvalidCredentials(
+                f"This licence key is for the product '{for_product}', not '{self.product}'.",
+                code="INVALID_CREDENTIALS",
+            )
+        try:
+            payload = json.loads(_verify.b64u_decode(license_key.strip().split(".")[1]))
+        except (ValueError, IndexError, UnicodeDecodeError, AttributeError) as exc:
+            raise ValueError("license_key is not a licence key (LK1.…)") from exc
+        lid = payload.get("lid") if isinstance(payload, dict) else None
+        if not isinstance(lid, str):
+            raise ValueError("license_key is not a licence key (LK1.…)")
+        return lid
 
     # ---- helpers ------------------------------------------------------------
 

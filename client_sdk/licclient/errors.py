@@ -16,6 +16,7 @@ __all__ = [
     "LicenseSuspended",
     "LicenseRevoked",
     "Deactivated",
+    "DeactivationLimitReached",
     "RateLimited",
     "CertificateInvalid",
     "ServerUnavailable",
@@ -83,6 +84,18 @@ class Deactivated(LicenseError):
     default_message = "This installation was deactivated."
 
 
+class DeactivationLimitReached(LicenseError):
+    """The licence's installations were deactivated as often as the vendor allows
+    in a period; the local activation is kept (this installation is still active).
+    ``retry_after``: seconds until the server allows the next one, if it said."""
+
+    default_message = "This licence may not be deactivated again yet."
+
+    def __init__(self, detail: str | None = None, *, retry_after: float | None = None, **kw: Any):
+        super().__init__(detail, **kw)
+        self.retry_after = retry_after
+
+
 class RateLimited(LicenseError):
     """Too many requests. ``retry_after``: seconds the server asked us to wait, if it said."""
 
@@ -113,6 +126,7 @@ _BY_CODE: dict[str, type[LicenseError]] = {
     "LICENSE_SUSPENDED": LicenseSuspended,
     "LICENSE_REVOKED": LicenseRevoked,
     "DEACTIVATED": Deactivated,
+    "DEACTIVATION_LIMIT_REACHED": DeactivationLimitReached,
     "RATE_LIMITED": RateLimited,
     "SERVICE_UNAVAILABLE": ServerUnavailable,
 }
@@ -142,4 +156,6 @@ def error_for(
     cls = cls or LicenseError
     if cls is RateLimited:
         return RateLimited(detail, code=code, status=status, retry_after=retry_after)
+    if cls is DeactivationLimitReached:
+        return DeactivationLimitReached(detail, code=code, status=status, retry_after=retry_after)
     return cls(detail, code=code, status=status, errors=errors)

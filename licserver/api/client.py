@@ -86,7 +86,7 @@ def checkin(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
         }
     ]
 )
-@errors(blp, 401, 503)
+@errors(blp, 401, 409, 503)
 def deactivate(activation_id: str) -> dict[str, Any]:
     """Deactivate this installation (the client's own call); repeating it is harmless."""
     header = request.headers.get("Authorization", "")

@@ -42,6 +42,11 @@ _HTTP_CODES: dict[int, type[E.LicenseServerError]] = {
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, with our stable ``code``."""
 
+    class Meta:
+        # RFC 9457 extension members (license_id, request_id...) may be added:
+        # the document says so (additionalProperties), clients must allow them.
+        unknown = ma.INCLUDE
+
     type = ma.fields.String(metadata={"example": "about:blank"})
     title = ma.fields.String()
     status = ma.fields.Integer()
@@ -83,7 +88,7 @@ def from_error(exc: E.LicenseServerError) -> Response:
     errors = None
     if isinstance(exc, E.ValidationFailed):
         errors = exc.errors
-    if isinstance(exc, E.RateLimited):
+    if isinstance(exc, E.RateLimited | E.DeactivationLimitReached):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, E.Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="licserver"'
@@ -169,6 +174,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(RedisError)
     def _limits_down(exc: Exception) -> Response:
         log.warning("rate-limit store unavailable: %s", type(exc).__name__)
+        if not _wants_problem():  # the portal's log-in and reset forms: a readable page
+            return _unavailable_page("its rate-limit store")
         return problem(
             503,
             "SERVICE_UNAVAILABLE",
@@ -196,12 +203,12 @@ def register(app: Flask) -> None:
         return Response("Internal server error", status=500, mimetype="text/plain")
 
 
-def _unavailable_page() -> Response:
+def _unavailable_page(what: str = "its database") -> Response:
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<title>Temporarily unavailable</title></head><body>"
         "<h1>Temporarily unavailable</h1>"
-        "<p>The licence portal cannot reach its database just now; nothing was changed. "
+        f"<p>The licence portal cannot reach {what} just now; nothing was changed. "
         "Please try again in a minute.</p></body></html>\n"
     )
     return Response(body, status=503, mimetype="text/html", headers={"Retry-After": "5"})

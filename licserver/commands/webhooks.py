@@ -1,7 +1,168 @@
-"""`licserver webhooks ...`."""
+"""`licserver webhooks deliver|list|add|enable|disable`."""
 
 from __future__ import annotations
 
-import click
+import signal
+import sys
+import time
+from types import FrameType
 
-COMMANDS: list[click.Command] = []
+import click
+from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+from licserver.domain.errors import LicenseServerError, ValidationFailed
+from licserver.extensions import db
+from licserver.runtime import runtime
+from licserver.services import webhooks as svc
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    db.session.remove()
+    db.engine.dispose()
+    sys.exit(1)
+
+
+def _message(exc: LicenseServerError) -> str:
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+    return exc.detail
+
+
+@click.group("webhooks")
+def webhooks_group() -> None:
+    """Webhook endpoints, and the worker that sends them events."""
+
+
+@webhooks_group.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep running: a pass, a pause, another pass...")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.1, 3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds between passes with --loop.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="Most deliveries attempted in one pass.",
+)
+def webhooks_deliver(loop: bool, interval: float, limit: int) -> None:
+    """Queue new events for the endpoints that want them and send what is due.
+
+    One pass by default (for cron or a systemd timer); --loop runs as a worker
+    until SIGTERM or Ctrl-C, finishing the delivery in hand first. Several
+    workers may run at once: none sends an event twice to an endpoint."""
+    settings = svc.Settings.from_config(current_app.config)
+    box = runtime().box()
+    stop = False
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stop
+        stop = True
+
+    if loop:
+        signal.signal(signal.SIGTERM, _stop)
+    try:
+        while True:
+            try:
+                result = svc.deliver(db.session(), box, settings, limit=limit, stop=lambda: stop)
+            except OperationalError as exc:
+                db.session.rollback()
+                if not loop:
+                    _fail(f"database unavailable: {exc.orig}")
+                click.echo(f"database unavailable, trying again: {exc.orig}", err=True)
+            else:
+                if result.queued or result.attempted or not loop:
+                    click.echo(
+                        f"queued {result.queued}, delivered {result.delivered}, "
+                        f"retrying {result.retrying}, failed {result.failed}"
+                    )
+            if not loop or stop:
+                break
+            deadline = time.monotonic() + interval
+            while not stop and time.monotonic() < deadline:
+                time.sleep(min(0.2, interval))
+            if stop:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        db.session.remove()
+
+
+@webhooks_group.command("list")
+def webhooks_list() -> None:
+    """Print every endpoint: id, enabled|disabled, url, subscriptions."""
+    session = db.session()
+    cursor: str | None = None
+    while True:
+        rows, cursor = svc.page(session, 200, cursor)
+        for e in rows:
+            state = "enabled" if e.enabled else "disabled"
+            click.echo(f"{e.public_id}\t{state}\t{e.url}\t{','.join(e.events)}")
+        if cursor is None:
+            break
+
+
+@webhooks_group.command("add")
+@click.option("--url", required=True, help="http:// or https:// URL of the receiver.")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    required=True,
+    help="A kind (activation.created), a prefix (activation.*) or '*'. Repeat for more.",
+)
+@click.option("--description", default=None)
+@click.option("--include-ip", is_flag=True, help="Put client IP addresses in event data.")
+def webhooks_add(
+    url: str, events: tuple[str, ...], description: str | None, include_ip: bool
+) -> None:
+    """Register an endpoint; prints its id, then its signing secret (shown only once)."""
+    settings = svc.Settings.from_config(current_app.config)
+    try:
+        endpoint, secret = svc.create(
+            db.session(),
+            runtime().box(),
+            url=url,
+            events=list(events),
+            description=description,
+            include_ip=include_ip,
+            allow_private=settings.allow_private,
+        )
+    except LicenseServerError as exc:
+        _fail(_message(exc))
+        return
+    click.echo(endpoint.public_id)
+    click.echo(secret)
+
+
+def _set_enabled(webhook_id: str, enabled: bool) -> None:
+    try:
+        svc.update_endpoint(db.session(), webhook_id, {"enabled": enabled})
+    except LicenseServerError as exc:
+        _fail(_message(exc))
+        return
+    click.echo(f"{webhook_id} {'enabled' if enabled else 'disabled'}")
+
+
+@webhooks_group.command("enable")
+@click.argument("webhook_id")
+def webhooks_enable(webhook_id: str) -> None:
+    """Send to this endpoint again (the events from now on)."""
+    _set_enabled(webhook_id, True)
+
+
+@webhooks_group.command("disable")
+@click.argument("webhook_id")
+def webhooks_disable(webhook_id: str) -> None:
+    """Stop sending to this endpoint."""
+    _set_enabled(webhook_id, False)
+
+
+COMMANDS: list[click.Command] = [webhooks_group]

@@ -73,6 +73,18 @@ class Deactivated(LicenseServerError):
     code, status, title = "DEACTIVATED", 410, "Activation deactivated"
 
 
+class DeactivationLimitReached(LicenseServerError):
+    """The licence's deactivation budget (DEACTIVATION_BUDGET) is spent. 409, not
+    429: retrying soon cannot help (the window is days long), and clients must not
+    treat it as "slow down"; ``retry_after``: seconds until one is allowed again."""
+
+    code, status, title = "DEACTIVATION_LIMIT_REACHED", 409, "Deactivation limit reached"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+
 class PayloadTooLarge(LicenseServerError):
     code, status, title = "PAYLOAD_TOO_LARGE", 413, "Payload too large"
 
@@ -103,6 +115,7 @@ ALL_ERRORS: tuple[type[LicenseServerError], ...] = (
     SeatLimitReached,
     Conflict,
     Deactivated,
+    DeactivationLimitReached,
     PayloadTooLarge,
     RateLimited,
     ServiceUnavailable,

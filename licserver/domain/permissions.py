@@ -8,11 +8,12 @@ from licserver.domain.errors import Forbidden
 READ = "read"  # every GET of the admin API
 LICENSES = "licenses"  # customers, users, licences, activations: create, change, deactivate
 CATALOG = "catalog"  # products
+WEBHOOKS = "webhooks"  # webhook endpoints: register, change, remove, test, retry
 
 SCOPES: dict[str, frozenset[str]] = {
     "read": frozenset({READ}),
     "licenses": frozenset({READ, LICENSES}),
-    "full": frozenset({READ, LICENSES, CATALOG}),
+    "full": frozenset({READ, LICENSES, CATALOG, WEBHOOKS}),
 }
 
 

@@ -21,6 +21,8 @@ REGENERATE = "regenerate"  # a new activation password, a reissued key
 PAYMENTS = "payments"  # payment history and invoices
 USERS = "users"  # invite users, change roles, remove users
 ACCOUNT = "account"  # account details and contacts, the company password and its login
+DOWNLOADS = "downloads"  # releases of the products the account holds an active licence of
+OFFLINE = "offline"  # activate or deactivate an air-gapped machine with pasted codes
 
 BASIC, BILLING, TECHNICAL, MANAGER, OWNER = ROLES
 
@@ -42,12 +44,23 @@ MATRIX: dict[str, tuple[str, frozenset[str]]] = {
         "edit account details and contacts, set or disable the company password",
         frozenset({OWNER}),
     ),
+    # Seeds: software download links go to IT/tech support, managers and owners.
+    DOWNLOADS: (
+        "download releases of the products held",
+        frozenset({TECHNICAL, MANAGER, OWNER}),
+    ),
+    # Activating takes a seat and hands out a certificate: whoever may see the
+    # licence key (which activates online) may do it offline too.
+    OFFLINE: (
+        "activate or deactivate an installation offline (air-gapped machine)",
+        frozenset({TECHNICAL, MANAGER, OWNER}),
+    ),
 }
 ACTIONS = tuple(MATRIX)
 
 # A user limited to chosen licences is an outside contact: they keep the
 # licence actions of their role, on those licences only, and nothing account-wide.
-LICENSE_ACTIONS = frozenset({VIEW, SECRETS, DEACTIVATE, REGENERATE})
+LICENSE_ACTIONS = frozenset({VIEW, SECRETS, DEACTIVATE, REGENERATE, DOWNLOADS, OFFLINE})
 
 # Managers manage users "up to manager": they neither make nor touch owners.
 ASSIGNABLE: dict[str, tuple[str, ...]] = {
@@ -68,9 +81,14 @@ NOTICES: dict[str, str] = {
     DEACTIVATIONS: "Installations deactivated in the portal",
     UPDATES: "Product updates",
 }
-# What a user gets until they choose: owners hear of every deactivation.
+# What a user gets until they choose: expiry reminders go to owners and billing
+# users (they renew), owners hear of every deactivation, everyone of updates.
 NOTICE_DEFAULTS: dict[str, frozenset[str]] = {
-    role: frozenset({EXPIRY, UPDATES} | ({DEACTIVATIONS} if role == OWNER else set()))
+    role: frozenset(
+        {UPDATES}
+        | ({EXPIRY} if role in (OWNER, BILLING) else set())
+        | ({DEACTIVATIONS} if role == OWNER else set())
+    )
     for role in ROLES
 }
 

@@ -23,6 +23,8 @@ class Customer(Base):
     company_login_role: Mapped[str] = mapped_column(
         String(16), default="technical", server_default="technical"
     )
+    # Like users.session_generation, for the company login's sessions.
+    company_session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     # Company details and the billing contact, kept by the account's owners.
     address: Mapped[str | None] = mapped_column(String(1000))
     phone: Mapped[str | None] = mapped_column(String(50))

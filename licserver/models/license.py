@@ -39,6 +39,10 @@ class License(Base):
     activation_password_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The head of the licence's event chain (licserver.domain.history): the number
+    # and hash of its last event, moved under the licence's lock with every event.
+    history_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    history_head: Mapped[str | None] = mapped_column(String(64))
 
     product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)

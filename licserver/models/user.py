@@ -38,6 +38,9 @@ class User(Base):
     notify_deactivations: Mapped[bool | None]
     notify_updates: Mapped[bool | None]
     last_login_at: Mapped[datetime | None]
+    # Portal sessions name the generation they were made in; log-out and a new
+    # password move it on, so every older session cookie stops working.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     licenses: Mapped[list[License]] = relationship(secondary=user_licenses, lazy="selectin")

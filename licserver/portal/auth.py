@@ -65,6 +65,9 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    if current_user.is_authenticated:
+        # Server-side: this session's cookie, replayed, no longer logs in.
+        svc.logout(db.session(), current_user.get_id())
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

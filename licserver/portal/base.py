@@ -167,20 +167,15 @@ def _csrf() -> None:
 
 _CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
 
 @bp.after_request
 def _headers(resp: Response) -> Response:
+    # The portal's own, stricter policy; licserver.security adds the headers every
+    # response gets (nosniff, Referrer-Policy, no-store, HSTS...).
     resp.headers["Content-Security-Policy"] = _CSP
-    resp.headers["X-Frame-Options"] = "DENY"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    # same-origin: Flask-WTF checks the Referer of HTTPS form posts; reset and
-    # invitation tokens in URLs never leave the site.
-    resp.headers["Referrer-Policy"] = "same-origin"
-    if request.endpoint != "portal.static":
-        resp.headers["Cache-Control"] = "no-store"
     return resp
 
 

@@ -14,6 +14,7 @@ from licserver.extensions import db
 from licserver.models import License, utcnow
 from licserver.portal.base import bp, mailer, me, origin, principal, requires, service_deps
 from licserver.portal.forms import ConfirmForm, DeactivateForm
+from licserver.services import history as history_service
 from licserver.services import portal_licenses as svc
 
 
@@ -55,9 +56,12 @@ def _detail(public_id: str, *, key: str | None = None, password: str | None = No
     show_all = request.args.get("all") == "1"
     lic = svc.get(db.session(), principal(), public_id)
     acts = svc.activations(db.session(), principal(), public_id, active_only=not show_all)
+    # the licence's history chain, checked on every view (services.history)
+    check = history_service.verify_license(db.session(), service_deps().keyring, lic.id)
     return render_template(
         "portal/license.html",
         lic=license_view(lic),
+        history_problem=check.problem,
         activations=acts,
         show_all=show_all,
         shown_key=key,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from licserver.crypto import Box
+from licserver.domain.budget import Budget
 from licserver.services.keys import Keyring
 
 
@@ -42,3 +43,5 @@ class Deps:
     # None: no failed-attempt budget (RATE_LIMITS=off turns every limit off).
     failed_attempts_limit: int | None = 20
     failed_attempts_window: int = 3600
+    # None: client and portal deactivations are not limited (DEACTIVATION_BUDGET = 0).
+    deactivation_budget: Budget | None = None

@@ -25,9 +25,12 @@ no ORM objects (docs/performance.md has the measurements):
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -38,11 +41,18 @@ from sqlalchemy.orm import Session
 from licserver import signing
 from licserver.crypto import random_token, token_hash, tokens_equal
 from licserver.database import begin_autocommit, begin_write, is_postgres
+from licserver.domain import budget as budget_rules
+from licserver.domain import history as chain
 from licserver.domain import seats as seat_rules
-from licserver.domain.errors import Deactivated, LicenseServerError, NotFound
+from licserver.domain.errors import (
+    Deactivated,
+    DeactivationLimitReached,
+    LicenseServerError,
+    NotFound,
+)
 from licserver.domain.ids import new_activation_id
 from licserver.domain.status import effective_status, usability_error
-from licserver.models import Activation, Customer, License, Product, utcnow
+from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.models.base import UTCDateTime
 from licserver.services import Deps, Origin, events
 from licserver.services.credentials import (
@@ -54,8 +64,10 @@ from licserver.services.credentials import (
     check_licence,
     invalid,
     key_license_id,
+    unknown_licence,
     verify_key,
 )
+from licserver.services.history import pg_hash_sql, tail_first
 
 _L = cast(Table, License.__table__)
 _P = cast(Table, Product.__table__)
@@ -78,6 +90,8 @@ _SNAPSHOT = (
         _L.c.key_serial,
         _L.c.key_enc,
         _L.c.activation_password_enc,
+        _L.c.history_seq,
+        _L.c.history_head,
         _P.c.code.label("product"),
         _P.c.offline_grace_days.label("grace_days"),
         _C.c.number.label("customer"),
@@ -128,6 +142,8 @@ _CHECKIN = (
         _L.c.status,
         _L.c.expires_at,
         _L.c.features,
+        _L.c.history_seq,
+        _L.c.history_head,
         _P.c.code.label("product"),
         _P.c.offline_grace_days.label("grace_days"),
         _C.c.number.label("customer"),
@@ -155,12 +171,19 @@ _CHECKED_IN = (
 # path, which decides (and explains) with the domain's own functions. The licence
 # row is its latest version even after a wait for the lock; the activations it is
 # checked against may be older, and the partial unique index stops the rest.
+# The event is chained into the licence's history in the statement (h: the hash
+# computed in SQL from the locked head; services.history).
+_PG_ACTIVATE_CHAIN = {
+    "seq": "CAST(ok.history_seq + 1 AS text)",
+    "license_id": "CAST(ok.id AS text)",
+    "customer_id": "CAST(ok.customer_id AS text)",
+}
 _PG_ACTIVATE = (
     text(
         """
 WITH lic AS (
     SELECT l.id, l.public_id, l.customer_id, l.seats, l.seats_used, l.status,
-           l.expires_at, l.features, l.key_serial,
+           l.expires_at, l.features, l.key_serial, l.history_seq, l.history_head,
            p.code AS product, p.offline_grace_days AS grace_days, c.number AS customer
     FROM licenses l
     JOIN products p ON p.id = l.product_id
@@ -176,20 +199,29 @@ WITH lic AS (
           SELECT 1 FROM activations a
           WHERE a.license_id = lic.id AND a.installation_id = :iid
             AND a.deactivated_at IS NULL)
+), h AS (
+    SELECT ok.id, ok.history_seq + 1 AS seq, ok.history_head AS prev,
+           """
+        + pg_hash_sql("ok.history_head", _PG_ACTIVATE_CHAIN, "chain_tail")
+        + """ AS hash
+    FROM ok
 ), act AS (
     INSERT INTO activations (public_id, license_id, installation_id, machine_name, client,
                              token_hash, ip, activated_at)
     SELECT :aid, ok.id, :iid, :mn, :client, :th, :ip, :now FROM ok
     RETURNING license_id
 ), seat AS (
-    UPDATE licenses SET seats_used = licenses.seats_used + 1, updated_at = :now
-    WHERE licenses.id = (SELECT license_id FROM act)
+    UPDATE licenses SET seats_used = licenses.seats_used + 1, updated_at = :now,
+                        history_seq = h.seq, history_head = h.hash
+    FROM h
+    WHERE licenses.id = (SELECT license_id FROM act) AND h.id = licenses.id
 ), ev AS (
     INSERT INTO events (at, kind, license_id, customer_id, activation_id, actor_type,
-                        actor_id, installation_id, machine_name, ip, data)
+                        actor_id, installation_id, machine_name, ip, data,
+                        chain_seq, chain_prev, chain_hash)
     SELECT :now, 'activation.created', ok.id, ok.customer_id, :aid, :actor_type,
-           :actor_id, :iid, :mn, :ip, :data
-    FROM ok
+           :actor_id, :iid, :mn, :ip, :data, h.seq, h.prev, h.hash
+    FROM ok JOIN h ON h.id = ok.id
 )
 SELECT ok.* FROM ok
 """
@@ -204,31 +236,53 @@ SELECT ok.* FROM ok
 
 # PostgreSQL: a check-in of a live activation on a usable licence with its right
 # token, in one statement; anything else returns no row and takes the full path.
+# It locks the licence (only while it runs) to chain its event into the licence's
+# history, as every writer of a licence's events does.
+_PG_CHECKIN_CHAIN = {
+    "seq": "CAST(act.history_seq + 1 AS text)",
+    "license_id": "CAST(act.id AS text)",
+    "customer_id": "CAST(act.customer_id AS text)",
+    "activation_id": "act.activation_id",
+    "installation_id": "act.installation_id",
+    "machine_name": "act.machine_name",
+}
 _PG_CHECKIN = (
     text(
         """
 WITH act AS (
     SELECT a.id AS activation_row_id, a.public_id AS activation_id, a.installation_id,
            a.machine_name, l.id, l.public_id, l.customer_id, l.seats, l.expires_at,
-           l.features, p.code AS product, p.offline_grace_days AS grace_days,
-           c.number AS customer
+           l.features, l.history_seq, l.history_head,
+           p.code AS product, p.offline_grace_days AS grace_days, c.number AS customer
     FROM activations a
     JOIN licenses l ON l.id = a.license_id
     JOIN products p ON p.id = l.product_id
     JOIN customers c ON c.id = l.customer_id
     WHERE a.public_id = :aid AND a.token_hash = :th AND a.deactivated_at IS NULL
       AND l.status = 'active' AND (l.expires_at IS NULL OR l.expires_at > :now)
+    FOR UPDATE OF l
 ), upd AS (
     UPDATE activations SET last_checkin_at = :now
     WHERE activations.id = (SELECT activation_row_id FROM act)
       AND activations.deactivated_at IS NULL
     RETURNING activations.id
+), h AS (
+    SELECT act.id, act.history_seq + 1 AS seq, act.history_head AS prev,
+           """
+        + pg_hash_sql("act.history_head", _PG_CHECKIN_CHAIN, "chain_tail")
+        + """ AS hash
+    FROM act JOIN upd ON upd.id = act.activation_row_id
+), mv AS (
+    UPDATE licenses SET history_seq = h.seq, history_head = h.hash
+    FROM h WHERE licenses.id = h.id
 ), ev AS (
     INSERT INTO events (at, kind, license_id, customer_id, activation_id, actor_type,
-                        actor_id, installation_id, machine_name, ip, data)
+                        actor_id, installation_id, machine_name, ip, data,
+                        chain_seq, chain_prev, chain_hash)
     SELECT :now, 'activation.checked_in', act.id, act.customer_id, act.activation_id,
-           :actor_type, :actor_id, act.installation_id, act.machine_name, :ip, '{}'
-    FROM act JOIN upd ON upd.id = act.activation_row_id
+           :actor_type, :actor_id, act.installation_id, act.machine_name, :ip, '{}',
+           h.seq, h.prev, h.hash
+    FROM act JOIN h ON h.id = act.id
 )
 SELECT act.* FROM act JOIN upd ON upd.id = act.activation_row_id
 """
@@ -236,6 +290,43 @@ SELECT act.* FROM act JOIN upd ON upd.id = act.activation_row_id
     .bindparams(bindparam("now", type_=UTCDateTime()))
     .columns(expires_at=UTCDateTime(), features=JSON())
 )
+
+
+# ---- TEST-ONLY fault point (tests/reliability, scripts/reliability.py) -----------
+# With LICSERVER_TESTING_FAULTS=1, LICSERVER_FAULT_POINT=before_commit|after_commit
+# kills this worker (SIGKILL) at that point of its LICSERVER_FAULT_NTH-th activation
+# (default 1); with LICSERVER_FAULT_MARKER=path, only the first worker to create
+# that file does (once per server, not once per respawned worker). Read once per
+# process; without LICSERVER_TESTING_FAULTS=1 it is a no-op.
+_fault_count = 0
+
+
+@cache
+def _fault_setting() -> tuple[str, int, str]:
+    if os.environ.get("LICSERVER_TESTING_FAULTS") != "1":
+        return "", 0, ""
+    env = os.environ
+    nth = int(env.get("LICSERVER_FAULT_NTH", "1"))
+    return env.get("LICSERVER_FAULT_POINT", ""), nth, env.get("LICSERVER_FAULT_MARKER", "")
+
+
+def _fault(point: str) -> None:
+    global _fault_count
+    wanted, nth, marker = _fault_setting()
+    if wanted != point:
+        return
+    _fault_count += 1
+    if _fault_count != nth:
+        return
+    if marker:
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# ---- end of the test-only fault point -------------------------------------------
 
 
 @dataclass
@@ -265,6 +356,29 @@ class ValidationResult:
     code: str
     license: LicenseSummary
     status: str
+
+
+def _chain_tail(params: dict[str, Any], kind: str, head: dict[str, str]) -> str:
+    """The canonical form's fields a PostgreSQL fast path's event takes from its
+    parameters (``services.history``), the fields before them made in SQL."""
+    event = {
+        "activation_id": params.get("aid"),
+        "installation_id": params.get("iid"),
+        "machine_name": params.get("mn"),
+        "at": params["now"],
+        "kind": kind,
+        "actor_type": params["actor_type"],
+        "actor_id": params["actor_id"],
+        "ip": params["ip"],
+        "reason": None,
+        "data": params.get("data", {}),
+    }
+    return chain.canonical_tail(event, tail_first(head))
+
+
+def _head(row: Any) -> chain.Head:
+    """The licence's history head as ``row`` (read under its lock) has it."""
+    return chain.Head(row.history_seq, row.history_head)
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -346,11 +460,11 @@ def _load(
     else:
         lid = creds.license_id
     if lid is None:
-        raise invalid()
+        raise unknown_licence(attempt, creds)
     q = _LOCK_BY_PUBLIC_ID if lock else _BY_PUBLIC_ID
     rows = conn.execute(q, {"lid": lid, "iid": installation_id}).all()
     if not rows:
-        raise invalid()
+        raise unknown_licence(attempt, creds)
     check_licence(attempt, creds, claims, rows[0])
     return rows
 
@@ -362,9 +476,12 @@ def activate(
     machine_name: str,
     client: dict[str, Any] | None,
     origin: Origin,
+    *,
+    event_data: dict[str, Any] | None = None,
 ) -> ActivationResult:
     """Activate ``installation_id`` on the licence the credentials name (or choose,
-    for a company password): 201 ``created``, or 200 when it was active there."""
+    for a company password): 201 ``created``, or 200 when it was active there.
+    ``event_data``: more facts for the history event (offline activation: ``offline``)."""
     attempt = Attempt(deps, origin, "activation.refused", installation_id, machine_name)
     session = deps.session
     claims, company_ids = None, None
@@ -373,18 +490,18 @@ def activate(
         # Verified before any lock is taken: a forged key costs no one a turn.
         claims = verify_key(deps, creds.license_key)
         if is_postgres(session):
-            done = _activate_pg(deps, attempt, claims, client, signer)
+            done = _activate_pg(deps, attempt, claims, client, signer, event_data)
             if done is not None:
                 return done
     elif creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)
     try:
-        return _activate(deps, attempt, creds, claims, company_ids, client, signer)
+        return _activate(deps, attempt, creds, claims, company_ids, client, signer, event_data)
     except IntegrityError:
         # PostgreSQL: a request of this same installation inserted its activation
         # after our read (the unique index stopped ours). Once more: it is found.
         session.rollback()
-        return _activate(deps, attempt, creds, claims, company_ids, client, signer)
+        return _activate(deps, attempt, creds, claims, company_ids, client, signer, event_data)
 
 
 def _activate_pg(
@@ -393,6 +510,7 @@ def _activate_pg(
     claims: signing.LicenseKeyClaims,
     client: dict[str, Any] | None,
     signer: tuple[str, Ed25519PrivateKey],
+    event_data: dict[str, Any] | None = None,
 ) -> ActivationResult | None:
     """The common activation in one statement (``_PG_ACTIVATE``), or None for the full path."""
     session = deps.session
@@ -413,10 +531,14 @@ def _activate_pg(
         "now": now,
         "actor_type": attempt.origin.actor.type,
         "actor_id": attempt.origin.actor.id,
-        "data": {"client": client} if client else {},
+        "data": {**({"client": client} if client else {}), **(event_data or {})},
     }
+    params["chain_tail"] = _chain_tail(params, "activation.created", _PG_ACTIVATE_CHAIN)
     try:
+        _fault("before_commit")  # test-only; the statement commits on its own
         lic = begin_autocommit(session).execute(_PG_ACTIVATE, params).first()
+        if lic is not None:
+            _fault("after_commit")  # test-only
     except IntegrityError:
         lic = None  # this installation activated meanwhile: the full path re-activates it
     finally:
@@ -445,6 +567,7 @@ def _activate(
     company_ids: list[int] | None,
     client: dict[str, Any] | None,
     signer: tuple[str, Ed25519PrivateKey],
+    event_data: dict[str, Any] | None = None,
 ) -> ActivationResult:
     session = deps.session
     installation_id, machine_name = attempt.installation_id, attempt.machine_name
@@ -454,15 +577,17 @@ def _activate(
         now = utcnow()
         token = random_token()
         rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=True)
-        written = _write(attempt, rows, client, token, now, final=False)
+        written = _write(attempt, rows, client, token, now, final=False, event_data=event_data)
         if written is None:
             # PostgreSQL, READ COMMITTED: after waiting for the lock, the licence rows
             # are their latest versions but the joined activations are as of the
             # statement's start. Read again, under the lock we now hold: current.
             rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=True)
-            written = _write(attempt, rows, client, token, now, final=True)
+            written = _write(attempt, rows, client, token, now, final=True, event_data=event_data)
         assert written is not None
+        _fault("before_commit")  # test-only
         session.commit()
+        _fault("after_commit")  # test-only
     except _Refusal as refusal:
         _record_refusal(attempt, refusal)
         raise refusal.error from None
@@ -491,6 +616,7 @@ def _write(
     now: datetime,
     *,
     final: bool,
+    event_data: dict[str, Any] | None = None,
 ) -> tuple[Any, str, datetime, bool] | None:
     """Decide on ``rows`` and write the activation: (licence row, activation id,
     activated at, created). Unless ``final``, None instead of a refusal, or of a
@@ -541,6 +667,8 @@ def _write(
         # the row is ours until commit (locked / BEGIN IMMEDIATE)
         conn.execute(_TAKE_SEAT, {"b_id": lic.id, "b_now": now})
         kind, data = "activation.created", ({"client": client} if client else {})
+    if event_data:
+        data = {**data, **event_data}
     events.add(
         session,
         kind,
@@ -552,6 +680,7 @@ def _write(
         machine_name=machine_name,
         data=data,
         at=now,
+        head=_head(lic),
     )
     return lic, activation_id, activated_at, created
 
@@ -594,6 +723,7 @@ def _record_refusal(attempt: Attempt, refusal: _Refusal, activation_id: str | No
             machine_name=attempt.machine_name,
             reason=refusal.error.code,
             data={"why": refusal.error.detail},
+            head=_head(refusal.lic),
         )
         session.commit()
     except BaseException:
@@ -615,6 +745,7 @@ def checkin(deps: Deps, activation_id: str, activation_token: str, origin: Origi
             "actor_id": origin.actor.id,
             "ip": origin.ip,
         }
+        params["chain_tail"] = _chain_tail(params, "activation.checked_in", _PG_CHECKIN_CHAIN)
         try:
             row = begin_autocommit(session).execute(_PG_CHECKIN, params).first()
         finally:
@@ -652,6 +783,7 @@ def checkin(deps: Deps, activation_id: str, activation_token: str, origin: Origi
             installation_id=row.installation_id,
             machine_name=row.machine_name,
             at=now,
+            head=_head(row),
         )
         session.commit()
     except _Refusal as refusal:
@@ -714,6 +846,7 @@ def deactivate(
         if act.deactivated_at is not None:
             session.commit()
             return act
+        _check_deactivation_budget(deps, origin, lic, act)
         act.deactivated_at = utcnow()
         act.deactivated_by_type = origin.actor.type
         act.deactivated_by_id = origin.actor.id
@@ -727,6 +860,49 @@ def deactivate(
     except BaseException:
         session.rollback()
         raise
+
+
+def _check_deactivation_budget(deps: Deps, origin: Origin, lic: License, act: Activation) -> None:
+    """DEACTIVATION_LIMIT_REACHED once the licence's client and portal deactivations
+    in the window have used its budget (``licserver.domain.budget``). Runs under the
+    licence lock, so concurrent deactivations cannot both take the last one. The
+    refusal is recorded (``activation.deactivation_refused``) and committed."""
+    budget = deps.deactivation_budget
+    if budget is None or not budget_rules.spends_deactivation_budget(origin.actor.type):
+        return
+    session = deps.session
+    now = utcnow()
+    earlier = session.scalars(
+        select(Event.at)
+        .where(
+            Event.license_id == lic.id,
+            Event.kind == "activation.deactivated",
+            Event.at > now - budget.window,
+            Event.actor_type.in_(sorted(budget_rules.DEACTIVATION_ACTORS)),
+        )
+        .order_by(Event.at.desc())
+        .limit(budget.count)
+    ).all()
+    until = budget_rules.next_allowed(budget, earlier, now)
+    if until is None:
+        return
+    error = DeactivationLimitReached(
+        f"This licence's installations were deactivated {budget.count} time(s) in the "
+        f"last {budget.window_text()}, the most allowed. The next deactivation is possible from "
+        f"{until.strftime('%Y-%m-%dT%H:%M:%SZ')}; your vendor can deactivate it sooner.",
+        retry_after=int((until - now).total_seconds()) + 1,
+    )
+    events.record(
+        session,
+        "activation.deactivation_refused",
+        origin,
+        license=lic,
+        activation=act,
+        reason=error.code,
+        data={"why": error.detail},
+    )
+    session.commit()
+    raise error
 
 
 def validate(

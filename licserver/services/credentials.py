@@ -225,6 +225,27 @@ def check_licence(
         raise invalid()
 
 
+# No licence or customer row has id 0: the budget query of an unknown id reads
+# an empty range of the same index, doing the same work as for a real one.
+_NO_ROW = 0
+
+
+def unknown_licence(attempt: Attempt, creds: Credentials) -> InvalidCredentials:
+    """The answer to credentials naming no licence, after the work a wrong one
+    costs, so that neither the answer nor its timing tells which licence ids
+    exist: a key's signature is verified (a forgery ends there, unrecorded, as
+    for a licence that exists); a password runs the budget query and has its
+    refusal recorded (without a licence)."""
+    if creds.kind == LICENSE_KEY:
+        verify_key(attempt.deps, creds.license_key)  # raises for every forgery
+        why = "licence of a genuine key not found"
+    else:
+        attempt.check_budget(license_id=_NO_ROW, customer_id=_NO_ROW)
+        why = "unknown licence id"
+    attempt.refuse(events.CREDENTIAL_FAILURE, why)
+    return invalid()
+
+
 def authenticate_company(attempt: Attempt, creds: Credentials) -> list[int]:
     """The row ids of the customer's licences of the product (oldest first), for a
     right company password; checked in a short read transaction (no lock is held
@@ -236,7 +257,10 @@ def authenticate_company(attempt: Attempt, creds: Credentials) -> list[int]:
             select(Customer).where(Customer.number == creds.customer_number)
         ).first()
         if cust is None:
-            verify_password(None, creds.company_password or "")  # same time as a real check
+            # The same work as a wrong password: budget query, argon2, a recorded refusal.
+            attempt.check_budget(customer_id=_NO_ROW)
+            verify_password(None, creds.company_password or "")
+            attempt.refuse(events.CREDENTIAL_FAILURE, "unknown customer number")
             raise invalid()
         attempt.check_budget(customer_id=cust.id)
         if not verify_password(cust.company_password_hash, creds.company_password or ""):

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from licserver.domain.history import Head
 from licserver.models import Activation, Event, License, utcnow
-from licserver.services import Origin
+from licserver.services import Origin, history
 
 CREDENTIAL_FAILURE = "INVALID_CREDENTIALS"
 # Refusals that spend the failed-attempt budget (a wrong check-in token does not:
@@ -30,7 +31,9 @@ def record(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Add an event to the session (the caller commits with its own change)."""
+    """Add an event to the session (the caller commits with its own change).
+    With a licence it is chained into the licence's history when flushed
+    (``services.history``), under the licence's lock."""
     if activation is not None:
         installation_id = installation_id or activation.installation_id
         machine_name = machine_name or activation.machine_name
@@ -70,28 +73,33 @@ def add(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
+    head: Head | None = None,
 ) -> None:
     """Write an event at once, in the session's transaction (the caller commits).
 
-    The hot paths' way: one INSERT, no ORM object. ``activation_id`` is the
-    activation's public id."""
-    session.connection().execute(
-        _INSERT,
-        {
-            "kind": kind,
-            "license_id": license_id,
-            "customer_id": customer_id,
-            "activation_id": activation_id,
-            "actor_type": origin.actor.type,
-            "actor_id": origin.actor.id,
-            "installation_id": installation_id,
-            "machine_name": machine_name,
-            "ip": origin.ip,
-            "reason": reason,
-            "data": data or {},
-            "at": at or utcnow(),
-        },
-    )
+    The hot paths' way: one INSERT, no ORM object (PostgreSQL: one statement
+    that also chains it into the licence's history, ``services.history``).
+    ``activation_id`` is the activation's public id. ``head``: the licence's
+    history head as this transaction read it under its lock, if it did (SQLite
+    then need not read it again)."""
+    values = {
+        "kind": kind,
+        "license_id": license_id,
+        "customer_id": customer_id,
+        "activation_id": activation_id,
+        "actor_type": origin.actor.type,
+        "actor_id": origin.actor.id,
+        "installation_id": installation_id,
+        "machine_name": machine_name,
+        "ip": origin.ip,
+        "reason": reason,
+        "data": data or {},
+        "at": at or utcnow(),
+    }
+    if license_id is None:
+        session.connection().execute(_INSERT, values)
+    else:
+        history.insert_chained(session, values, head)
 
 
 def recent_failures(

@@ -1,11 +1,27 @@
 """The signing keyring: public keys from the database, the active private key
-from KEYS_DIR. One per process, cached; reloaded when a token names a kid it
-has not seen (another server rotated) at most every few seconds."""
+from KEYS_DIR; and the key administration (`licserver keys list|rotate`).
+
+One keyring per process, cached. Other processes (workers, other servers)
+rotate keys too, so the cache is refreshed:
+- when a token names a kid it has not seen, at most every RELOAD_INTERVAL
+  seconds (a licence key signed by a key made elsewhere);
+- when it is older than ``refresh_seconds`` (KEY_REFRESH_SECONDS), the next time
+  something signs or lists the keys: a process that cached the old active key
+  signs with the new one within a few seconds of a rotation. Between refreshes
+  the hot path costs one monotonic-clock read.
+
+A server whose KEYS_DIR lacks the active key's private file (another server
+rotated and the file has not been copied yet) keeps signing with the newest key
+whose file it has, and says so in its log: what it signs still verifies (a
+retired key stays listed by GET /api/v1/keys), and no request fails meanwhile.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,13 +30,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from licserver import signing
+from licserver.database import begin_write, is_postgres
 from licserver.models import SigningKey
 
+log = logging.getLogger(__name__)
+
 RELOAD_INTERVAL = 5.0
+DEFAULT_REFRESH_SECONDS = 5.0
 
 
 @dataclass
@@ -28,40 +48,72 @@ class KeyInfo:
     kid: str
     public_key: str
     status: str
+    created_at: datetime | None = None
 
 
 @dataclass
 class Keyring:
     keys_dir: Path
     passphrase: str = ""
+    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
     _public: dict[str, Ed25519PublicKey] = field(default_factory=dict)
     _infos: list[KeyInfo] = field(default_factory=list)
     _active: tuple[str, Ed25519PrivateKey] | None = None
     _loaded_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _warned: str = ""
 
     def load(self, session: Session) -> None:
         rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
         public = {r.kid: signing.public_key_from_b64(r.public_key) for r in rows}
-        infos = [KeyInfo(r.kid, r.public_key, r.status) for r in rows]
-        active_rows = [r for r in rows if r.status == "active"]
-        active = None
-        if active_rows:
-            kid = active_rows[-1].kid
-            if self._active and self._active[0] == kid:
-                active = self._active
-            else:
-                active = (kid, signing.read_private_key(self.keys_dir, kid, self.passphrase))
+        infos = [KeyInfo(r.kid, r.public_key, r.status, r.created_at) for r in rows]
+        active = self._pick_signer([r.kid for r in rows if r.status == "active"], rows)
         with self._lock:
             self._public, self._infos, self._active = public, infos, active
             self._loaded_at = time.monotonic()
 
+    def _pick_signer(
+        self, active_kids: list[str], rows: Sequence[SigningKey]
+    ) -> tuple[str, Ed25519PrivateKey] | None:
+        """The active key; else (its file is missing here) the newest one we can sign with."""
+        if not active_kids:
+            return None
+        kid = active_kids[-1]
+        if self._active and self._active[0] == kid:
+            return self._active
+        try:
+            return kid, signing.read_private_key(self.keys_dir, kid, self.passphrase)
+        except FileNotFoundError:
+            fallback = self._fallback(kid, [r.kid for r in rows])
+            if fallback is None:
+                raise
+            if self._warned != kid:
+                self._warned = kid
+                log.error(
+                    "signing key %s is active but its private key is not in %s; still signing "
+                    "with %s (copy %s.pem here from the server that rotated)",
+                    kid,
+                    self.keys_dir,
+                    fallback[0],
+                    kid,
+                )
+            return fallback
+
+    def _fallback(self, missing: str, kids: list[str]) -> tuple[str, Ed25519PrivateKey] | None:
+        if self._active is not None:
+            return self._active
+        for kid in reversed(kids):
+            if kid != missing and (self.keys_dir / f"{kid}.pem").is_file():
+                return kid, signing.read_private_key(self.keys_dir, kid, self.passphrase)
+        return None
+
     def _ensure(self, session: Session) -> None:
-        if not self._loaded_at:
+        if not self._loaded_at or time.monotonic() - self._loaded_at > self.refresh_seconds:
             self.load(session)
 
     def public_keys(self, session: Session, want: str | None = None) -> dict[str, Ed25519PublicKey]:
-        self._ensure(session)
+        if not self._loaded_at:
+            self.load(session)
         if want is not None and want not in self._public:
             if time.monotonic() - self._loaded_at > RELOAD_INTERVAL:
                 self.load(session)
@@ -112,3 +164,48 @@ def ensure_signing_key(session: Session, keys_dir: Path, passphrase: str) -> tup
     )
     session.commit()
     return kid, True
+
+
+def list_keys(session: Session) -> list[KeyInfo]:
+    """Every signing key, oldest first."""
+    rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
+    return [KeyInfo(r.kid, r.public_key, r.status, r.created_at) for r in rows]
+
+
+def rotate(session: Session, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, list[str]]:
+    """Make a new active key; every previously active key becomes ``retired``
+    (still listed, still verifies what it signed). Returns the new key and the
+    kids retired.
+
+    The private file is written (and synced) before the row is committed, so a
+    process that sees the new row finds the file in a shared KEYS_DIR; a
+    failed commit removes the file again.
+    """
+    key = Ed25519PrivateKey.generate()
+    now = datetime.now(UTC)
+    kid = signing.new_kid(now)
+    path = signing.write_private_key(keys_dir, kid, key, passphrase)
+    try:
+        begin_write(session)
+        if is_postgres(session):
+            # two rotations at once must not leave two active keys
+            session.execute(text("LOCK TABLE signing_keys IN EXCLUSIVE MODE"))
+        retired = list(
+            session.scalars(select(SigningKey.kid).where(SigningKey.status == "active")).all()
+        )
+        session.execute(
+            update(SigningKey).where(SigningKey.status == "active").values(status="retired")
+        )
+        row = SigningKey(
+            kid=kid,
+            public_key=signing.public_key_b64(key.public_key()),
+            status="active",
+            created_at=now,
+        )
+        session.add(row)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+    return KeyInfo(kid, row.public_key, "active", now), retired

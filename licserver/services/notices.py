@@ -84,6 +84,11 @@ def email_changed(
     return [mailer.send(old, subject, body), mailer.send(new, subject, body)]
 
 
+def _each(mailer: Mailer, to: Iterable[str], subject: str, body: str) -> int:
+    """One message per address (each sees only their own); how many were handed over."""
+    return sum(1 for address in to if mailer.send(address, subject, body))
+
+
 def new_owner(
     mailer: Mailer, *, to: Iterable[str], owner_name: str, owner_email: str, company: str, by: str
 ) -> None:
@@ -93,8 +98,7 @@ def new_owner(
         "Owners can change everything in the account. If this was not expected, "
         "check the account's users." + _SIGNATURE
     )
-    for address in to:
-        mailer.send(address, f"Licence portal: new owner of {company}", body)
+    _each(mailer, to, f"Licence portal: new owner of {company}", body)
 
 
 def deactivated(
@@ -121,8 +125,7 @@ def deactivated(
         "You get this notice because of your notice settings in the portal "
         "(Account)." + _SIGNATURE
     )
-    for address in to:
-        mailer.send(address, f"Licence {license_id}: installation {machine_name} deactivated", body)
+    _each(mailer, to, f"Licence {license_id}: installation {machine_name} deactivated", body)
 
 
 def expiry_reminder(
@@ -142,8 +145,27 @@ def expiry_reminder(
         "You get this reminder because of your notice settings in the portal "
         "(Account)." + _SIGNATURE
     )
-    for address in to:
-        mailer.send(address, f"Licence {license_id} expires in {days} days", body)
+    _each(mailer, to, f"Licence {license_id} expires in {days} day{'s' if days != 1 else ''}", body)
+
+
+def release_published(
+    mailer: Mailer,
+    *,
+    to: Iterable[str],
+    product: str,
+    product_code: str,
+    version: str,
+    notes: str | None,
+) -> int:
+    body = (
+        f"{product} {version} is available.\n\n"
+        + (f"{notes.strip()}\n\n" if notes and notes.strip() else "")
+        + "Technical users, managers and owners of your account can download it in the portal:\n"
+        f"{mailer.link('/portal/downloads')}\n\n"
+        "You get this notice because of your notice settings in the portal "
+        "(Account)." + _SIGNATURE
+    )
+    return _each(mailer, to, f"{product} {version} is available", body)
 
 
 def recipients(
@@ -198,7 +220,12 @@ def send_expiry_reminders(
 ) -> int:
     """Remind the users who want it of licences expiring within ``days`` (the
     nearest threshold reached, once per threshold and expiry date: run it
-    daily). Returns how many licences were reminded of."""
+    daily, or as often as you like). Returns how many licences were reminded of.
+
+    Safe to run in several processes at once: the licences due are read under
+    a lock (SQLite: the write lock; PostgreSQL: their rows, FOR UPDATE, in id
+    order), and each reminder is recorded as an event in that transaction
+    before any mail goes out, so a second run waits, then sees the record."""
     from licserver.database import begin_write
     from licserver.domain.status import effective_status
     from licserver.models import Event, License
@@ -212,6 +239,7 @@ def send_expiry_reminders(
             .where(License.expires_at.is_not(None), License.expires_at > now)
             .where(License.expires_at <= horizon)
             .order_by(License.id)
+            .with_for_update(of=License)
         )
         .unique()
         .all()
@@ -249,20 +277,39 @@ def send_expiry_reminders(
     return len(due)
 
 
+def update_recipients(
+    session: Session, product_id: int, *, active_at: datetime | None = None
+) -> list[str]:
+    """Addresses of the users who want product updates and see a licence of the
+    product (with ``active_at``: a licence usable then), each once."""
+    from licserver.domain.status import effective_status
+    from licserver.models import License
+
+    lics = (
+        session.scalars(
+            select(License).where(License.product_id == product_id).order_by(License.id)
+        )
+        .unique()
+        .all()
+    )
+    addresses: dict[str, None] = {}
+    for lic in lics:
+        if active_at is not None:
+            if effective_status(lic.status, lic.expires_at, active_at) != "active":
+                continue
+        for address in recipients(session, lic.customer_id, "updates", lic.id):
+            addresses[address] = None
+    return list(addresses)
+
+
 def send_product_update(
     session: Session, mailer: Mailer, product_code: str, subject: str, body: str
 ) -> int:
     """A product update to every user who wants them and sees a licence of the
     product. Returns the number of addresses written to."""
-    from licserver.models import License
     from licserver.services import products as product_service
 
     product = product_service.get(session, product_code)
-    lics = session.scalars(select(License).where(License.product_id == product.id)).unique().all()
-    addresses: dict[str, None] = {}
-    for lic in lics:
-        for address in recipients(session, lic.customer_id, "updates", lic.id):
-            addresses[address] = None
-    for address in addresses:
-        mailer.send(address, subject, body + _SIGNATURE)
+    addresses = update_recipients(session, product.id)
+    _each(mailer, addresses, subject, body + _SIGNATURE)
     return len(addresses)

@@ -45,16 +45,17 @@ class Identity:
         return f"user:{self.principal.user_id}"
 
 
-def _stamp(secret: str | None) -> str:
-    # A new password (or company password) ends every session made with the old one.
-    return hashlib.sha256((secret or "-").encode()).hexdigest()[:16]
+def _stamp(secret: str | None, generation: int = 0) -> str:
+    # A new password (or company password) ends every session made with the old
+    # one; a log-out moves the generation on and so ends the sessions made before.
+    return f"{generation}.{hashlib.sha256((secret or '-').encode()).hexdigest()[:16]}"
 
 
 def user_identity(user: User, customer: Customer) -> Identity:
     limits = frozenset(lic.id for lic in user.licenses) if user.licenses else None
     return Identity(
         principal=Principal(customer.id, user.role, user.id, limits),
-        session_id=f"u:{user.id}:{_stamp(user.password_hash)}",
+        session_id=f"u:{user.id}:{_stamp(user.password_hash, user.session_generation)}",
         name=user.name,
         email=user.email,
         customer_number=customer.number,
@@ -68,7 +69,10 @@ def company_identity(customer: Customer) -> Identity:
         role = "basic"
     return Identity(
         principal=Principal(customer.id, role, None, None),
-        session_id=f"c:{customer.id}:{_stamp(customer.company_password_hash)}",
+        session_id=(
+            f"c:{customer.id}:"
+            f"{_stamp(customer.company_password_hash, customer.company_session_generation)}"
+        ),
         name=f"{customer.name} (company login)",
         email=None,
         customer_number=customer.number,
@@ -126,6 +130,26 @@ def load(session: Session, session_id: str) -> Identity | None:
     if ident is None or ident.session_id != session_id:
         return None
     return ident
+
+
+def logout(session: Session, session_id: str) -> None:
+    """End, server-side, the sessions of the login ``session_id`` names: its cookie
+    (and any copy of it) no longer loads. Per login, not per browser: the user's
+    other sessions end too; for the company login, every session made with it."""
+    kind, _, rest = session_id.partition(":")
+    row_id = rest.partition(":")[0]
+    if not row_id.isdigit():
+        return
+    begin_write(session)
+    if kind == "u":
+        user = session.get(User, int(row_id), populate_existing=True)
+        if user is not None:
+            user.session_generation += 1
+    elif kind == "c":
+        cust = session.get(Customer, int(row_id), populate_existing=True)
+        if cust is not None:
+            cust.company_session_generation += 1
+    session.commit()
 
 
 # ---- invitations and resets ----------------------------------------------------
@@ -206,6 +230,7 @@ def reset_password(session: Session, token: str, password: str) -> tuple[Identit
     user = check_reset(session, token)
     now = utcnow()
     user.password_hash = hash_password(password)
+    user.session_generation += 1
     user.reset_token_hash = None
     user.reset_expires_at = None
     user.invite_token_hash = None
@@ -239,6 +264,7 @@ def change_password(
     user = _me(session, principal)
     now = utcnow()
     user.password_hash = hash_password(new)
+    user.session_generation += 1
     user.reset_token_hash = None
     user.reset_expires_at = None
     session.commit()

@@ -57,6 +57,9 @@ def authenticate(session: Session, token: str) -> TokenIdentity:
     public_id, secret = m.groups()
     row = session.scalars(select(AdminToken).where(AdminToken.public_id == public_id)).first()
     if row is None or row.revoked_at is not None:
+        # The same argon2 work as a wrong secret: timing tells no one which token
+        # ids exist or were revoked.
+        verify_password(None, secret)
         raise Unauthorized("The admin token is missing or invalid.")
     digest = hashlib.sha256(token.encode()).hexdigest()
     now = time.monotonic()

@@ -90,6 +90,8 @@ def assert_problem(resp: Any, status: int, code: str) -> dict[str, Any]:
     assert body["type"] == "about:blank"
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
+    # an extra field (observability): the response's request id; the rest is API.md's
+    assert body.pop("request_id") == resp.headers["X-Request-ID"]
     return body
 
 

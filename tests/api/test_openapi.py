@@ -48,6 +48,9 @@ API_MD_ENDPOINTS = {
 NO_BODY = {
     ("post", "/api/v1/licenses/{license_id}/activation-password"),
     ("post", "/api/v1/licenses/{license_id}/key"),
+    ("post", "/api/v1/webhooks/{webhook_id}/test"),
+    ("post", "/api/v1/webhooks/{webhook_id}/secret"),
+    ("post", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"),
 }
 
 # The request body fields API.md names for each endpoint that takes one.
@@ -166,6 +169,8 @@ def test_success_answers_have_schemas(spec: dict[str, Any]) -> None:
         ok = [code for code in op["responses"] if code.startswith("2")]
         assert ok, f"{key} documents no success answer"
         for code in ok:
+            if code == "204":  # No Content: nothing to describe
+                continue
             resp = _resolve(spec, op["responses"][code])
             assert "application/json" in resp.get("content", {}), (key, code)
 

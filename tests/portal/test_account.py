@@ -143,8 +143,9 @@ def test_notice_choices_are_saved(make_account: AccountMaker, browser: Browser) 
     acc = make_account()
     browser.login(acc.emails["technical"])
     page = text_of(browser.get("/portal/account"))
-    # defaults: expiry reminders and product updates on, deactivations off (not an owner)
-    assert _boxes(page) == {"expiry": True, "deactivations": False, "updates": True}
+    # defaults: product updates on; expiry reminders (owners and billing users)
+    # and deactivations (owners) off
+    assert _boxes(page) == {"expiry": False, "deactivations": False, "updates": True}
     r = browser.post(
         "/portal/account/profile",
         {"profile-name": "Tess Tech", "profile-notify_deactivations": "y"},

@@ -107,6 +107,30 @@ ROUTES = [
         writes=True,
         ok=302,
     ),
+    Route("downloads", "GET", "/portal/downloads", rules.DOWNLOADS),
+    # a link that is not valid: 404 for those allowed, 403 before it is read for the rest
+    Route("download", "GET", "/portal/downloads/file/<token>", rules.DOWNLOADS, ok=404),
+    Route("offline", "GET", LIC + "/offline", rules.OFFLINE),
+    Route(
+        "offline-request", "POST", LIC + "/offline", rules.OFFLINE, {"request": "LOR1.x"}, ok=422
+    ),
+    Route(
+        "offline-download",
+        "POST",
+        LIC + "/offline/certificate",
+        rules.OFFLINE,
+        {"certificate": "LOC1.x.y"},
+        ok=422,
+    ),
+    Route("offline-deactivate-form", "GET", LIC + "/offline/deactivate", rules.OFFLINE),
+    Route(
+        "offline-deactivate",
+        "POST",
+        LIC + "/offline/deactivate",
+        rules.OFFLINE,
+        {"code": "LOD1.x"},
+        ok=422,
+    ),
     Route("payments", "GET", "/portal/payments", rules.PAYMENTS),
     Route("invoice", "GET", "/portal/payments/{order}", rules.PAYMENTS),
     Route("users", "GET", "/portal/users", rules.USERS),

@@ -22,6 +22,8 @@ ISSUE = {
     rules.PAYMENTS: {"billing", "manager", "owner"},
     rules.USERS: {"manager", "owner"},
     rules.ACCOUNT: {"owner"},
+    rules.DOWNLOADS: {"technical", "manager", "owner"},
+    rules.OFFLINE: {"technical", "manager", "owner"},
 }
 
 
@@ -39,6 +41,8 @@ def test_limited_users_keep_licence_actions_only() -> None:
         rules.SECRETS,
         rules.DEACTIVATE,
         rules.REGENERATE,
+        rules.DOWNLOADS,  # of the products of their licences
+        rules.OFFLINE,  # on their licences
     ]
     assert rules.sees_license(limited, 3) and not rules.sees_license(limited, 4)
     assert rules.sees_license(Principal(1, "basic", 7), 4)
@@ -98,8 +102,10 @@ def test_notice_defaults_and_choices() -> None:
     assert rules.wants_notice("manager", rules.DEACTIVATIONS, True)
     assert not rules.wants_notice("owner", rules.DEACTIVATIONS, False)
     for role in rules.ROLES:
-        assert rules.wants_notice(role, rules.EXPIRY, None)
+        # expiry reminders: owners and billing users (they renew), unless they opt out
+        assert rules.wants_notice(role, rules.EXPIRY, None) == (role in ("owner", "billing"))
         assert rules.wants_notice(role, rules.UPDATES, None)
+    assert rules.wants_notice("technical", rules.EXPIRY, True)
 
 
 def test_company_login_roles_exclude_owner() -> None:

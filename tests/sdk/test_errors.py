@@ -17,6 +17,7 @@ import httpx
 import pytest
 from licclient import (
     Deactivated,
+    DeactivationLimitReached,
     InvalidCredentials,
     LicenseClient,
     LicenseError,
@@ -205,6 +206,7 @@ def test_every_server_error_code_has_its_exception() -> None:
         "LICENSE_SUSPENDED": LicenseSuspended,
         "LICENSE_REVOKED": LicenseRevoked,
         "DEACTIVATED": Deactivated,
+        "DEACTIVATION_LIMIT_REACHED": DeactivationLimitReached,
         "RATE_LIMITED": RateLimited,
         "SERVICE_UNAVAILABLE": ServerUnavailable,
     }

@@ -60,6 +60,7 @@ def test_the_public_names() -> None:
         "LicenseSuspended",
         "LicenseRevoked",
         "Deactivated",
+        "DeactivationLimitReached",
         "RateLimited",
         "CertificateInvalid",
         "ServerUnavailable",

@@ -6,6 +6,22 @@ from licserver.api.blueprint import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from licserver.api.admin import activations, customers, licenses, orders, products
+    from licserver.api.admin import (
+        activations,
+        customers,
+        licenses,
+        orders,
+        products,
+        releases,
+        webhooks,
+    )
 
-    return [products.blp, customers.blp, licenses.blp, activations.blp, orders.blp]
+    return [
+        products.blp,
+        customers.blp,
+        licenses.blp,
+        activations.blp,
+        orders.blp,
+        releases.blp,
+        webhooks.blp,
+    ]

@@ -1,0 +1,196 @@
+"""Admin API: releases of a product (the portal's downloads)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import marshmallow as ma
+from flask import current_app, request
+from sqlalchemy import select
+
+from licserver.api.auth import admin_actor, require
+from licserver.api.blueprint import Blueprint
+from licserver.api.docs import errors
+from licserver.api.parser import flatten, parse_json_object
+from licserver.api.schemas.common import PageArgs
+from licserver.api.schemas.releases import (
+    PublishIn,
+    ReleaseOut,
+    ReleasePage,
+    ReleaseUploadIn,
+    ReleaseUrlIn,
+)
+from licserver.domain.errors import LicenseServerError, ValidationFailed
+from licserver.domain.permissions import CATALOG, READ, check_scope
+from licserver.extensions import db
+from licserver.models import utcnow
+from licserver.models.release import Release
+from licserver.services import notices, pagination
+from licserver.services import products as product_service
+from licserver.services import releases as svc
+from licserver.services import tokens as token_service
+from licserver.services.mail import MailSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+blp = Blueprint(
+    "releases",
+    __name__,
+    url_prefix="/api/v1/products",
+    description="Admin: product releases, offered to customers as downloads",
+)
+
+
+def release_view(r: Release) -> dict[str, Any]:
+    return {
+        "product": r.product.code,
+        "version": r.version,
+        "notes": r.notes,
+        "released_at": r.released_at,
+        "filename": r.filename,
+        "source": "file" if r.storage_path is not None else "url",
+        "url": r.url,
+        "sha256": r.sha256,
+        "size": r.size,
+        "created_at": r.created_at,
+        "published": r.published_at is not None,
+        "published_at": r.published_at,
+        "notified_at": r.notified_at,
+        "notified_count": r.notified_count,
+    }
+
+
+def mailer() -> notices.Mailer:
+    cfg = current_app.config
+    return notices.Mailer(
+        MailSettings.from_config(cfg, current_app.instance_path), cfg["PUBLIC_URL"]
+    )
+
+
+@blp.before_request
+def _upload_limit() -> None:
+    """Uploads may be larger than MAX_CONTENT_LENGTH, but only for a token that
+    may make releases: anyone else's large body is refused (413) unread."""
+    if request.endpoint != "releases.create" or request.mimetype != "multipart/form-data":
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return
+    try:
+        ident = token_service.authenticate(db.session(), token.strip())
+        check_scope(ident.scope, CATALOG)
+    except LicenseServerError:
+        return  # answered by `require` (401/403) once the body's format is checked
+    request.max_content_length = int(current_app.config["RELEASE_MAX_UPLOAD_BYTES"]) + 1024**2
+
+
+def _load(schema: ma.Schema, data: Any) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ma.ValidationError as exc:
+        raise ValidationFailed(flatten(exc.messages)) from None
+    return loaded
+
+
+def _release_body(func: F) -> F:
+    """JSON (a URL and its SHA-256) or multipart/form-data (a file): checked for
+    format before the token, as every admin endpoint's body is."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.mimetype == "multipart/form-data":
+            fields: dict[str, Any] = request.form.to_dict()
+            fields.update(request.files.to_dict())
+            data = _load(ReleaseUploadIn(), fields)
+        else:
+            data = _load(ReleaseUrlIn(), parse_json_object(request.get_data(cache=True)))
+        return func(data, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+_BODY = {
+    "required": True,
+    "description": "JSON with `url` and `sha256` for a file hosted elsewhere, or "
+    "multipart/form-data with `file` for a file this server keeps (its SHA-256 and "
+    "size are computed; a `sha256` field, if sent, must match).",
+    "content": {
+        "application/json": {"schema": ReleaseUrlIn},
+        "multipart/form-data": {"schema": ReleaseUploadIn},
+    },
+}
+
+
+@blp.post("/<code>/releases")
+@blp.doc(requestBody=_BODY)
+@blp.response(201, ReleaseOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 409, 503)
+@_release_body
+@require(CATALOG)
+def create(data: dict[str, Any], code: str) -> dict[str, Any]:
+    """Attach a release to a product (unpublished until published)."""
+    cfg = current_app.config
+    upload = data.pop("file", None)
+    released_at = data.pop("released_at", None) or utcnow()
+    release = svc.add(
+        db.session(),
+        product_code=code,
+        released_at=released_at,
+        upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
+        releases_dir=Path(cfg["RELEASES_DIR"]),
+        max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
+        actor=admin_actor().id,
+        **data,
+    )
+    return release_view(release)
+
+
+@blp.get("/<code>/releases")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ReleasePage)
+@errors(blp, 422, 401, 403, 404, 503)
+@require(READ)
+def index(args: dict[str, Any], code: str) -> dict[str, Any]:
+    """A product's releases, oldest first, published or not."""
+    session = db.session()
+    product = product_service.get(session, code)
+    rows, cursor = pagination.page(
+        session,
+        select(Release).where(Release.product_id == product.id),
+        Release.id,
+        args["limit"],
+        args["cursor"],
+    )
+    return {"items": [release_view(r) for r in rows], "next_cursor": cursor}
+
+
+@blp.get("/<code>/releases/<version>")
+@blp.response(200, ReleaseOut)
+@errors(blp, 401, 403, 404, 503)
+@require(READ)
+def show(code: str, version: str) -> dict[str, Any]:
+    """One release."""
+    return release_view(svc.get(db.session(), code, version))
+
+
+@blp.post("/<code>/releases/<version>/publish")
+@blp.arguments(PublishIn, required=False)
+@blp.response(200, ReleaseOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 503)
+@require(CATALOG)
+def publish(data: dict[str, Any], code: str, version: str) -> dict[str, Any]:
+    """Publish a release: customers holding an active licence of the product see
+    it in the portal's Downloads, and (unless `notify` is false) the users who
+    want product updates get one email. Publishing again changes nothing and
+    sends nothing."""
+    session = db.session()
+    now = utcnow()
+    release = svc.publish(
+        session, code, version, now=now, notify=data["notify"], actor=admin_actor().id
+    )
+    if release.notified_at is None:
+        svc.send_release_notices(session, mailer(), now, release.id)
+    return release_view(svc.get(session, code, version))

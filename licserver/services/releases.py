@@ -1,0 +1,461 @@
+"""Releases of a product: staff attach them (a file kept under ``RELEASES_DIR``
+or an external URL, with its SHA-256), publish them (once: the users who want
+product updates get one email), and customers' portal users download them
+through short-lived links signed for them alone."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from licserver.database import begin_write
+from licserver.domain import portal as rules
+from licserver.domain.errors import (
+    Conflict,
+    Forbidden,
+    LicenseServerError,
+    NotFound,
+    ValidationFailed,
+)
+from licserver.domain.portal import Principal
+from licserver.domain.status import effective_status
+from licserver.models import License, Product
+from licserver.models.release import Release
+from licserver.services import notices
+from licserver.services import products as product_service
+
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
+_CHUNK = 1024 * 1024
+
+
+class LinkExpired(LicenseServerError):
+    code, status, title = "LINK_EXPIRED", 410, "Link expired"
+
+
+# ---- staff: attach, list, publish ------------------------------------------------
+
+
+def safe_filename(name: str) -> str:
+    """The name a download is saved as: the last part of ``name``, reduced to
+    ``A-Za-z0-9._+-`` (other characters become ``_``); never empty or hidden."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    cleaned = re.sub(r"[^A-Za-z0-9._+-]", "_", base).lstrip("._-+")[:255]
+    return cleaned or "download"
+
+
+def _check_version(version: str) -> None:
+    if not VERSION_RE.match(version):
+        raise ValidationFailed(
+            {
+                "version": [
+                    "1 to 64 characters of A-Z a-z 0-9 . _ + -, starting with one of A-Z a-z 0-9."
+                ]
+            }
+        )
+
+
+def _taken(session: Session, product: Product, version: str) -> bool:
+    found = session.scalars(
+        select(Release.id).where(Release.product_id == product.id, Release.version == version)
+    ).first()
+    return found is not None
+
+
+def _conflict(product: Product, version: str) -> Conflict:
+    return Conflict(f"Product '{product.code}' already has a release '{version}'.")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file being uploaded: its stream and the name it was sent with."""
+
+    stream: BinaryIO
+    filename: str
+
+
+def add(
+    session: Session,
+    *,
+    product_code: str,
+    version: str,
+    released_at: datetime,
+    notes: str | None = None,
+    upload: Upload | None = None,
+    url: str | None = None,
+    sha256: str | None = None,
+    size: int | None = None,
+    filename: str | None = None,
+    releases_dir: Path,
+    max_bytes: int,
+    actor: str | None = None,
+) -> Release:
+    """Attach a release: ``upload`` (kept under ``releases_dir``; its SHA-256 and
+    size are computed, and ``sha256``, if given, must match) or ``url`` (with
+    its ``sha256``). Unpublished until ``publish``."""
+    _check_version(version)
+    if (upload is None) == (url is None):
+        raise ValidationFailed({"body": ["Give either a file or a url (with its sha256)."]})
+    if sha256 is not None:
+        sha256 = sha256.lower()
+        if not SHA256_RE.match(sha256):
+            raise ValidationFailed({"sha256": ["64 hexadecimal characters."]})
+    product = product_service.get(session, product_code)
+    if _taken(session, product, version):  # before receiving a large file for nothing
+        raise _conflict(product, version)
+    session.rollback()  # end the read: the file may take a while
+
+    if url is not None:
+        if sha256 is None:
+            raise ValidationFailed({"sha256": ["Give the SHA-256 of the file at the URL."]})
+        name = safe_filename(filename or url.split("?", 1)[0].rstrip("/"))
+        return _insert(
+            session, product_code, version, released_at, notes, name, None, url, sha256, size, actor
+        )
+
+    assert upload is not None
+    name = safe_filename(filename or upload.filename)
+    releases_dir.mkdir(parents=True, exist_ok=True)
+    tmp = _receive(upload.stream, releases_dir, max_bytes)
+    try:
+        if sha256 is not None and sha256 != tmp.sha256:
+            raise ValidationFailed(
+                {"sha256": [f"Does not match the file received (its SHA-256 is {tmp.sha256})."]}
+            )
+        # A folder of its own per upload: two uploads of one version at once
+        # never write over each other's file (the loser's is removed).
+        relative = f"{product_code}/{version}-{secrets.token_hex(4)}/{name}"
+        final = releases_dir / relative
+        final.parent.mkdir(parents=True)
+        os.replace(tmp.path, final)
+        try:
+            return _insert(
+                session,
+                product_code,
+                version,
+                released_at,
+                notes,
+                name,
+                relative,
+                None,
+                tmp.sha256,
+                tmp.size,
+                actor,
+            )
+        except BaseException:
+            final.unlink(missing_ok=True)
+            final.parent.rmdir()
+            raise
+    finally:
+        tmp.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class _Received:
+    path: Path
+    sha256: str
+    size: int
+
+
+def _receive(stream: BinaryIO, folder: Path, max_bytes: int) -> _Received:
+    """Copy ``stream`` to a new file in ``folder``, hashing as it goes."""
+    fd, name = tempfile.mkstemp(prefix=".incoming-", dir=folder)
+    path = Path(name)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ValidationFailed(
+                        {"file": [f"Larger than the limit of {max_bytes} bytes."]}
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise ValidationFailed({"file": ["The file is empty."]})
+    return _Received(path, digest.hexdigest(), size)
+
+
+def _insert(
+    session: Session,
+    product_code: str,
+    version: str,
+    released_at: datetime,
+    notes: str | None,
+    filename: str,
+    storage_path: str | None,
+    url: str | None,
+    sha256: str,
+    size: int | None,
+    actor: str | None,
+) -> Release:
+    begin_write(session)
+    product = product_service.get(session, product_code)
+    if _taken(session, product, version):
+        raise _conflict(product, version)
+    release = Release(
+        product_id=product.id,
+        version=version,
+        notes=notes,
+        released_at=released_at,
+        filename=filename,
+        storage_path=storage_path,
+        url=url,
+        sha256=sha256,
+        size=size,
+        created_by=actor,
+    )
+    session.add(release)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise _conflict(product, version) from None
+    return release
+
+
+def list_releases(session: Session, product_code: str) -> list[Release]:
+    """A product's releases, newest first (by release date, then as attached)."""
+    product = product_service.get(session, product_code)
+    return list(
+        session.scalars(
+            select(Release)
+            .where(Release.product_id == product.id)
+            .order_by(Release.released_at.desc(), Release.id.desc())
+        )
+        .unique()
+        .all()
+    )
+
+
+def get(session: Session, product_code: str, version: str) -> Release:
+    product = product_service.get(session, product_code)
+    release = (
+        session.scalars(
+            select(Release)
+            .where(Release.product_id == product.id, Release.version == version)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .first()
+    )
+    if release is None:
+        raise NotFound(f"Product '{product_code}' has no release '{version}'.")
+    return release
+
+
+def publish(
+    session: Session,
+    product_code: str,
+    version: str,
+    *,
+    now: datetime,
+    notify: bool = True,
+    actor: str | None = None,
+) -> Release:
+    """Make the release visible to customers. Publishing again changes nothing.
+    ``notify=False``: no update email, now or later (a quiet fix, say)."""
+    begin_write(session)
+    release = get(session, product_code, version)
+    if release.published_at is None:
+        release.published_at = now
+        release.published_by = actor
+    if not notify and release.notified_at is None:
+        release.notified_at = now
+    session.commit()
+    return release
+
+
+def send_release_notices(
+    session: Session, mailer: notices.Mailer, now: datetime, release_id: int | None = None
+) -> int:
+    """Email every published release whose update email has not gone out (or
+    only ``release_id``) to the users who want product updates and see an
+    active licence of the product. Each release's email is claimed with one
+    conditional UPDATE before anything is sent: whatever runs this at the same
+    time, or again, never sends it twice. Returns the number of messages."""
+    q = select(Release.id).where(Release.published_at.is_not(None), Release.notified_at.is_(None))
+    if release_id is not None:
+        q = q.where(Release.id == release_id)
+    pending = list(session.scalars(q.order_by(Release.id)).all())
+    session.rollback()
+    sent = 0
+    for rid in pending:
+        begin_write(session)
+        claimed = session.execute(  # type: ignore[attr-defined]
+            update(Release)
+            .where(Release.id == rid, Release.notified_at.is_(None))
+            .values(notified_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:  # another run has it
+            session.rollback()
+            continue
+        release = session.get(Release, rid, populate_existing=True)
+        assert release is not None
+        to = notices.update_recipients(session, release.product_id, active_at=now)
+        release.notified_count = len(to)
+        product_name, product_code = release.product.name, release.product.code
+        version, notes = release.version, release.notes
+        session.commit()
+        sent += notices.release_published(
+            mailer,
+            to=to,
+            product=product_name,
+            product_code=product_code,
+            version=version,
+            notes=notes,
+        )
+    return sent
+
+
+# ---- customers: what they may download ---------------------------------------------
+
+
+def _held_products(session: Session, principal: Principal, now: datetime) -> set[int]:
+    """Products the principal sees an active licence of."""
+    q = select(License).where(License.customer_id == principal.customer_id)
+    if principal.licenses is not None:
+        q = q.where(License.id.in_(principal.licenses))
+    return {
+        lic.product_id
+        for lic in session.scalars(q).unique().all()
+        if effective_status(lic.status, lic.expires_at, now) == "active"
+    }
+
+
+@dataclass(frozen=True)
+class ProductDownloads:
+    product: Product
+    releases: list[Release]
+
+
+def downloads(session: Session, principal: Principal, now: datetime) -> list[ProductDownloads]:
+    """The published releases of the products the principal holds an active
+    licence of (and, for a limited user, sees), newest first, by product name."""
+    rules.check(principal, rules.DOWNLOADS)
+    held = _held_products(session, principal, now)
+    if not held:
+        return []
+    rows = (
+        session.scalars(
+            select(Release)
+            .where(Release.product_id.in_(held), Release.published_at.is_not(None))
+            .order_by(Release.released_at.desc(), Release.id.desc())
+        )
+        .unique()
+        .all()
+    )
+    by_product: dict[int, ProductDownloads] = {}
+    for r in rows:
+        by_product.setdefault(r.product_id, ProductDownloads(r.product, [])).releases.append(r)
+    return sorted(by_product.values(), key=lambda p: (p.product.name.lower(), p.product.code))
+
+
+def downloadable(session: Session, principal: Principal, release_id: int, now: datetime) -> Release:
+    """The release, if the principal may download it now; else Forbidden (no
+    longer holding the product) or NotFound (no such published release)."""
+    rules.check(principal, rules.DOWNLOADS)
+    release = session.get(Release, release_id)
+    if release is None or release.published_at is None:
+        raise NotFound("No such download.")
+    if release.product_id not in _held_products(session, principal, now):
+        raise Forbidden(
+            f"Your account holds no active licence of {release.product.name} "
+            "that you may see, so you may not download it."
+        )
+    return release
+
+
+def file_path(release: Release, releases_dir: Path) -> Path:
+    """Where the release's file is; NotFound if it is not there (or would lie
+    outside ``releases_dir``)."""
+    assert release.storage_path is not None
+    root = releases_dir.resolve()
+    path = (root / release.storage_path).resolve()
+    if root not in path.parents or not path.is_file():
+        raise NotFound("The file of this release is missing on the server; tell the vendor.")
+    return path
+
+
+def read_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
+
+
+# ---- signed download links ---------------------------------------------------------
+
+_PURPOSE = "licserver.download.v1"
+
+
+def holder_of(principal: Principal) -> str:
+    """Whom a link is for: the user, or the account's company login."""
+    if principal.user_id is not None:
+        return f"u{principal.user_id}"
+    return f"c{principal.customer_id}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: str, payload: str) -> str:
+    # A key of its own for this purpose: a link's MAC is no other signature.
+    key = hmac.new(secret.encode(), _PURPOSE.encode(), hashlib.sha256).digest()
+    return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+
+
+def sign_link(secret: str, release_id: int, holder: str, now: datetime, seconds: int) -> str:
+    """A link token: release, holder and expiry, MACed with the app's secret."""
+    body = {"p": _PURPOSE, "r": release_id, "h": holder, "e": int(now.timestamp()) + seconds}
+    payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+    return f"{payload}.{_mac(secret, payload)}"
+
+
+def read_link(secret: str, token: str, holder: str, now: datetime) -> int:
+    """The release id of a valid token for ``holder``; NotFound for a forged,
+    altered or someone else's token, LinkExpired once it is past its time."""
+    invalid = NotFound("This download link is not valid. Open Downloads again for a fresh one.")
+    payload, _, mac = token.partition(".")
+    if not payload or len(token) > 1000 or not hmac.compare_digest(mac, _mac(secret, payload)):
+        raise invalid
+    try:
+        body = json.loads(_unb64(payload))
+        release_id, owner, expires = int(body["r"]), str(body["h"]), int(body["e"])
+        purpose = body["p"]
+    except (ValueError, KeyError, TypeError):
+        raise invalid from None
+    if purpose != _PURPOSE or not hmac.compare_digest(owner, holder):
+        raise invalid
+    if now.timestamp() >= expires:
+        raise LinkExpired("This download link has expired. Open Downloads again for a fresh one.")
+    return release_id

@@ -1,0 +1,239 @@
+"""Staff accounts of the console: create, list, disable; log-in with an
+optional TOTP second factor; sessions that end server-side.
+
+A console session keeps ``StaffIdentity.session_id`` (``staff:<id>:<stamp>``);
+the stamp changes with the password, the second factor and every log-out, so
+an older cookie no longer loads (``load``). Every "no" at log-in is the same for
+an unknown address, a wrong password and a disabled account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from licserver.api.schemas.admin import EMAIL_RE
+from licserver.crypto import Box, hash_password, verify_password
+from licserver.database import begin_write
+from licserver.domain import staff as rules
+from licserver.domain.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
+from licserver.domain.ids import new_token_id
+from licserver.models import utcnow
+from licserver.models.staff import StaffUser
+
+PASSWORD_MIN = 10
+TOTP_PURPOSE = "staff_totp"
+PREFIX = "staff:"
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    """Who is logged in to the console."""
+
+    id: int
+    public_id: str
+    email: str
+    name: str
+    role: str
+    session_id: str
+    totp_enabled: bool
+
+    @property
+    def actor_id(self) -> str:
+        return rules.actor_id(self.email, self.public_id)
+
+
+def _stamp(row: StaffUser) -> str:
+    material = f"{row.password_hash or '-'}|{'totp' if row.totp_secret_enc else '-'}"
+    return f"{row.session_generation}.{hashlib.sha256(material.encode()).hexdigest()[:16]}"
+
+
+def identity(row: StaffUser) -> StaffIdentity:
+    return StaffIdentity(
+        id=row.id,
+        public_id=row.public_id,
+        email=row.email,
+        name=row.name,
+        role=row.role,
+        session_id=f"{PREFIX}{row.id}:{_stamp(row)}",
+        totp_enabled=row.totp_secret_enc is not None,
+    )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN or len(password) > 256:
+        raise ValidationFailed({"password": [f"Give {PASSWORD_MIN} to 256 characters."]})
+
+
+def create(session: Session, *, email: str, name: str, role: str, password: str) -> StaffUser:
+    email, name = email.strip().lower(), name.strip()
+    problems: dict[str, list[str]] = {}
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        problems["email"] = ["Not a valid email address."]
+    if not name or len(name) > 200:
+        problems["name"] = ["Give a name of 1 to 200 characters."]
+    if role not in rules.ROLES:
+        problems["role"] = [f"One of: {', '.join(rules.ROLES)}."]
+    if problems:
+        raise ValidationFailed(problems)
+    _check_password(password)
+    hashed = hash_password(password)
+    begin_write(session)
+    if session.scalars(select(StaffUser.id).where(StaffUser.email == email)).first():
+        session.rollback()
+        raise Conflict(f"A staff account with email {email} exists already.")
+    row = StaffUser(
+        public_id=new_token_id(), email=email, name=name, role=role, password_hash=hashed
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def list_staff(session: Session) -> list[StaffUser]:
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.email)).all())
+
+
+def count_active(session: Session) -> int:
+    q = select(func.count()).select_from(StaffUser).where(StaffUser.disabled_at.is_(None))
+    return int(session.scalar(q) or 0)
+
+
+def _find(session: Session, who: str) -> StaffUser | None:
+    who = who.strip()
+    q = select(StaffUser).where(
+        (StaffUser.email == who.lower()) | (StaffUser.public_id == who.lower())
+    )
+    return session.scalars(q.execution_options(populate_existing=True)).first()
+
+
+def disable(session: Session, who: str) -> StaffUser:
+    """Disable the account named by email or public id: it can no longer log in
+    and its open sessions end at their next request. Repeating it is a no-op."""
+    begin_write(session)
+    row = _find(session, who)
+    if row is None:
+        session.rollback()
+        raise NotFound(f"No staff account '{who}'.")
+    if row.disabled_at is None:
+        row.disabled_at = utcnow()
+        row.session_generation += 1
+    session.commit()
+    return row
+
+
+# ---- log-in -------------------------------------------------------------------------
+
+
+def _wrong() -> InvalidCredentials:
+    return InvalidCredentials("The email or the password is wrong.")
+
+
+def check_password(session: Session, email: str, password: str) -> StaffIdentity:
+    """The first factor. The caller asks for a TOTP code when
+    ``totp_enabled``, and records the log-in (``logged_in``) when done."""
+    row = _find(session, email) if "@" in email else None
+    stored = row.password_hash if row is not None and row.disabled_at is None else None
+    if not verify_password(stored, password) or row is None:
+        raise _wrong()
+    return identity(row)
+
+
+def check_code(session: Session, box: Box, session_id: str, code: str) -> StaffIdentity:
+    """The second factor for the half-made session ``session_id``; a code
+    works once. InvalidCredentials when wrong (or the account changed since)."""
+    begin_write(session)
+    row = _row_for(session, session_id)
+    if row is None or row.totp_secret_enc is None:
+        session.rollback()
+        raise InvalidCredentials("The log-in has expired; start again.")
+    secret = box.open(row.totp_secret_enc, TOTP_PURPOSE)
+    step = rules.totp_match(secret, code, time.time(), after=row.totp_last_step)
+    if step is None:
+        session.rollback()
+        raise InvalidCredentials("The code is wrong or was used already.")
+    row.totp_last_step = step
+    session.commit()
+    return identity(row)
+
+
+def logged_in(session: Session, staff_id: int) -> None:
+    begin_write(session)
+    row = session.get(StaffUser, staff_id, populate_existing=True)
+    if row is not None:
+        row.last_login_at = utcnow()
+    session.commit()
+
+
+def _row_for(session: Session, session_id: str) -> StaffUser | None:
+    if not session_id.startswith(PREFIX):
+        return None
+    row_id, _, _ = session_id[len(PREFIX) :].partition(":")
+    if not row_id.isdigit():
+        return None
+    row = session.get(StaffUser, int(row_id), populate_existing=True)
+    if row is None or row.disabled_at is not None or identity(row).session_id != session_id:
+        return None
+    return row
+
+
+def load(session: Session, session_id: str) -> StaffIdentity | None:
+    """The staff user a session names, or None when the session no longer
+    stands (logged out, disabled, new password or second factor)."""
+    row = _row_for(session, session_id)
+    return identity(row) if row is not None else None
+
+
+def logout(session: Session, session_id: str) -> None:
+    """End every session of this staff user server-side: a copy of the cookie
+    no longer loads."""
+    begin_write(session)
+    row = _row_for(session, session_id)
+    if row is not None:
+        row.session_generation += 1
+    session.commit()
+
+
+# ---- second factor ------------------------------------------------------------------
+
+
+def confirm_totp(
+    session: Session, box: Box, staff_id: int, secret: str, code: str
+) -> StaffIdentity:
+    """Turn TOTP on with ``secret`` once ``code`` shows the app has it. The
+    other sessions of the account end; the returned identity is the new one."""
+    step = rules.totp_match(secret, code, time.time())
+    if step is None:
+        raise InvalidCredentials("That code does not match; check the app's clock and try again.")
+    begin_write(session)
+    row = session.get(StaffUser, staff_id, populate_existing=True)
+    if row is None or row.disabled_at is not None:
+        session.rollback()
+        raise NotFound("No such staff account.")
+    row.totp_secret_enc = box.seal(secret, TOTP_PURPOSE)
+    row.totp_last_step = step
+    row.session_generation += 1
+    session.commit()
+    return identity(row)
+
+
+def remove_totp(session: Session, box: Box, staff_id: int, code: str) -> StaffIdentity:
+    """Turn the second factor off; a current code is asked for."""
+    begin_write(session)
+    row = session.get(StaffUser, staff_id, populate_existing=True)
+    if row is None or row.totp_secret_enc is None:
+        session.rollback()
+        raise NotFound("No second factor to remove.")
+    secret = box.open(row.totp_secret_enc, TOTP_PURPOSE)
+    if rules.totp_match(secret, code, time.time(), after=row.totp_last_step) is None:
+        session.rollback()
+        raise InvalidCredentials("The code is wrong or was used already.")
+    row.totp_secret_enc = None
+    row.totp_last_step = None
+    row.session_generation += 1
+    session.commit()
+    return identity(row)

@@ -1,0 +1,18 @@
+"""Events for console actions that no other service records: admin tokens
+created or revoked, staff accounts created or disabled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from licserver.database import begin_write
+from licserver.services import Origin, events
+
+
+def record(session: Session, kind: str, origin: Origin, data: dict[str, Any]) -> None:
+    """One event, in a transaction of its own, after the change it describes."""
+    begin_write(session)
+    events.record(session, kind, origin, data=data)
+    session.commit()

@@ -1,0 +1,14 @@
+"""Every page of the console, registered on one blueprint. Modules that add
+pages import themselves at the bottom of this file (one line each)."""
+
+from __future__ import annotations
+
+from licserver.staff import accounts, auth, customers, licenses, search, tokens
+from licserver.staff.base import bp
+
+__all__ = ["accounts", "auth", "bp", "customers", "licenses", "search", "tokens"]
+
+# Pages added by other modules: one import line each, below.
+import licserver.staff.offline  # noqa: E402,F401
+import licserver.staff.releases  # noqa: E402,F401
+import licserver.staff.webhooks  # noqa: E402,F401

@@ -1,0 +1,655 @@
+"""Full-size reliability runs (docs/reliability.md): the scenarios of
+tests/reliability at the sizes the issue asks for, against real gunicorn
+servers on loopback, and a restart of a private PostgreSQL under check-in load.
+
+    .venv/bin/python scripts/reliability.py load   [--db sqlite,postgresql]
+    .venv/bin/python scripts/reliability.py faults [--db sqlite,postgresql]
+    .venv/bin/python scripts/reliability.py pg-restart
+    .venv/bin/python scripts/reliability.py tokens
+    .venv/bin/python scripts/reliability.py fuzz   [--db ...] [--max-examples 100]
+    .venv/bin/python scripts/reliability.py all
+
+PostgreSQL runs make (and drop) a database of their own on 127.0.0.1:5432
+(RELIABILITY_PG_URL); ``pg-restart`` starts a PostgreSQL cluster of its own on
+another port (initdb in a temporary folder, as the ``postgres`` user when run
+as root) and restarts only that one. Redis: RELIABILITY_REDIS_URL (default
+redis://127.0.0.1:6379/0), keys under a prefix of the run's own, deleted after.
+Each subcommand prints its figures as Markdown; exit status 1 when a figure
+misses its target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import redis  # noqa: E402
+
+from tests.conftest import Factory, TestDatabase  # noqa: E402
+from tests.live import LiveServer  # noqa: E402
+from tests.reliability import harness as H  # noqa: E402
+from tests.reliability.diskfull import disk_full_run  # noqa: E402
+from tests.reliability.proxy import RandomLosingProxy  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("RELIABILITY_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("RELIABILITY_REDIS_URL", "redis://127.0.0.1:6379/0")
+FAILED: list[str] = []
+
+
+def out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def check(ok: bool, what: str) -> str:
+    if not ok:
+        FAILED.append(what)
+    return "yes" if ok else "**NO**"
+
+
+# ---- a database and an app context to seed it ---------------------------------------
+
+
+@contextlib.contextmanager
+def database(backend: str) -> Iterator[tuple[TestDatabase, Factory]]:
+    """A fresh, migrated database with a signing key, and a Factory on it."""
+    import psycopg
+
+    from licserver import create_app, migrate
+    from licserver.extensions import db
+    from licserver.runtime import runtime
+    from licserver.services.keys import ensure_signing_key
+
+    workdir = Path(tempfile.mkdtemp(prefix="licserver-reliability-"))
+    keys_dir = workdir / "keys"
+    pg_name = None
+    if backend == "postgresql":
+        pg_name = f"licserver_reliability_{os.getpid()}_{secrets.token_hex(3)}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{pg_name}"
+    else:
+        url = f"sqlite:///{workdir / 'reliability.db'}"
+    os.environ["LICSERVER_INSTANCE_DIR"] = str(workdir / "instance")
+    app = create_app(
+        {"DATABASE_URL": url, "KEYS_DIR": str(keys_dir), "SECRET_KEY": "s", "TESTING": True}
+    )
+    try:
+        with app.app_context():
+            migrate.upgrade(db.engine)
+            runtime().box(create=True)
+            ensure_signing_key(db.session(), keys_dir, "")
+            try:
+                yield TestDatabase(url=url, keys_dir=keys_dir, workdir=workdir), Factory(app)
+            finally:
+                # the session's connection may be gone (pg-restart)
+                with contextlib.suppress(Exception):
+                    db.session.remove()
+                db.engine.dispose()
+    finally:
+        if pg_name:
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def servers(tdb: TestDatabase, count: int, workers: int, **kw: Any) -> Iterator[list[LiveServer]]:
+    started: list[LiveServer] = []
+    try:
+        for _ in range(count):
+            started.append(LiveServer(tdb, workers, **kw))
+        yield started
+    finally:
+        for s in started:
+            s.stop()
+
+
+def race_layout(backend: str) -> tuple[int, int, int]:
+    """(servers, workers each, concurrent requests) of the issue's seat race."""
+    return (2, 2, 200) if backend == "postgresql" else (1, 4, 100)
+
+
+# ---- load ------------------------------------------------------------------------------
+
+
+def cmd_load(backend: str, args: argparse.Namespace) -> None:
+    n_servers, workers, concurrent = race_layout(backend)
+    out(f"### Load held — {backend}")
+    out()
+    with database(backend) as (tdb, factory), servers(tdb, n_servers, workers) as group:
+        engine = H.engine_for(tdb.url)
+        # seat race
+        rounds = []
+        for rep in range(args.repeat):
+            lic = factory.license(seats=5)
+            rounds.append(
+                H.seat_race(group, engine, {"license_key": lic.key}, lic.id, concurrent, f"r{rep}")
+            )
+        exact = sum(1 for r in rounds if r.statuses == {201: 5, 409: concurrent - 5})
+        five_xx = sum(len(r.server_errors) for r in rounds)
+        live_ok = all(r.live_rows == r.seats_used == 5 for r in rounds)
+        secs = sorted(r.seconds for r in rounds)
+        locked = sum(s.log().count("database is locked") for s in group)
+        out(
+            f"- Seat race: {n_servers} gunicorn × {workers} workers, {concurrent} concurrent "
+            f"activations of distinct installations on a 5-seat licence, {args.repeat} rounds: "
+            f"exactly 5 × 201 and {concurrent - 5} × 409 SEAT_LIMIT_REACHED in {exact}/"
+            f"{args.repeat} rounds ({check(exact == args.repeat, 'seat race exact')}); "
+            f"5xx: {five_xx} ({check(five_xx == 0, 'seat race 5xx')}); active rows = seats_used"
+            f" = 5 after every round: {check(live_ok, 'seat race rows')}; "
+            f"'database is locked' in server logs: {locked}; "
+            f"round time median {secs[len(secs) // 2]:.2f} s, max {secs[-1]:.2f} s."
+        )
+        # the same with password credentials (the full path on PostgreSQL too)
+        lic = factory.license(seats=5)
+        creds = {"license_id": lic.id, "activation_password": lic.activation_password}
+        pw = H.seat_race(group, engine, creds, lic.id, concurrent, "pw")
+        ok = pw.statuses == {201: 5, 409: concurrent - 5} and pw.live_rows == pw.seats_used == 5
+        out(
+            f"- Same race with licence id + activation password credentials: "
+            f"{dict(pw.statuses)}, active rows {pw.live_rows}: {check(ok, 'password race')}."
+        )
+        # one installation racing itself
+        lic = factory.license(seats=1)
+        same = H.same_installation(group, engine, {"license_key": lic.key}, lic.id, 50)
+        ok = (
+            same.statuses == {201: 1, 200: 49}
+            and len(same.activation_ids) == 1
+            and same.live_rows == same.seats_used == 1
+        )
+        out(
+            f"- One installation activating 50 times in parallel on a 1-seat licence: "
+            f"{dict(same.statuses)}, {len(same.activation_ids)} activation id, "
+            f"{same.live_rows} active row: {check(ok, 'same installation')}."
+        )
+        # churn
+        lic = factory.license(seats=3)
+        ch = H.churn(
+            group, engine, {"license_key": lic.key}, lic.id, clients=20, rounds=args.churn_rounds
+        )
+        ok = (
+            not ch.unexpected
+            and ch.max_live <= 3
+            and ch.max_seats_used <= 3
+            and (ch.final_live, ch.final_seats_used) == (0, 0)
+        )
+        out(
+            f"- Churn: 20 clients × {args.churn_rounds} activate+deactivate on a 3-seat licence "
+            f"({ch.outcomes['201+200']} completed cycles, {ch.outcomes['409']} × 409) in "
+            f"{ch.seconds:.1f} s; {ch.samples} samples of the active count by a separate "
+            f"connection: max {ch.max_live} active rows, max seats_used {ch.max_seats_used}; "
+            f"at the end {ch.final_live}: {check(ok, 'churn')}"
+            + (f"; unexpected: {ch.unexpected[:3]}" if ch.unexpected else ".")
+        )
+        engine.dispose()
+    # rate limits across two servers through Redis
+    prefix = f"licserver-reliability-{secrets.token_hex(6)}"
+    env = {
+        "LICSERVER_RATE_LIMITS": "on",
+        "LICSERVER_REDIS_URL": REDIS_URL,
+        "LICSERVER_REDIS_KEY_PREFIX": prefix,
+        "LICSERVER_CLIENT_RATE_LIMIT": "50 per minute",
+    }
+    try:
+        with (
+            database(backend) as (tdb, _),
+            servers(tdb, 2, 2, env=env, ready_path="/healthz") as group,
+        ):
+            statuses = H.shared_rate_limit(group, 120)
+    finally:
+        _drop_redis_prefix(prefix)
+    out(
+        f"- Per-IP limit of 50/minute with Redis, 2 servers × 2 workers, 120 requests from "
+        f"one IP alternating between them: {statuses[200]} × 200, {statuses[429]} × 429 "
+        f"({check(statuses == {200: 50, 429: 70}, 'shared limit')})."
+    )
+    out()
+
+
+def _drop_redis_prefix(prefix: str) -> None:
+    r = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(r.scan_iter(match=f"*{prefix}*", count=1000))
+        if keys:
+            r.delete(*keys)
+    finally:
+        r.close()
+
+
+# ---- faults ----------------------------------------------------------------------------
+
+
+def cmd_faults(backend: str, args: argparse.Namespace) -> None:
+    out(f"### Faults survived — {backend}")
+    out()
+    for point in ("before_commit", "after_commit"):
+        kills = []
+        for _ in range(args.kills):
+            with database(backend) as (tdb, factory):
+                marker = tdb.workdir / "fault-fired"
+                env = {
+                    "LICSERVER_TESTING_FAULTS": "1",
+                    "LICSERVER_FAULT_POINT": point,
+                    "LICSERVER_FAULT_MARKER": str(marker),
+                }
+                with servers(tdb, 1, 2, env=env) as (server,):
+                    engine = H.engine_for(tdb.url)
+                    lic = factory.license(seats=1)
+                    got = H.activate_through_a_kill(
+                        server, engine, lic.key, lic.product, lic.id, tdb.workdir / "state"
+                    )
+                    live = [r for r in got.rows if r[1] is None]
+                    kills.append(
+                        marker.exists()
+                        and got.sdk_valid
+                        and live == [(got.sdk_activation_id, None)]
+                        and got.seats_used == 1
+                    )
+                    engine.dispose()
+        out(
+            f"- Worker SIGKILLed {point.replace('_', ' ')} of an activation "
+            f"(LICSERVER_FAULT_POINT={point}), {args.kills} runs: the SDK's retry ended with "
+            f"one live row, the SDK's activation id and seats_used = 1 in {sum(kills)}/"
+            f"{len(kills)} ({check(all(kills), f'kill {point}')})."
+        )
+    # lost answers
+    with database(backend) as (tdb, factory), servers(tdb, 1, 4) as (server,):
+        engine = H.engine_for(tdb.url)
+        lic = factory.license(seats=args.lossy_clients)
+        proxy = RandomLosingProxy(server.url, share=0.3, seed=int(time.time()))
+        try:
+            got = H.sdks_through_losses(
+                proxy.url,
+                H.public_keys(server.url),
+                engine,
+                lic.key,
+                lic.product,
+                lic.id,
+                tdb.workdir / "states",
+                clients=args.lossy_clients,
+                parallel=10,
+            )
+        finally:
+            proxy.close()
+        ok = got.converged == got.clients and got.live_rows == got.seats_used == got.clients
+        out(
+            f"- 30% of answers lost by a loopback proxy (after the server answered): "
+            f"{args.lossy_clients} SDKs (retries=3), 10 at a time, each activating then checking"
+            f" in: {got.converged}/{got.clients} converged; the proxy lost {proxy.lost} of "
+            f"{proxy.connections} answers; seats used {got.seats_used} = active rows "
+            f"{got.live_rows} = distinct installations {got.clients}: "
+            f"{check(ok, 'lossy')}" + (f"; failures: {got.failures[:3]}" if got.failures else ".")
+        )
+        engine.dispose()
+    # redis down
+    cmd_redis_down(backend)
+    if backend == "sqlite":
+        with database(backend) as (tdb, _):
+            full = disk_full_run(tdb.workdir, tdb, max_activations=5000, headroom=1024 * 1024)
+        ok = (
+            full.first_failure_status == 503
+            and full.other_statuses == {}
+            and full.live_rows == full.seats_used == full.created == full.created_events
+            and full.integrity == "ok"
+        )
+        out(
+            f"- SQLite disk full (RLIMIT_FSIZE = database size + {full.headroom_bytes // 1024} "
+            f"KiB in the worker): {full.created} activations answered 201, then "
+            f"{full.first_failure_status} {full.first_failure_code} ({full.failures} tried); "
+            f"after: active rows {full.live_rows}, seats_used {full.seats_used}, "
+            f"activation.created events {full.created_events}, integrity_check "
+            f"'{full.integrity}', validate still answers: {full.readable_after}: "
+            f"{check(ok, 'disk full')}."
+        )
+    out()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cmd_redis_down(backend: str) -> None:
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    with database(backend) as (tdb, factory):
+        store = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+            cwd=tdb.workdir,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            _wait_port(port)
+            env = {"LICSERVER_RATE_LIMITS": "on", "LICSERVER_REDIS_URL": url}
+            with servers(tdb, 1, 2, env=env, ready_path="/healthz") as (server,):
+                lic = factory.license(seats=5)
+                body = H.activation_body({"license_key": lic.key}, "redis-install-1", "R")
+                results: dict[str, tuple[int, str, float]] = {}
+                with httpx.Client(base_url=server.url, timeout=30) as http:
+                    http.post("/api/v1/activations", json=body)
+                    store.kill()
+                    store.wait()
+                    calls: dict[str, Callable[[], httpx.Response]] = {
+                        "POST /api/v1/activations": lambda: http.post(
+                            "/api/v1/activations", json=body
+                        ),
+                        "POST /api/v1/validate": lambda: http.post("/api/v1/validate", json=body),
+                        "GET /api/v1/keys": lambda: http.get("/api/v1/keys"),
+                        "GET /healthz": lambda: http.get("/healthz"),
+                    }
+                    for name, call in calls.items():
+                        start = time.monotonic()
+                        r = call()
+                        results[name] = (
+                            r.status_code,
+                            r.headers.get("content-type", ""),
+                            time.monotonic() - start,
+                        )
+                    store = subprocess.Popen(
+                        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                        cwd=tdb.workdir,
+                        stdout=subprocess.DEVNULL,
+                    )
+                    _wait_port(port)
+                    back = http.post("/api/v1/activations", json=body).status_code
+        finally:
+            store.kill()
+            store.wait()
+    closed = all(
+        s == 503 and c.startswith("application/problem+json") and t < 1.5
+        for n, (s, c, t) in results.items()
+        if n != "GET /healthz"
+    )
+    listing = "; ".join(f"{n} → {s} in {t * 1000:.0f} ms" for n, (s, _, t) in results.items())
+    out(
+        f"- Redis (a private redis-server) killed under a running server: {listing}; "
+        f"rate-limited endpoints fail closed with 503 problem+json within 1 s: "
+        f"{check(closed, 'redis down')}; Redis restarted: activation answers {back} "
+        f"({check(back == 200, 'redis back')}) without a licserver restart."
+    )
+
+
+def _wait_port(port: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+# ---- PostgreSQL restart (a private cluster) --------------------------------------------
+
+
+class PrivateCluster:
+    """initdb + pg_ctl on a free port, in a temporary folder; never the shared server."""
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            raise SystemExit("no /usr/lib/postgresql/*/bin/initdb: install postgresql")
+        self.bin = bins[-1].parent
+        self.dir = Path(tempfile.mkdtemp(prefix="licserver-pg-"))
+        self.data = self.dir / "data"
+        self.port = _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-N"
+        )
+        self.start()
+
+    def _run(self, *cmd: str) -> None:
+        if os.geteuid() == 0:
+            cmd = ("runuser", "-u", "postgres", "--", *cmd)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        opts = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
+            "-c max_connections=100"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
+            str(self.dir / "log"), "-w", "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Sample:
+    start: float
+    end: float
+    status: int
+    ctype: str
+    code: str
+
+
+def cmd_pg_restart(args: argparse.Namespace) -> None:
+    global PG_ADMIN_URL
+    out("### PostgreSQL restart under check-in load (a private cluster)")
+    out()
+    cluster = PrivateCluster()
+    saved = PG_ADMIN_URL
+    PG_ADMIN_URL = cluster.url
+    try:
+        _pg_restart_run(cluster, args)
+    finally:
+        PG_ADMIN_URL = saved
+        cluster.destroy()
+    out()
+
+
+def _pg_restart_run(cluster: PrivateCluster, args: argparse.Namespace) -> None:
+    with database("postgresql") as (tdb, factory), servers(tdb, 1, 4) as (server,):
+        lic = factory.license(seats=args.checkin_clients)
+        acts = []
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for i in range(args.checkin_clients):
+                r = http.post(
+                    "/api/v1/activations",
+                    json=H.activation_body({"license_key": lic.key}, f"pg-install-{i:03d}", "P"),
+                )
+                acts.append((r.json()["activation_id"], r.json()["activation_token"]))
+        samples: list[Sample] = []
+        stop = threading.Event()
+        t0 = time.monotonic()
+
+        def load(i: int) -> None:
+            aid, token = acts[i]
+            with httpx.Client(base_url=server.url, timeout=120) as http:
+                while not stop.is_set():
+                    s = time.monotonic() - t0
+                    try:
+                        r = http.post(
+                            f"/api/v1/activations/{aid}/checkin", json={"activation_token": token}
+                        )
+                        code = r.json().get("code", "") if r.status_code != 200 else ""
+                        status, ctype = r.status_code, r.headers.get("content-type", "")
+                    except httpx.HTTPError as exc:
+                        status, ctype, code = 0, "", type(exc).__name__
+                    samples.append(Sample(s, time.monotonic() - t0, status, ctype, code))
+                    time.sleep(0.02)
+
+        threads = [threading.Thread(target=load, args=(i,)) for i in range(len(acts))]
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        down = time.monotonic() - t0
+        cluster.stop("fast")
+        time.sleep(args.downtime)
+        cluster.start()
+        up = time.monotonic() - t0
+        time.sleep(15)
+        stop.set()
+        for t in threads:
+            t.join(timeout=130)
+    errors = [s for s in samples if s.status != 200]
+    outside = [s for s in errors if s.end < down or s.start > up + 10]
+    bad_shape = [
+        s
+        for s in errors
+        if not (
+            s.status == 503
+            and s.ctype.startswith("application/problem+json")
+            and s.code == "SERVICE_UNAVAILABLE"
+        )
+    ]
+    after = [s for s in samples if s.start > up]
+    # when the last failed request ended, relative to the restart's end (negative: before)
+    last_error_after = max((s.end - up for s in errors), default=float("-inf"))
+    ok_after = sum(1 for s in after if s.status == 200)
+    first_ok_after = min((s.end - up for s in after if s.status == 200), default=float("inf"))
+    longest = max(s.end - s.start for s in samples)
+    out(
+        f"- {len(acts)} installations checking in continuously through 1 gunicorn × 4 workers;"
+        f" the private PostgreSQL stopped (`pg_ctl stop -m fast`) at t={down:.1f} s and "
+        f"started again at t={up:.1f} s ({args.downtime} s down): {len(samples)} requests, "
+        f"{len(errors)} errors, all {dict(Counter((s.status, s.code) for s in errors))} — "
+        f"each a 503 problem+json SERVICE_UNAVAILABLE: {check(not bad_shape, 'pg 503 shape')}; "
+        f"errors outside the restart window (+10 s): {len(outside)} "
+        f"({check(not outside, 'pg outside window')}); the first 200 came "
+        f"{first_ok_after:.2f} s after `pg_ctl start` returned, the last error ended "
+        f"{last_error_after:+.2f} s from it ({check(last_error_after <= 10, 'pg recovery 10 s')}"
+        f"), and {ok_after}/{len(after)} requests started after it succeeded; longest request "
+        f"{longest:.2f} s (worker timeout 60 s: {check(longest < 60, 'pg hang')})."
+    )
+
+
+# ---- fuzzing -------------------------------------------------------------------------
+
+
+def cmd_fuzz(backend: str, args: argparse.Namespace) -> None:
+    from tests.reliability.fuzz import GUNICORN_NO_LINE_LIMIT, run_schemathesis
+
+    out(f"### schemathesis — {backend}")
+    out()
+    with (
+        database(backend) as (tdb, _),
+        servers(tdb, 1, 2, env=GUNICORN_NO_LINE_LIMIT) as (server,),
+    ):
+        from licserver.extensions import db
+        from licserver.services import tokens
+
+        _, token = tokens.create(db.session(), "fuzz", "full")
+        for who, tok in (("anonymous", None), ("admin token", token)):
+            res = run_schemathesis(
+                server.url,
+                tok,
+                max_examples=args.max_examples,
+                max_time=args.fuzz_time,
+                workdir=tdb.workdir,
+            )
+            out(
+                f"- {who}: `{res.command}` — {res.summary} "
+                f"({check(res.ok, f'schemathesis {who} {backend}')})"
+            )
+    out()
+
+
+# ---- token parsers (hypothesis) --------------------------------------------------------
+
+
+def cmd_tokens(args: argparse.Namespace) -> None:
+    out("### Signed-token parsers (hypothesis, full profile)")
+    out()
+    test = "tests/reliability/test_token_properties.py"
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        cwd=ROOT,
+        env={**os.environ, "RELIABILITY_HYPOTHESIS": "full"},
+        capture_output=True,
+        text=True,
+    )
+    last = (proc.stdout.strip().splitlines() or [""])[-1]
+    out(
+        f"- `RELIABILITY_HYPOTHESIS=full pytest {test}`: 5,000 examples per mutation kind "
+        f"(8 kinds) and per round trip, server and SDK: {last} in "
+        f"{time.monotonic() - start:.0f} s ({check(proc.returncode == 0, 'tokens')})."
+    )
+    if proc.returncode:
+        out(proc.stdout[-4000:])
+    out()
+
+
+# ---- main ------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    load1, load5, _ = os.getloadavg()
+    return (
+        f"{platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {load1:.1f} (1 min) / {load5:.1f} (5 min) at the start"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("command", choices=["load", "faults", "pg-restart", "tokens", "fuzz", "all"])
+    p.add_argument("--db", default="sqlite,postgresql", help="comma-separated backends")
+    p.add_argument("--repeat", type=int, default=20, help="seat-race rounds")
+    p.add_argument("--churn-rounds", type=int, default=50, help="per churn client")
+    p.add_argument("--kills", type=int, default=3, help="runs per fault point")
+    p.add_argument("--lossy-clients", type=int, default=50)
+    p.add_argument("--checkin-clients", type=int, default=20)
+    p.add_argument("--downtime", type=float, default=3.0, help="seconds PostgreSQL stays down")
+    p.add_argument("--max-examples", type=int, default=100, help="schemathesis, per operation")
+    p.add_argument("--fuzz-time", type=int, default=150, help="schemathesis seconds per run")
+    p.add_argument("--json", action="store_true", help="also print the failures as JSON")
+    args = p.parse_args(argv)
+    backends = [b.strip() for b in args.db.split(",") if b.strip()]
+    out(f"_{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}._")
+    out()
+    started = time.monotonic()
+    for backend in backends:
+        if args.command in ("load", "all"):
+            cmd_load(backend, args)
+        if args.command in ("faults", "all"):
+            cmd_faults(backend, args)
+        if args.command in ("fuzz", "all"):
+            cmd_fuzz(backend, args)
+    if args.command in ("pg-restart", "all"):
+        cmd_pg_restart(args)
+    if args.command in ("tokens", "all"):
+        cmd_tokens(args)
+    out(f"_{time.monotonic() - started:.0f} s in all; misses: {FAILED or 'none'}._")
+    if args.json:
+        out(json.dumps(FAILED))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Downloads and notices: the portal's account fixtures (a user of every role),
+a browser with CSRF, the admin API as staff, a real SMTP server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.portal.conftest import (  # noqa: F401  (fixtures)
+    browser,
+    make_account,
+    new_browser,
+    smtp,
+    staff,
+)
+from tests.staff.conftest import make_staff, new_console  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def releases_dir(app_config: dict[str, Any], tmp_path: Any) -> Any:
+    """Release files of this test only."""
+    path = tmp_path / "releases"
+    app_config["RELEASES_DIR"] = str(path)
+    return path
