@@ -4,7 +4,6 @@ Commands call the same services as the HTTP API."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,13 @@ from flask.cli import FlaskGroup
 from sqlalchemy import select
 
 from licserver import migrate
+from licserver.commands.common import fail
 from licserver.crypto import hash_password
 from licserver.domain.errors import LicenseServerError
 from licserver.domain.permissions import SCOPES
 from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import deps, runtime
+from licserver.runtime import deps, mailer, runtime
 from licserver.services import Actor, Origin, notices
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
@@ -29,15 +29,6 @@ from licserver.services import tokens as token_service
 from licserver.services.keys import ensure_signing_key
 
 CLI = Origin(Actor("admin", "cli"))
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    # Close the database connections before leaving: an exit in mid-command
-    # would otherwise drop them unclosed (PostgreSQL logs it, Python warns).
-    db.session.remove()
-    db.engine.dispose()
-    sys.exit(1)
 
 
 @click.command("init")
@@ -52,7 +43,7 @@ def init_command() -> None:
             db.session(), Path(app.config["KEYS_DIR"]), app.config["KEY_PASSPHRASE"]
         )
     except (OSError, ValueError, RuntimeError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     click.echo(
         f"Database: {db.engine.url.render_as_string(hide_password=True)} "
@@ -76,7 +67,7 @@ def tokens_create(name: str, scope: str) -> None:
     try:
         _, text = token_service.create(db.session(), name, scope)
     except LicenseServerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
         return
     click.echo(text)
 
@@ -96,7 +87,7 @@ def tokens_revoke(token_id: str) -> None:
     try:
         token_service.revoke(db.session(), token_id)
     except LicenseServerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     click.echo(f"revoked {token_id}")
 
 
@@ -291,19 +282,10 @@ def notices_group() -> None:
     """Notices by email that a scheduled job sends (each user chooses in the portal)."""
 
 
-def _mailer() -> notices.Mailer:
-    from licserver.services.mail import MailSettings
-
-    cfg = current_app.config
-    return notices.Mailer(
-        MailSettings.from_config(cfg, current_app.instance_path), cfg["PUBLIC_URL"]
-    )
-
-
 @notices_group.command("expiry")
 def notices_expiry() -> None:
     """Remind users of licences expiring within 30, 7 and 1 days (run it daily)."""
-    count = notices.send_expiry_reminders(db.session(), _mailer(), utcnow())
+    count = notices.send_expiry_reminders(db.session(), mailer(), utcnow())
     click.echo(f"expiry reminders: {count} licence(s)")
 
 
@@ -315,10 +297,10 @@ def notices_product_update(product: str, subject: str, message_file: Any) -> Non
     """Email a product update to the users who want them and hold the product."""
     try:
         count = notices.send_product_update(
-            db.session(), _mailer(), product, subject, message_file.read()
+            db.session(), mailer(), product, subject, message_file.read()
         )
     except LicenseServerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
         return
     click.echo(f"product update sent to {count} address(es)")
 

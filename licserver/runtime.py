@@ -11,6 +11,8 @@ from licserver.domain.budget import Budget, parse_budget
 from licserver.extensions import db
 from licserver.services import Actor, Deps, Origin
 from licserver.services.keys import Keyring
+from licserver.services.mail import MailSettings
+from licserver.services.notices import Mailer
 
 _KEY = "licserver.runtime"
 
@@ -56,6 +58,14 @@ def deps(app: Flask | None = None) -> Deps:
         failed_attempts_window=rt.failed_window,
         deactivation_budget=rt.deactivation_budget,
     )
+
+
+def mailer(app: Flask | None = None) -> Mailer:
+    """Sends the notices (SMTP settings and PUBLIC_URL from the config), for
+    pages, API views and CLI commands alike."""
+    app = app or current_app
+    cfg = app.config
+    return Mailer(MailSettings.from_config(cfg, app.instance_path), cfg["PUBLIC_URL"])
 
 
 def origin(actor: Actor) -> Origin:

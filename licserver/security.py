@@ -56,8 +56,8 @@ SECRET_PARAMS = frozenset(
     }
 )
 REDACTED = "[redacted]"
-# Links that carry a single-use token in their path (portal invitations, resets).
-_TOKEN_PATH = re.compile(r"^(/portal/(?:invitation|reset)/)[^/?#]+")
+# Links that carry a token in their path (portal invitations, resets, download links).
+_TOKEN_PATH = re.compile(r"^(/portal/(?:invitation|reset|downloads/file)/)[^/?#]+")
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

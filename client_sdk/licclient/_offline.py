@@ -22,9 +22,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from licclient._state import _fsync_dir
+from licclient._state import write_atomically
 from licclient._verify import InvalidToken, b64u_decode
 
 REQUEST_PREFIX = "LOR1"
@@ -216,17 +214,4 @@ class OfflineStore:
         }
         data = json.dumps(body, sort_keys=True, indent=1).encode() + b"\n"
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.dir)
-        try:
-            with os.fdopen(fd, "wb") as fh:  # mkstemp: mode 0600
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        _fsync_dir(self.dir)
+        write_atomically(self.path, data)

@@ -118,20 +118,7 @@ class StateStore:
             current = self.read()
             if current != unless_changed_from:
                 return current or b""
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.dir)
-        try:
-            with os.fdopen(fd, "wb") as fh:  # mkstemp: mode 0600
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        _fsync_dir(self.dir)
+        write_atomically(self.path, data)
         return data
 
     def remove(self) -> None:
@@ -140,6 +127,25 @@ class StateStore:
         except FileNotFoundError:
             return
         _fsync_dir(self.dir)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` (its folder exists) with ``data`` in one step, durably:
+    a temporary file (mode 0600) in the same folder, fsynced, then renamed over it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:  # mkstemp: mode 0600
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:

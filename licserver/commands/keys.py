@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from flask import current_app
 
+from licserver.commands.common import fail
 from licserver.extensions import db
 from licserver.services import keys as key_service
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    db.session.remove()
-    db.engine.dispose()
-    sys.exit(1)
 
 
 @click.group("keys")
@@ -47,7 +40,7 @@ def keys_rotate() -> None:
     try:
         info, retired = key_service.rotate(db.session(), keys_dir, cfg["KEY_PASSPHRASE"])
     except (OSError, ValueError) as exc:
-        _fail(f"cannot rotate: {exc}")
+        fail(f"cannot rotate: {exc}")
         return
     for kid in retired:
         click.echo(f"retired {kid}")

@@ -5,22 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from licserver.commands.releases import releases_group
 from licserver.extensions import db
 from licserver.models import utcnow
+from licserver.runtime import mailer
 from licserver.services import notices
 from licserver.services import releases as release_service
-from licserver.services.mail import MailSettings
-
-
-def mailer() -> notices.Mailer:
-    cfg = current_app.config
-    return notices.Mailer(
-        MailSettings.from_config(cfg, current_app.instance_path), cfg["PUBLIC_URL"]
-    )
 
 
 def parse_now(value: str | None) -> datetime:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,26 +10,14 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from licserver.domain.errors import LicenseServerError, ValidationFailed
+from licserver.commands.common import error_message, fail
+from licserver.domain.errors import LicenseServerError
 from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
 from licserver.services import releases as svc
 
 ACTOR = "cli"
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    db.session.remove()
-    db.engine.dispose()
-    sys.exit(1)
-
-
-def _message(exc: LicenseServerError) -> str:
-    if isinstance(exc, ValidationFailed):
-        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-    return exc.detail
 
 
 def _line(r: Release) -> str:
@@ -74,7 +61,7 @@ def releases_add(
 ) -> None:
     """Attach a release (a file or a URL) to a product."""
     if (file_path is None) == (url is None):
-        _fail("give either --file or --url")
+        fail("give either --file or --url")
         return
     cfg = current_app.config
     notes = notes_file.read() if notes_file is not None else None
@@ -113,11 +100,11 @@ def releases_add(
         if publish:
             _publish(product, version, notify=True)
     except LicenseServerError as exc:
-        _fail(_message(exc))
+        fail(error_message(exc))
 
 
 def _publish(product: str, version: str, *, notify: bool) -> None:
-    from licserver.commands.notify import mailer
+    from licserver.runtime import mailer
 
     session = db.session()
     now = utcnow()
@@ -138,7 +125,7 @@ def releases_publish(product: str, version: str, no_notify: bool) -> None:
     try:
         _publish(product, version, notify=not no_notify)
     except LicenseServerError as exc:
-        _fail(_message(exc))
+        fail(error_message(exc))
 
 
 @releases_group.command("list")
@@ -149,7 +136,7 @@ def releases_list(product: str) -> None:
     try:
         rows = svc.list_releases(db.session(), product)
     except LicenseServerError as exc:
-        _fail(_message(exc))
+        fail(error_message(exc))
         return
     for r in rows:
         click.echo(_line(r))

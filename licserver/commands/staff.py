@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 from flask import current_app
 
+from licserver.commands.common import error_message, fail
 from licserver.domain import staff as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.extensions import db
@@ -14,17 +16,21 @@ from licserver.services import Actor, Origin, staff_audit
 from licserver.services import staff as staff_service
 
 CLI = Origin(Actor("admin", "cli"))
+T = TypeVar("T")
 
 
-def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    db.session.remove()
-    sys.exit(1)
+def _change(func: Callable[[], T]) -> T:
+    """Run a change; a readable error and exit status 1 when it is refused."""
+    try:
+        return func()
+    except (ValidationFailed, NotFound, Conflict) as exc:
+        fail(error_message(exc))
 
 
 @click.group("staff")
 def staff_group() -> None:
-    """Staff accounts of the console at /admin: create, list, disable."""
+    """Staff accounts of the console at /admin: create, list, disable, enable,
+    set-role, set-password."""
 
 
 @staff_group.command("create")
@@ -40,16 +46,11 @@ def staff_group() -> None:
 )
 def staff_create(email: str, name: str, role: str, password: str) -> None:
     """Create a staff account that logs in at /admin with email and password."""
-    try:
-        row = staff_service.create(
+    row = _change(
+        lambda: staff_service.create(
             db.session(), email=email, name=name, role=role, password=password
         )
-    except ValidationFailed as exc:
-        _fail("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
-        return
-    except Conflict as exc:
-        _fail(exc.detail)
-        return
+    )
     staff_audit.record(
         db.session(),
         "staff.created",
@@ -74,16 +75,47 @@ def staff_list() -> None:
 @staff_group.command("disable")
 @click.argument("email")
 def staff_disable(email: str) -> None:
-    """Disable a staff account (by email): no more log-ins, open sessions end."""
-    try:
-        row = staff_service.disable(db.session(), email)
-    except NotFound as exc:
-        _fail(exc.detail)
-        return
-    staff_audit.record(
-        db.session(), "staff.disabled", CLI, {"staff": row.public_id, "email": row.email}
-    )
+    """Disable a staff account (by email): no more log-ins, open sessions end.
+    The last enabled admin cannot be disabled."""
+    row = _change(lambda: staff_service.disable(db.session(), email, CLI))
     click.echo(f"Staff account {row.email} is disabled.")
+
+
+@staff_group.command("enable")
+@click.argument("email")
+def staff_enable(email: str) -> None:
+    """Let a disabled staff account (by email) log in again."""
+    row = _change(lambda: staff_service.enable(db.session(), email, CLI))
+    click.echo(f"Staff account {row.email} ({row.role}) is enabled and can log in again.")
+
+
+@staff_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(rules.ROLES))
+def staff_set_role(email: str, role: str) -> None:
+    """Give a staff account (by email) the role support or admin. The last
+    enabled admin keeps the admin role."""
+    row, before = _change(lambda: staff_service.set_role(db.session(), email, role, CLI))
+    if before == row.role:
+        click.echo(f"Staff account {row.email} is {row.role} already.")
+    else:
+        click.echo(f"Staff account {row.email}: role {before} -> {row.role}.")
+
+
+@staff_group.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt="New password",
+    hide_input=True,
+    confirmation_prompt=True,
+    help=f"At least {staff_service.PASSWORD_MIN} characters; asked for (twice) when not given.",
+)
+def staff_set_password(email: str, password: str) -> None:
+    """Set a staff account's password (by email), e.g. when it was forgotten;
+    every open session of that account ends."""
+    row = _change(lambda: staff_service.set_password(db.session(), email, password, CLI))
+    click.echo(f"New password set for {row.email}; their open sessions have ended.")
 
 
 COMMANDS: list[click.Command] = [staff_group]
@@ -109,5 +141,5 @@ def demo_staff_admin(base_url: str) -> str:
         note = "  (exists already: the password is the one it was created with)"
     return (
         f"\nStaff console: {base_url}/admin/login\n"
-        f"  {'admin':<10} {DEMO_STAFF_EMAIL:<22} password {DEMO_STAFF_PASSWORD}{note}"
+        f"  {'admin':<10} {DEMO_STAFF_EMAIL:<22} password {DEMO_STAFF_PASSWORD}{note}\n"
     )

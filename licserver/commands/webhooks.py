@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from types import FrameType
 
@@ -11,23 +10,11 @@ import click
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
-from licserver.domain.errors import LicenseServerError, ValidationFailed
+from licserver.commands.common import error_message, fail
+from licserver.domain.errors import LicenseServerError
 from licserver.extensions import db
 from licserver.runtime import runtime
 from licserver.services import webhooks as svc
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    db.session.remove()
-    db.engine.dispose()
-    sys.exit(1)
-
-
-def _message(exc: LicenseServerError) -> str:
-    if isinstance(exc, ValidationFailed):
-        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-    return exc.detail
 
 
 @click.group("webhooks")
@@ -74,7 +61,7 @@ def webhooks_deliver(loop: bool, interval: float, limit: int) -> None:
             except OperationalError as exc:
                 db.session.rollback()
                 if not loop:
-                    _fail(f"database unavailable: {exc.orig}")
+                    fail(f"database unavailable: {exc.orig}")
                 click.echo(f"database unavailable, trying again: {exc.orig}", err=True)
             else:
                 if result.queued or result.attempted or not loop:
@@ -136,7 +123,7 @@ def webhooks_add(
             allow_private=settings.allow_private,
         )
     except LicenseServerError as exc:
-        _fail(_message(exc))
+        fail(error_message(exc))
         return
     click.echo(endpoint.public_id)
     click.echo(secret)
@@ -146,7 +133,7 @@ def _set_enabled(webhook_id: str, enabled: bool) -> None:
     try:
         svc.update_endpoint(db.session(), webhook_id, {"enabled": enabled})
     except LicenseServerError as exc:
-        _fail(_message(exc))
+        fail(error_message(exc))
         return
     click.echo(f"{webhook_id} {'enabled' if enabled else 'disabled'}")
 

@@ -73,6 +73,31 @@ def actor_id(email: str, public_id: str) -> str:
     return text if len(text) <= 64 else f"staff:{public_id}"
 
 
+def last_admin_refusal(
+    email: str, enabled_admins: int, *, target_is_enabled_admin: bool
+) -> str | None:
+    """Why a change that takes ``email`` out of the enabled admins (a new role,
+    disabling) is refused, or None: there must always be one enabled admin
+    left to manage access."""
+    if target_is_enabled_admin and enabled_admins <= 1:
+        return (
+            f"{email} is the last enabled admin: make another staff member admin "
+            "(or enable one) first, so someone can still manage access."
+        )
+    return None
+
+
+# Temporary passwords: no 0/O, 1/l/I, so they can be read out over the phone.
+_TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def temporary_password() -> str:
+    """A random password an admin hands over once: four groups of four
+    (about 79 bits), e.g. ``k7mq-2xhp-...``."""
+    groups = ("".join(secrets.choice(_TEMP_ALPHABET) for _ in range(4)) for _ in range(4))
+    return "-".join(groups)
+
+
 # ---- TOTP (RFC 6238: HMAC-SHA1, 30-second steps, 6 digits) --------------------
 
 STEP = 30

@@ -7,17 +7,9 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from licserver.domain.errors import InvalidCredentials
 from licserver.extensions import db
-from licserver.portal.base import (
-    PortalUser,
-    bp,
-    limit_exceeded,
-    mailer,
-    page,
-    per_ip,
-    safe_next,
-)
+from licserver.pages import check_login, limit_exceeded, per_ip
+from licserver.portal.base import PortalUser, bp, mailer, page, safe_next
 from licserver.portal.forms import ConfirmForm, ForgotForm, LoginForm, SetPasswordForm
 from licserver.services import notices
 from licserver.services import portal_auth as svc
@@ -45,12 +37,10 @@ def login() -> Any:
         per_ip()
         if form.validate_on_submit():
             account = form.login.data.strip()
-            # A spent allowance answers 429 before the password is looked at.
-            limit_exceeded("PORTAL_LOGIN_LIMIT", "login", account, hit=False)
-            try:
-                ident = svc.login(db.session(), account, form.password.data)
-            except InvalidCredentials:
-                limit_exceeded("PORTAL_LOGIN_LIMIT", "login", account, hit=True)
+            ident = check_login(
+                "login", account, lambda: svc.login(db.session(), account, form.password.data)
+            )
+            if ident is None:
                 error, status = "The email (or customer number) or the password is wrong.", 401
             else:
                 _start_session(ident)

@@ -4,35 +4,23 @@ matrix check on every route, rate limits, error pages, security headers."""
 from __future__ import annotations
 
 import functools
-import math
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    g,
-    make_response,
-    render_template,
-    request,
-)
+from flask import Blueprint, render_template, request
 from flask_login import UserMixin, current_user, login_required
-from flask_wtf.csrf import CSRFError
-from limits import parse_many
-from werkzeug.exceptions import TooManyRequests
 
+from licserver import pages
 from licserver.domain import portal as rules
-from licserver.domain.errors import Forbidden, LicenseServerError, NotFound
+from licserver.domain.errors import Forbidden
 from licserver.domain.portal import Principal
 from licserver.extensions import db
-from licserver.portal import csrf, login_manager
+from licserver.pages import limit_exceeded as limit_exceeded  # re-exported for the pages' modules
+from licserver.portal import login_manager
 from licserver.runtime import deps
+from licserver.runtime import mailer as mailer  # re-exported for the portal's modules
 from licserver.services import Actor, Deps, Origin
 from licserver.services import portal_auth as auth_service
-from licserver.services.mail import MailSettings
-from licserver.services.notices import Mailer
 from licserver.services.portal_auth import Identity
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -106,77 +94,12 @@ def origin() -> Origin:
     return Origin(Actor("user", me().actor_id), request.remote_addr)
 
 
-def mailer() -> Mailer:
-    cfg = current_app.config
-    return Mailer(MailSettings.from_config(cfg, current_app.instance_path), cfg["PUBLIC_URL"])
-
-
 def safe_next(target: str | None) -> str | None:
     """Only a path inside the portal: never another site."""
-    if not target or not target.startswith("/portal/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    return target
-
-
-# ---- rate limits ------------------------------------------------------------------
-
-
-def _limiter() -> Any:
-    return current_app.extensions["licserver.limiter"]
-
-
-def _items(setting: str) -> list[Any]:
-    return list(parse_many(str(current_app.config[setting])))
-
-
-def limit_exceeded(setting: str, scope: str, key: str, *, hit: bool) -> None:
-    """Count (``hit``) or only look at (``hit=False``) a limit; 429 when it is
-    spent. Off with RATE_LIMITS=off. Keys are lower-cased so "A@x" and "a@x"
-    share one allowance."""
-    limiter = _limiter()
-    if not limiter.enabled:
-        return
-    strategy = limiter.limiter
-    key = key.strip().lower()[:300]
-    for item in _items(setting):
-        ok = (
-            strategy.hit(item, "portal", scope, key)
-            if hit
-            else strategy.test(item, "portal", scope, key)
-        )
-        if not ok:
-            stats = strategy.get_window_stats(item, "portal", scope, key)
-            g.portal_retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-            raise TooManyRequests()
-
-
-def per_ip() -> None:
-    limit_exceeded("PORTAL_IP_LIMIT", "ip", request.remote_addr or "-", hit=True)
+    return pages.safe_next(target, "/portal/")
 
 
 # ---- every request --------------------------------------------------------------
-
-
-@bp.before_request
-def _csrf() -> None:
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        csrf.protect()
-
-
-_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-
-
-@bp.after_request
-def _headers(resp: Response) -> Response:
-    # The portal's own, stricter policy; licserver.security adds the headers every
-    # response gets (nosniff, Referrer-Policy, no-store, HSTS...).
-    resp.headers["Content-Security-Policy"] = _CSP
-    return resp
 
 
 @bp.app_context_processor
@@ -188,42 +111,10 @@ def page(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("portal/message.html", title=title, message=message), status
 
 
-_TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Not found",
-    409: "Not possible",
-    422: "Not valid",
-}
-
-
-@bp.errorhandler(LicenseServerError)
-def _domain_error(exc: LicenseServerError) -> Any:
-    status = exc.status if exc.status < 500 else 500
-    if isinstance(exc, NotFound):
-        # Services word it the same for "absent" and "another account's".
-        return page(404, "Not found", exc.detail)
-    return page(status, _TITLES.get(status, "Error"), exc.detail)
-
-
-@bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError) -> Any:
-    return page(
-        400,
-        "Form expired",
-        "The form was too old or did not come from this site. Go back, reload it and try again.",
-    )
-
-
-@bp.errorhandler(429)
-def _too_many(exc: Exception) -> Any:
-    retry = int(g.get("portal_retry_after", 60))
-    resp = make_response(
-        page(
-            429,
-            "Too many attempts",
-            f"Too many attempts from here or for this account. Try again in {retry} seconds.",
-        )
-    )
-    resp.headers["Retry-After"] = str(retry)
-    return resp
+# CSRF on every form, the portal's own strict CSP, and its error pages.
+pages.install(
+    bp,
+    page,
+    csp_header=pages.csp(),
+    too_many="Too many attempts from here or for this account. Try again in {retry} seconds.",
+)

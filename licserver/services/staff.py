@@ -24,6 +24,7 @@ from licserver.domain.errors import Conflict, InvalidCredentials, NotFound, Vali
 from licserver.domain.ids import new_token_id
 from licserver.models import utcnow
 from licserver.models.staff import StaffUser
+from licserver.services import Origin, events
 
 PASSWORD_MIN = 10
 TOTP_PURPOSE = "staff_totp"
@@ -111,19 +112,126 @@ def _find(session: Session, who: str) -> StaffUser | None:
     return session.scalars(q.execution_options(populate_existing=True)).first()
 
 
-def disable(session: Session, who: str) -> StaffUser:
-    """Disable the account named by email or public id: it can no longer log in
-    and its open sessions end at their next request. Repeating it is a no-op."""
-    begin_write(session)
-    row = _find(session, who)
+def _locked(session: Session, who: str) -> tuple[StaffUser, int]:
+    """In a write transaction: the account named by email or public id, and
+    how many enabled admins there are, both locked (PostgreSQL: FOR UPDATE,
+    the admins first and by id, so two changes never deadlock and the second
+    counts what the first left)."""
+    admins = select(StaffUser.id).where(
+        StaffUser.role == rules.ADMIN, StaffUser.disabled_at.is_(None)
+    )
+    enabled_admins = len(session.scalars(admins.order_by(StaffUser.id).with_for_update()).all())
+    who = who.strip().lower()
+    q = select(StaffUser).where((StaffUser.email == who) | (StaffUser.public_id == who))
+    row = session.scalars(q.with_for_update().execution_options(populate_existing=True)).first()
     if row is None:
         session.rollback()
         raise NotFound(f"No staff account '{who}'.")
+    return row, enabled_admins
+
+
+def _event(session: Session, kind: str, origin: Origin, row: StaffUser, **data: str) -> None:
+    events.record(session, kind, origin, data={"staff": row.public_id, "email": row.email, **data})
+
+
+def _keep_an_admin(session: Session, row: StaffUser, enabled_admins: int) -> None:
+    refusal = rules.last_admin_refusal(
+        row.email,
+        enabled_admins,
+        target_is_enabled_admin=row.role == rules.ADMIN and row.disabled_at is None,
+    )
+    if refusal is not None:
+        session.rollback()
+        raise Conflict(refusal)
+
+
+def disable(session: Session, who: str, origin: Origin) -> StaffUser:
+    """Disable the account named by email or public id: it can no longer log in
+    and its open sessions end at their next request. Repeating it is a no-op;
+    the last enabled admin cannot be disabled (Conflict)."""
+    begin_write(session)
+    row, admins = _locked(session, who)
     if row.disabled_at is None:
+        _keep_an_admin(session, row, admins)
         row.disabled_at = utcnow()
         row.session_generation += 1
+        _event(session, "staff.disabled", origin, row)
     session.commit()
     return row
+
+
+def enable(session: Session, who: str, origin: Origin) -> StaffUser:
+    """Let a disabled account log in again (with its password and second
+    factor as they were; the sessions it had stay ended). A no-op when enabled."""
+    begin_write(session)
+    row, _ = _locked(session, who)
+    if row.disabled_at is not None:
+        row.disabled_at = None
+        _event(session, "staff.enabled", origin, row, role=row.role)
+    session.commit()
+    return row
+
+
+def set_role(session: Session, who: str, role: str, origin: Origin) -> tuple[StaffUser, str]:
+    """Give the account ``role``; the new role counts from its next request.
+    Returns the account and its role before. The last enabled admin keeps
+    the admin role (Conflict)."""
+    if role not in rules.ROLES:
+        raise ValidationFailed({"role": [f"One of: {', '.join(rules.ROLES)}."]})
+    begin_write(session)
+    row, admins = _locked(session, who)
+    before = row.role
+    if role != before:
+        _keep_an_admin(session, row, admins)
+        row.role = role
+        _event(session, "staff.role_changed", origin, row, before=before, role=role)
+    session.commit()
+    return row, before
+
+
+def set_password(session: Session, who: str, password: str, origin: Origin) -> StaffUser:
+    """An admin (or the CLI) sets another's password: every session of that
+    account ends. The event never holds the password."""
+    _check_password(password)
+    hashed = hash_password(password)
+    begin_write(session)
+    row, _ = _locked(session, who)
+    row.password_hash = hashed
+    row.session_generation += 1
+    _event(session, "staff.password_reset", origin, row)
+    session.commit()
+    return row
+
+
+def change_own_password(
+    session: Session, staff_id: int, current: str, new: str, origin: Origin
+) -> StaffIdentity:
+    """A staff member's own new password, the current one given: the other
+    sessions of the account end; the returned identity is the caller's new
+    session. InvalidCredentials when ``current`` is wrong."""
+    row = session.get(StaffUser, staff_id, populate_existing=True)
+    if row is None or row.disabled_at is not None:
+        session.rollback()
+        raise NotFound("No such staff account.")
+    seen = row.password_hash
+    if not verify_password(seen, current):
+        session.rollback()
+        raise InvalidCredentials("The current password is wrong.")
+    _check_password(new)
+    if new == current:
+        session.rollback()
+        raise ValidationFailed({"password": ["The new password is the current one."]})
+    hashed = hash_password(new)
+    begin_write(session)
+    row, _ = _locked(session, row.public_id)
+    if row.password_hash != seen or row.disabled_at is not None:
+        session.rollback()
+        raise Conflict("The account changed meanwhile; log in again.")
+    row.password_hash = hashed
+    row.session_generation += 1
+    _event(session, "staff.password_changed", origin, row)
+    session.commit()
+    return identity(row)
 
 
 # ---- log-in -------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Events for console actions that no other service records: admin tokens
-created or revoked, staff accounts created or disabled."""
+created or revoked, staff accounts created. (Disabling, enabling, a new role
+and new passwords are recorded by ``services.staff`` in the change's own
+transaction.)"""
 
 from __future__ import annotations
 

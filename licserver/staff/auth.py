@@ -10,7 +10,7 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from licserver.domain import staff as rules
 from licserver.domain.errors import InvalidCredentials
 from licserver.extensions import db
-from licserver.portal.base import limit_exceeded, per_ip
+from licserver.pages import check_login, limit_exceeded, per_ip
 from licserver.services import staff as svc
 from licserver.staff.base import (
     PENDING_KEY,
@@ -42,11 +42,12 @@ def login() -> Any:
         per_ip()
         if form.validate_on_submit():
             email = form.email.data.strip()
-            limit_exceeded("PORTAL_LOGIN_LIMIT", "staff-login", email, hit=False)
-            try:
-                ident = svc.check_password(db.session(), email, form.password.data)
-            except InvalidCredentials:
-                limit_exceeded("PORTAL_LOGIN_LIMIT", "staff-login", email, hit=True)
+            ident = check_login(
+                "staff-login",
+                email,
+                lambda: svc.check_password(db.session(), email, form.password.data),
+            )
+            if ident is None:
                 error, status = "The email or the password is wrong.", 401
             else:
                 if ident.totp_enabled:

@@ -14,23 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import (
-    Blueprint,
-    Response,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_wtf.csrf import CSRFError
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
+from licserver import pages
 from licserver.domain import staff as rules
-from licserver.domain.errors import Forbidden, LicenseServerError, NotFound, ValidationFailed
+from licserver.domain.errors import Forbidden
 from licserver.extensions import db
-from licserver.portal import csrf
 from licserver.runtime import deps
 from licserver.services import Actor, Deps, Origin
 from licserver.services import staff as staff_service
@@ -124,11 +113,8 @@ def staff_required(role: str = rules.SUPPORT, *, action: str | None = None) -> C
 
 def safe_next(target: str | None) -> str | None:
     """Only a path inside the console: never another site."""
-    if not target or not target.startswith("/admin/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    return target.rstrip("?")
+    target = pages.safe_next(target, "/admin/")
+    return target.rstrip("?") if target else None
 
 
 def start_session(ident: StaffIdentity) -> None:
@@ -141,28 +127,30 @@ def start_session(ident: StaffIdentity) -> None:
 # ---- every request -----------------------------------------------------------------
 
 
+def page(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("staff/message.html", title=title, message=message), status
+
+
+# CSRF on every form (checked before the user is loaded), the console's strict
+# CSP, and its error pages.
+pages.install(
+    bp,
+    page,
+    csp_header=pages.csp("'self' data:"),
+    too_many="Too many attempts. Try again in {retry} seconds.",
+    titles={**pages.TITLES, 401: "Not logged in"},
+    field_errors=True,
+)
+
+
 @bp.before_request
-def _load_and_protect() -> None:
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        csrf.protect()
+def _load() -> None:
     g.staff = None
     sid = session.get(SESSION_KEY)
     if isinstance(sid, str):
         g.staff = staff_service.load(db.session(), sid)
         if g.staff is None:
             session.pop(SESSION_KEY, None)
-
-
-_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-
-
-@bp.after_request
-def _headers(resp: Response) -> Response:
-    resp.headers["Content-Security-Policy"] = _CSP
-    return resp
 
 
 @bp.context_processor
@@ -178,47 +166,3 @@ def _template_globals() -> dict[str, Any]:
         "nav": nav,
         "logout_form": ConfirmForm,
     }
-
-
-def page(status: int, title: str, message: str) -> tuple[str, int]:
-    return render_template("staff/message.html", title=title, message=message), status
-
-
-_TITLES = {
-    400: "Bad request",
-    401: "Not logged in",
-    403: "Not allowed",
-    404: "Not found",
-    409: "Not possible",
-    422: "Not valid",
-}
-
-
-@bp.errorhandler(LicenseServerError)
-def _domain_error(exc: LicenseServerError) -> Any:
-    status = exc.status if exc.status < 500 else 500
-    if isinstance(exc, NotFound):
-        return page(404, "Not found", exc.detail)
-    detail = exc.detail
-    if isinstance(exc, ValidationFailed) and exc.errors:
-        detail += "\n" + "\n".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-    return page(status, _TITLES.get(status, "Error"), detail)
-
-
-@bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError) -> Any:
-    return page(
-        400,
-        "Form expired",
-        "The form was too old or did not come from this site. Go back, reload it and try again.",
-    )
-
-
-@bp.errorhandler(429)
-def _too_many(exc: Exception) -> Any:
-    retry = int(g.get("portal_retry_after", 60))
-    resp = make_response(
-        page(429, "Too many attempts", f"Too many attempts. Try again in {retry} seconds.")
-    )
-    resp.headers["Retry-After"] = str(retry)
-    return resp

@@ -17,10 +17,10 @@ from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
 from licserver.extensions import db
 from licserver.models import Product, utcnow
-from licserver.services import notices, staff_audit
+from licserver.runtime import mailer
 from licserver.services import releases as svc
 from licserver.services import staff as staff_service
-from licserver.services.mail import MailSettings
+from licserver.services import staff_audit
 from licserver.staff.base import SESSION_KEY, add_nav, bp, staff_origin, staff_required
 from licserver.staff.forms import ConfirmForm
 
@@ -60,13 +60,6 @@ def _upload_limit() -> None:
         request.max_content_length = int(current_app.config["RELEASE_MAX_UPLOAD_BYTES"]) + 1024**2
 
 
-def _mailer() -> notices.Mailer:
-    cfg = current_app.config
-    return notices.Mailer(
-        MailSettings.from_config(cfg, current_app.instance_path), cfg["PUBLIC_URL"]
-    )
-
-
 def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) -> Any:
     s = db.session()
     products = list(s.scalars(select(Product).order_by(Product.name, Product.code)).all())
@@ -98,7 +91,7 @@ def _publish(code: str, version: str) -> int:
     )
     if release.notified_at is not None:
         return 0
-    return svc.send_release_notices(s, _mailer(), now, release.id)
+    return svc.send_release_notices(s, mailer(), now, release.id)
 
 
 @bp.post("/releases/<code>")

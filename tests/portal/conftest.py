@@ -62,7 +62,14 @@ class Browser:
     Each request runs in an app context of its own, as it does when served:
     the test's own context (the ``app`` fixture keeps one open) would
     otherwise share ``g`` — where Flask-Login and Flask-WTF keep the request's
-    user and token — across requests."""
+    user and token — across requests.
+
+    The staff console's ``Console`` is the same browser on another site: it
+    sets the three class attributes below."""
+
+    base = BASE
+    login_page = "/portal/login"
+    fresh_session: tuple[str, ...] = _FRESH_SESSION
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
@@ -71,7 +78,7 @@ class Browser:
     def _open(self, method: str, path: str, **kw: Any) -> TestResponse:
         with self.client.application.app_context():
             resp: TestResponse = self.client.open(
-                path, method=method, base_url=BASE, buffered=True, **kw
+                path, method=method, base_url=self.base, buffered=True, **kw
             )
             return resp
 
@@ -86,7 +93,7 @@ class Browser:
     def csrf(self) -> str:
         if self.token is None:
             # the log-in form, or (logged in) the page it sends on to
-            self.get("/portal/login", follow_redirects=True)
+            self.get(self.login_page, follow_redirects=True)
         assert self.token is not None
         return self.token
 
@@ -96,9 +103,9 @@ class Browser:
         form = dict(data or {})
         if csrf:
             form.setdefault("csrf_token", self.csrf())
-        headers = {"Referer": urljoin(BASE, path), **kw.pop("headers", {})}
+        headers = {"Referer": urljoin(self.base, path), **kw.pop("headers", {})}
         resp = self._open("POST", path, data=form, headers=headers, **kw)
-        if resp.status_code == 302 and path.startswith(_FRESH_SESSION):
+        if resp.status_code == 302 and path.startswith(self.fresh_session):
             self.token = None  # logging in or out starts a new session, with a new token
         return resp
 

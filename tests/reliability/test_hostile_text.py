@@ -227,3 +227,51 @@ def test_portal_shows_hostile_names_as_text_and_exports_safe_csv(
             assert original in ids.values(), cell
     finally:
         context.close()
+
+
+def test_staff_console_shows_hostile_names_as_text(
+    hostile: tuple[LiveServer, Any, dict[str, str]], chromium: Any, app: Flask
+) -> None:
+    from licserver.extensions import db
+    from licserver.services import staff as staff_service
+
+    server, acc, ids = hostile
+    lic = acc.licenses[0]
+    with app.app_context():
+        staff_service.create(
+            db.session(),
+            email="hostile-support@vendor.test",
+            name="Support",
+            role="support",
+            password=PASSWORD,
+        )
+        db.session.remove()
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        page.goto(f"{server.url}/admin/login")
+        page.fill("#email", "hostile-support@vendor.test")
+        page.fill("#password", PASSWORD)
+        page.click("button.primary")
+        page.wait_for_url(f"{server.url}/admin/**")
+        page.goto(f"{server.url}/admin/licenses/{lic.id}")
+        shown = page.locator("#active-installations td.machine").all_text_contents()
+        assert sorted(shown) == sorted(ids.values())
+        page.goto(f"{server.url}/admin/")
+        page.fill("#q", "hostile-install-001")
+        page.click("form.search button")
+        assert page.locator("td.machine").all_text_contents() == [ids_by_install(ids, 1)]
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("table img").count() == 0
+        assert page.locator("script").count() == 0
+        assert dialogs == []
+    finally:
+        context.close()
+
+
+def ids_by_install(ids: dict[str, str], i: int) -> str:
+    """The machine name sent with installation ``hostile-install-<i>``."""
+    return list(HOSTILE.values())[i]

@@ -3,8 +3,6 @@ real SMTP) and the SDK's (a live gunicorn), reused as they are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 
@@ -16,27 +14,20 @@ from tests.portal.conftest import (  # noqa: F401  (fixtures)
     new_browser,
     smtp,
 )
-
-
-@pytest.fixture(scope="session")
-def _security_servers(test_database: TestDatabase) -> Iterator[dict[str, LiveServer]]:
-    servers: dict[str, LiveServer] = {}
-    try:
-        yield servers
-    finally:
-        for s in servers.values():
-            s.stop()
+from tests.sdk.conftest import _sdk_servers  # noqa: F401  (fixture: servers stopped at the end)
 
 
 @pytest.fixture
 def live(
-    app: Flask, _security_servers: dict[str, LiveServer], test_database: TestDatabase
+    app: Flask,
+    _sdk_servers: dict[str, LiveServer],  # noqa: F811  (the fixture imported above)
+    test_database: TestDatabase,
 ) -> LiveServer:
     """A gunicorn shared by this folder's tests, on freshly emptied tables: its
     access log in its output, and a deactivation budget of one per day."""
-    server = _security_servers.get("live")
+    server = _sdk_servers.get("security")
     if server is None or not server.alive():
-        server = _security_servers["live"] = LiveServer(
+        server = _sdk_servers["security"] = LiveServer(
             test_database,
             1,
             env={

@@ -4,67 +4,29 @@ a same-origin Referer). CSRF protection stays ON."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urljoin
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from licserver.extensions import db
 from licserver.services import staff as staff_service
 from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
-from tests.portal.conftest import make_account  # noqa: F401  (fixture)
+from tests.portal.conftest import Browser, make_account  # noqa: F401  (fixture)
 
 BASE = "https://console.test"
 PASSWORD = "staff password 1"
-CSRF_RE = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"')
 
 
-class Console:
-    """The Flask test client as a browser on the console. Each request runs in
-    an app context of its own, as it does when served (``g`` is per request)."""
+class Console(Browser):
+    """The portal's test browser (cookies, the CSRF token the last page gave, a
+    same-origin Referer; an app context per request) on the console."""
 
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.token: str | None = None
-
-    def _open(self, method: str, path: str, **kw: Any) -> TestResponse:
-        with self.client.application.app_context():
-            resp: TestResponse = self.client.open(
-                path, method=method, base_url=BASE, buffered=True, **kw
-            )
-            return resp
-
-    def get(self, path: str, **kw: Any) -> TestResponse:
-        resp = self._open("GET", path, **kw)
-        if resp.status_code == 200 and resp.mimetype == "text/html":
-            found = CSRF_RE.search(resp.get_data(as_text=True))
-            if found:
-                self.token = found.group(1)
-        return resp
-
-    def csrf(self) -> str:
-        if self.token is None:
-            self.get("/admin/login", follow_redirects=True)
-        assert self.token is not None
-        return self.token
-
-    def post(
-        self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kw: Any
-    ) -> TestResponse:
-        form = dict(data or {})
-        if csrf:
-            form.setdefault("csrf_token", self.csrf())
-        headers = {"Referer": urljoin(BASE, path), **kw.pop("headers", {})}
-        resp = self._open("POST", path, data=form, headers=headers, **kw)
-        if resp.status_code == 302 and path.startswith(("/admin/login", "/admin/logout")):
-            self.token = None  # a new session, a new token
-        return resp
+    base = BASE
+    login_page = "/admin/login"
+    fresh_session = ("/admin/login", "/admin/logout")
 
     def login(self, email: str, password: str = PASSWORD) -> TestResponse:
         resp = self.post("/admin/login", {"email": email, "password": password})

@@ -45,6 +45,8 @@ def test_create_asks_for_the_password_twice_then_the_account_logs_in(
     line = [ln for ln in r.output.splitlines() if ln.startswith("ann@vendor.test")][0]
     assert line.split("\t")[:5] == ["ann@vendor.test", "Ann", "admin", "off", "active"]
 
+    args = ("staff", "create", "--name", "Bo", "--role", "admin", "--password", "x" * 12)
+    _run(app, *args, "--email", "bo@vendor.test")  # Ann is not the last admin
     r = _run(app, "staff", "disable", "ANN@vendor.test")
     assert r.exit_code == 0 and "is disabled" in r.output
     assert console.get("/admin/").status_code == 302  # the open session ended

@@ -28,11 +28,11 @@ from licserver.domain.permissions import CATALOG, READ, check_scope
 from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
-from licserver.services import notices, pagination
+from licserver.runtime import mailer
+from licserver.services import pagination
 from licserver.services import products as product_service
 from licserver.services import releases as svc
 from licserver.services import tokens as token_service
-from licserver.services.mail import MailSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,13 +61,6 @@ def release_view(r: Release) -> dict[str, Any]:
         "notified_at": r.notified_at,
         "notified_count": r.notified_count,
     }
-
-
-def mailer() -> notices.Mailer:
-    cfg = current_app.config
-    return notices.Mailer(
-        MailSettings.from_config(cfg, current_app.instance_path), cfg["PUBLIC_URL"]
-    )
 
 
 @blp.before_request
