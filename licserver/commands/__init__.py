@@ -7,9 +7,9 @@ import click
 
 
 def all_commands() -> list[click.Command]:
-    from licserver.commands import history, keys, notify, ops, staff, webhooks
+    from licserver.commands import history, keys, notify, ops, policies, staff, webhooks
 
     out: list[click.Command] = []
-    for module in (keys, ops, staff, webhooks, notify, history):
+    for module in (keys, ops, staff, webhooks, notify, history, policies):
         out.extend(module.COMMANDS)
     return out

@@ -9,6 +9,7 @@ from licserver.models.customer import Customer
 from licserver.models.event import Event
 from licserver.models.license import License
 from licserver.models.order import Order, OrderItem
+from licserver.models.policy import Policy, TrialUse
 from licserver.models.product import Product
 from licserver.models.signing_key import SigningKey
 from licserver.models.token import AdminToken
@@ -23,8 +24,10 @@ __all__ = [
     "License",
     "Order",
     "OrderItem",
+    "Policy",
     "Product",
     "SigningKey",
+    "TrialUse",
     "User",
     "user_licenses",
     "utcnow",

@@ -25,6 +25,19 @@ class Activation(Base):
         ),
         Index("ix_activations_installation_id", "installation_id"),
         Index("ix_activations_machine_name_lower", text("lower(machine_name)")),
+        # The sweeper's two questions: which leases ran out, which heartbeats are late.
+        Index(
+            "ix_activations_live_lease",
+            "lease_expires_at",
+            sqlite_where=text("deactivated_at IS NULL AND lease_expires_at IS NOT NULL"),
+            postgresql_where=text("deactivated_at IS NULL AND lease_expires_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_activations_live_heartbeat",
+            "heartbeat_deadline",
+            sqlite_where=text("deactivated_at IS NULL AND heartbeat_deadline IS NOT NULL"),
+            postgresql_where=text("deactivated_at IS NULL AND heartbeat_deadline IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -42,5 +55,15 @@ class Activation(Base):
     deactivated_by_type: Mapped[str | None] = mapped_column(String(16))
     deactivated_by_id: Mapped[str | None] = mapped_column(String(64))
     deactivation_reason: Mapped[str | None] = mapped_column(String(500))
+    # Licence models (licserver.domain.policy). Floating: the lease lasts until
+    # lease_expires_at (renewed by check-in). Heartbeat: past heartbeat_deadline
+    # the machine is marked inactive (inactive_since) or its seat freed. A licensed
+    # site's normalised URL (its installation_id is derived from it). Secondary
+    # identifiers for fingerprint continuity.
+    lease_expires_at: Mapped[datetime | None]
+    heartbeat_deadline: Mapped[datetime | None]
+    inactive_since: Mapped[datetime | None]
+    site_url: Mapped[str | None] = mapped_column(String(2048))
+    fingerprints: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     license: Mapped[License] = relationship(lazy="joined", innerjoin=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData
@@ -47,8 +48,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         return result.astimezone(UTC)
 
 
-def utcnow() -> datetime:
+def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# ---- TEST-ONLY clock (tests that move time forward through a real server) ------
+# With LICSERVER_TESTING_CLOCK_FILE=path set when this module is imported, the
+# server's clock runs that file's number of seconds ahead (0 while it is absent
+# or unreadable; re-read when it changes). Without it, utcnow is datetime.now(UTC).
+_clock_file = os.environ.get("LICSERVER_TESTING_CLOCK_FILE", "")
+_clock_cache: list[Any] = [None, 0.0]  # (mtime_ns, size), offset
+
+
+def _shifted_utcnow() -> datetime:
+    try:
+        st = os.stat(_clock_file)
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != _clock_cache[0]:
+            with open(_clock_file, encoding="ascii") as f:
+                _clock_cache[1] = float(f.read().strip() or 0)
+            _clock_cache[0] = stamp
+        offset = _clock_cache[1]
+    except (OSError, ValueError):
+        offset = 0.0
+    return datetime.now(UTC) + timedelta(seconds=offset)
+
+
+utcnow = _shifted_utcnow if _clock_file else _utcnow
+# ---- end of the test-only clock ----------------------------------------------
 
 
 class Base(DeclarativeBase):

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licserver.models.base import Base, BigId, utcnow
 from licserver.models.customer import Customer
+from licserver.models.policy import Policy
 from licserver.models.product import Product
 
 
@@ -43,6 +44,15 @@ class License(Base):
     # and hash of its last event, moved under the licence's lock with every event.
     history_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     history_head: Mapped[str | None] = mapped_column(String(64))
+    # Licence models (licserver.domain.policy): the policy it follows (None: the
+    # defaults), its own overrides of the policy's settings (check-ed JSON), the
+    # first activation (from_first_activation expiry starts there) and, for a
+    # trial converted to a paid licence, when that happened.
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"), index=True)
+    policy_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    first_activated_at: Mapped[datetime | None]
+    converted_at: Mapped[datetime | None]
 
     product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
+    policy: Mapped[Policy | None] = relationship(lazy="joined")

@@ -10,5 +10,6 @@ __all__ = ["accounts", "auth", "bp", "customers", "licenses", "search", "tokens"
 
 # Pages added by other modules: one import line each, below.
 import licserver.staff.offline  # noqa: E402,F401
+import licserver.staff.policies  # noqa: E402,F401
 import licserver.staff.releases  # noqa: E402,F401
 import licserver.staff.webhooks  # noqa: E402,F401

@@ -11,6 +11,7 @@ def blueprints() -> list[Blueprint]:
         customers,
         licenses,
         orders,
+        policies,
         products,
         releases,
         webhooks,
@@ -18,6 +19,7 @@ def blueprints() -> list[Blueprint]:
 
     return [
         products.blp,
+        policies.blp,
         customers.blp,
         licenses.blp,
         activations.blp,
