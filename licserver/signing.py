@@ -147,8 +147,20 @@ def certificate_payload(
     iat: int,
     exp: int | None,
     until: int,
+    model: str | None = None,
+    lease: int | None = None,
+    hb: int | None = None,
+    acc: str | None = None,
+    warn: list[str] | None = None,
+    site: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The AC1 payload. The extras of licence models (docs/licence-models.md) are
+    present only when they say something: ``model`` ("floating"), ``lease`` (unix,
+    the floating lease's end), ``hb`` (heartbeat interval, seconds), ``acc``
+    ("maintain_access"), ``warn`` (report-only codes), ``site`` (normalised URL).
+    Verifiers ignore fields they do not know."""
+    extras = {"model": model, "lease": lease, "hb": hb, "acc": acc, "warn": warn, "site": site}
+    payload: dict[str, Any] = {
         "v": 1,
         "aid": aid,
         "lid": lid,
@@ -162,6 +174,8 @@ def certificate_payload(
         "exp": exp,
         "until": until,
     }
+    payload.update({k: v for k, v in extras.items() if v is not None and v != []})
+    return payload
 
 
 def parse_certificate(token: object, public_keys: Mapping[str, Ed25519PublicKey]) -> dict[str, Any]:

@@ -50,6 +50,11 @@ def activate(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         data["machine_name"],
         data.get("client"),
         origin(CLIENT),
+        request=svc.Request(
+            site_url=data.get("site_url"),
+            fingerprints=data.get("fingerprints"),
+            release_date=data.get("release_date"),
+        ),
     )
     body = {
         "activation_id": result.activation_id,
@@ -59,6 +64,11 @@ def activate(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         "activated_at": result.activated_at,
         "certificate": result.certificate,
         "activation_token": result.activation_token,
+        "model": result.model,
+        "lease_expires_at": result.lease_expires_at,
+        "features": result.features,
+        "warnings": [w.to_json() for w in result.warnings],
+        "moved_from": result.moved_from,
     }
     return body, 201 if result.created else 200
 
@@ -68,9 +78,19 @@ def activate(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
 @blp.response(200, CertificateOut)
 @errors(blp, 400, 413, 422, 401, 410, 403, 503)
 def checkin(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
-    """Refresh the certificate of a live activation."""
-    cert = svc.checkin(deps(), activation_id, data["activation_token"], origin(CLIENT))
-    return {"certificate": cert}
+    """Refresh the certificate of a live activation (floating: renew its lease)."""
+    result = svc.check_in(
+        deps(),
+        activation_id,
+        data["activation_token"],
+        origin(CLIENT),
+        release_date=data.get("release_date"),
+    )
+    return {
+        "certificate": result.certificate,
+        "lease_expires_at": result.lease_expires_at,
+        "warnings": [w.to_json() for w in result.warnings],
+    }
 
 
 @blp.delete("/activations/<activation_id>")
@@ -88,13 +108,16 @@ def checkin(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
 )
 @errors(blp, 401, 409, 503)
 def deactivate(activation_id: str) -> dict[str, Any]:
-    """Deactivate this installation (the client's own call); repeating it is harmless."""
+    """Deactivate this installation (the client's own call; floating: release its
+    lease); repeating it is harmless."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "activation" or not token.strip():
         raise InvalidCredentials("Send 'Authorization: Activation <activation_token>'.")
-    act = svc.deactivate(deps(), activation_id, origin(CLIENT), activation_token=token.strip())
-    return {"deactivated_at": act.deactivated_at}
+    act, warnings = svc.deactivate_reporting(
+        deps(), activation_id, origin(CLIENT), activation_token=token.strip()
+    )
+    return {"deactivated_at": act.deactivated_at, "warnings": [w.to_json() for w in warnings]}
 
 
 @blp.post("/validate")
@@ -103,9 +126,16 @@ def deactivate(activation_id: str) -> dict[str, Any]:
 @errors(blp, 400, 413, 422, 429, 401, 404, 503)
 def validate(data: dict[str, Any]) -> dict[str, Any]:
     """Is this installation licensed now? Read-only; answers with a code."""
-    result = svc.validate(deps(), data["credentials"], data["installation_id"], origin(CLIENT))
+    request = svc.Request(
+        site_url=data.get("site_url"),
+        release_date=data.get("release_date"),
+        features=tuple(data["features"]) if data.get("features") is not None else None,
+    )
+    result = svc.validate(
+        deps(), data["credentials"], data["installation_id"], origin(CLIENT), request=request
+    )
     lic = result.license
-    return {
+    body: dict[str, Any] = {
         "valid": result.valid,
         "code": result.code,
         "license": {
@@ -115,8 +145,14 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
             "seats_used": lic.seats_used,
             "expires_at": lic.expires_at,
             "status": result.status,
+            "features": lic.features,
+            "model": lic.model,
         },
+        "warnings": [w.to_json() for w in result.warnings],
     }
+    if result.missing_features is not None:
+        body["missing_features"] = result.missing_features
+    return body
 
 
 @blp.get("/keys")

@@ -53,6 +53,13 @@ class LicenseExpired(LicenseServerError):
     code, status, title = "LICENSE_EXPIRED", 403, "Licence expired"
 
 
+class TrialAlreadyUsed(LicenseServerError):
+    """This installation already had the one trial of this product it may have
+    (on another trial licence): docs/licence-models.md, Trials."""
+
+    code, status, title = "TRIAL_ALREADY_USED", 403, "Trial already used"
+
+
 class NotFound(LicenseServerError):
     code, status, title = "NOT_FOUND", 404, "Not found"
 
@@ -110,6 +117,7 @@ ALL_ERRORS: tuple[type[LicenseServerError], ...] = (
     LicenseSuspended,
     LicenseRevoked,
     LicenseExpired,
+    TrialAlreadyUsed,
     NotFound,
     MethodNotAllowed,
     SeatLimitReached,

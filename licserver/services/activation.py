@@ -21,6 +21,14 @@ no ORM objects (docs/performance.md has the measurements):
   When its conditions do not all hold it writes nothing and returns no row, and
   the full path takes over, to decide and explain with the domain's functions.
 - Validation reads with one statement (PostgreSQL: in autocommit).
+
+Licence models (docs/licence-models.md): the snapshot carries the licence's
+policy settings and overrides, ``licserver.domain.policy`` turns them into the
+effective settings, and the full path applies them (floating leases, heartbeat
+deadlines, expiry from the first activation, maintained access, trials,
+report-only enforcement, licensed sites, fingerprint continuity). The PostgreSQL
+fast paths are taken only for licences whose effective settings are plain
+(``Settings.plain``: no overrides, and no policy or a plain one).
 """
 
 from __future__ import annotations
@@ -28,13 +36,13 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import cache
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import JSON, Table, and_, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Table, and_, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,18 +51,23 @@ from licserver.crypto import random_token, token_hash, tokens_equal
 from licserver.database import begin_autocommit, begin_write, is_postgres
 from licserver.domain import budget as budget_rules
 from licserver.domain import history as chain
+from licserver.domain import policy as rules
 from licserver.domain import seats as seat_rules
 from licserver.domain.errors import (
     Deactivated,
     DeactivationLimitReached,
     LicenseServerError,
     NotFound,
+    SeatLimitReached,
+    TrialAlreadyUsed,
+    ValidationFailed,
 )
 from licserver.domain.ids import new_activation_id
 from licserver.domain.status import effective_status, usability_error
 from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.models.base import UTCDateTime
-from licserver.services import Deps, Origin, events
+from licserver.models.policy import Policy, TrialUse
+from licserver.services import Deps, Origin, events, leases
 from licserver.services.credentials import (
     COMPANY_PASSWORD,
     LICENSE_KEY,
@@ -73,6 +86,8 @@ _L = cast(Table, License.__table__)
 _P = cast(Table, Product.__table__)
 _C = cast(Table, Customer.__table__)
 _A = cast(Table, Activation.__table__)
+_POL = cast(Table, Policy.__table__)
+_T = cast(Table, TrialUse.__table__)
 
 # The licence as the seat rule sees it, its product's and customer's facts, and
 # this installation's live activation on it (NULLs when there is none). FOR UPDATE
@@ -92,6 +107,10 @@ _SNAPSHOT = (
         _L.c.activation_password_enc,
         _L.c.history_seq,
         _L.c.history_head,
+        _L.c.product_id,
+        _L.c.policy_overrides,
+        _L.c.first_activated_at,
+        _POL.c.settings.label("policy_settings"),
         _P.c.code.label("product"),
         _P.c.offline_grace_days.label("grace_days"),
         _C.c.number.label("customer"),
@@ -99,10 +118,13 @@ _SNAPSHOT = (
         _A.c.public_id.label("live_public_id"),
         _A.c.machine_name.label("live_machine_name"),
         _A.c.activated_at.label("live_activated_at"),
+        _A.c.lease_expires_at.label("live_lease_expires_at"),
+        _A.c.inactive_since.label("live_inactive_since"),
     )
     .select_from(
         _L.join(_P, _P.c.id == _L.c.product_id)
         .join(_C, _C.c.id == _L.c.customer_id)
+        .outerjoin(_POL, _POL.c.id == _L.c.policy_id)
         .outerjoin(
             _A,
             and_(
@@ -123,7 +145,11 @@ _INSERT_ACTIVATION = insert(_A)
 _TAKE_SEAT = (
     update(_L)
     .where(_L.c.id == bindparam("b_id"))
-    .values(seats_used=_L.c.seats_used + 1, updated_at=bindparam("b_now"))
+    .values(
+        seats_used=_L.c.seats_used + 1,
+        updated_at=bindparam("b_now"),
+        first_activated_at=func.coalesce(_L.c.first_activated_at, bindparam("b_now")),
+    )
 )
 
 # An activation with its licence, for check-in.
@@ -135,6 +161,8 @@ _CHECKIN = (
         _A.c.machine_name,
         _A.c.token_hash,
         _A.c.deactivated_at,
+        _A.c.inactive_since,
+        _A.c.site_url,
         _L.c.id,
         _L.c.public_id,
         _L.c.customer_id,
@@ -144,6 +172,8 @@ _CHECKIN = (
         _L.c.features,
         _L.c.history_seq,
         _L.c.history_head,
+        _L.c.policy_overrides,
+        _POL.c.settings.label("policy_settings"),
         _P.c.code.label("product"),
         _P.c.offline_grace_days.label("grace_days"),
         _C.c.number.label("customer"),
@@ -152,6 +182,7 @@ _CHECKIN = (
         _A.join(_L, _L.c.id == _A.c.license_id)
         .join(_P, _P.c.id == _L.c.product_id)
         .join(_C, _C.c.id == _L.c.customer_id)
+        .outerjoin(_POL, _POL.c.id == _L.c.policy_id)
     )
     .where(_A.c.public_id == bindparam("aid"))
 )
@@ -184,10 +215,13 @@ _PG_ACTIVATE = (
 WITH lic AS (
     SELECT l.id, l.public_id, l.customer_id, l.seats, l.seats_used, l.status,
            l.expires_at, l.features, l.key_serial, l.history_seq, l.history_head,
+           l.policy_overrides, pol.settings AS policy_settings, pol.plain AS policy_plain,
+           l.policy_id,
            p.code AS product, p.offline_grace_days AS grace_days, c.number AS customer
     FROM licenses l
     JOIN products p ON p.id = l.product_id
     JOIN customers c ON c.id = l.customer_id
+    LEFT JOIN policies pol ON pol.id = l.policy_id
     WHERE l.public_id = :lid
     FOR UPDATE OF l
 ), ok AS (
@@ -195,6 +229,8 @@ WITH lic AS (
     WHERE lic.key_serial = :ser AND lic.product = :prod AND lic.customer = :cust
       AND lic.status = 'active' AND (lic.expires_at IS NULL OR lic.expires_at > :now)
       AND lic.seats_used < lic.seats
+      AND COALESCE(CAST(lic.policy_overrides AS text), 'null') IN ('null', '{}')
+      AND (lic.policy_id IS NULL OR lic.policy_plain)
       AND NOT EXISTS (
           SELECT 1 FROM activations a
           WHERE a.license_id = lic.id AND a.installation_id = :iid
@@ -207,11 +243,12 @@ WITH lic AS (
     FROM ok
 ), act AS (
     INSERT INTO activations (public_id, license_id, installation_id, machine_name, client,
-                             token_hash, ip, activated_at)
-    SELECT :aid, ok.id, :iid, :mn, :client, :th, :ip, :now FROM ok
+                             token_hash, ip, activated_at, site_url)
+    SELECT :aid, ok.id, :iid, :mn, :client, :th, :ip, :now, :site FROM ok
     RETURNING license_id
 ), seat AS (
     UPDATE licenses SET seats_used = licenses.seats_used + 1, updated_at = :now,
+                        first_activated_at = COALESCE(licenses.first_activated_at, :now),
                         history_seq = h.seq, history_head = h.hash
     FROM h
     WHERE licenses.id = (SELECT license_id FROM act) AND h.id = licenses.id
@@ -231,7 +268,9 @@ SELECT ok.* FROM ok
         bindparam("client", type_=JSON()),
         bindparam("data", type_=JSON()),
     )
-    .columns(expires_at=UTCDateTime(), features=JSON())
+    .columns(
+        expires_at=UTCDateTime(), features=JSON(), policy_overrides=JSON(), policy_settings=JSON()
+    )
 )
 
 # PostgreSQL: a check-in of a live activation on a usable licence with its right
@@ -251,15 +290,20 @@ _PG_CHECKIN = (
         """
 WITH act AS (
     SELECT a.id AS activation_row_id, a.public_id AS activation_id, a.installation_id,
-           a.machine_name, l.id, l.public_id, l.customer_id, l.seats, l.expires_at,
-           l.features, l.history_seq, l.history_head,
+           a.machine_name, a.site_url, l.id, l.public_id, l.customer_id, l.seats,
+           l.expires_at, l.features, l.history_seq, l.history_head,
+           l.policy_overrides, pol.settings AS policy_settings,
            p.code AS product, p.offline_grace_days AS grace_days, c.number AS customer
     FROM activations a
     JOIN licenses l ON l.id = a.license_id
     JOIN products p ON p.id = l.product_id
     JOIN customers c ON c.id = l.customer_id
+    LEFT JOIN policies pol ON pol.id = l.policy_id
     WHERE a.public_id = :aid AND a.token_hash = :th AND a.deactivated_at IS NULL
+      AND a.inactive_since IS NULL
       AND l.status = 'active' AND (l.expires_at IS NULL OR l.expires_at > :now)
+      AND COALESCE(CAST(l.policy_overrides AS text), 'null') IN ('null', '{}')
+      AND (l.policy_id IS NULL OR pol.plain)
     FOR UPDATE OF l
 ), upd AS (
     UPDATE activations SET last_checkin_at = :now
@@ -288,7 +332,9 @@ SELECT act.* FROM act JOIN upd ON upd.id = act.activation_row_id
 """
     )
     .bindparams(bindparam("now", type_=UTCDateTime()))
-    .columns(expires_at=UTCDateTime(), features=JSON())
+    .columns(
+        expires_at=UTCDateTime(), features=JSON(), policy_overrides=JSON(), policy_settings=JSON()
+    )
 )
 
 
@@ -329,6 +375,30 @@ def _fault(point: str) -> None:
 # ---- end of the test-only fault point -------------------------------------------
 
 
+@dataclass(frozen=True)
+class PolicyWarning:
+    """A would-be refusal of a report-only licence: recorded and reported, not enforced."""
+
+    code: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a client sends besides its credentials and installation (licence models)."""
+
+    site_url: str | None = None  # normalised; the installation ID is derived from it
+    fingerprints: dict[str, str] | None = None
+    release_date: date | None = None
+    features: tuple[str, ...] | None = None  # validation: the features asked for
+
+
+NO_REQUEST = Request()
+
+
 @dataclass
 class ActivationResult:
     activation_id: str
@@ -339,6 +409,18 @@ class ActivationResult:
     certificate: str
     activation_token: str
     created: bool
+    model: str = rules.NODE_LOCKED
+    lease_expires_at: datetime | None = None
+    features: list[str] = field(default_factory=list)
+    warnings: list[PolicyWarning] = field(default_factory=list)
+    moved_from: str | None = None
+
+
+@dataclass
+class CheckinResult:
+    certificate: str
+    lease_expires_at: datetime | None = None
+    warnings: list[PolicyWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -348,6 +430,9 @@ class LicenseSummary:
     seats: int
     seats_used: int
     expires_at: datetime | None
+    features: list[str] = field(default_factory=list)
+    model: str = rules.NODE_LOCKED
+    has_policy: bool = False  # follows a policy, or has overrides of the defaults
 
 
 @dataclass
@@ -356,6 +441,8 @@ class ValidationResult:
     code: str
     license: LicenseSummary
     status: str
+    warnings: list[PolicyWarning] = field(default_factory=list)
+    missing_features: list[str] | None = None  # only when features were asked for
 
 
 def _chain_tail(params: dict[str, Any], kind: str, head: dict[str, str]) -> str:
@@ -385,6 +472,37 @@ def _ts(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value is not None else None
 
 
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def settings_of(row: Any) -> rules.Settings:
+    """The effective settings of the licence a snapshot row describes."""
+    return rules.resolve(
+        getattr(row, "policy_settings", None), getattr(row, "policy_overrides", None)
+    )
+
+
+def _features(s: rules.Settings, licence_features: list[Any] | None) -> list[Any]:
+    """The entitlements: the policy's and the licence's, sorted
+    (``policy.features``); a licence whose policy grants none keeps its own list
+    as it always has."""
+    if not s.features:
+        return list(licence_features or [])
+    return rules.features(s, licence_features)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a certificate says beyond the licence row it is made from."""
+
+    settings: rules.Settings
+    expires_at: datetime | None
+    lease_expires_at: datetime | None = None
+    warn: tuple[str, ...] = ()
+    site: str | None = None
+
+
 def issue_certificate(
     signer: tuple[str, Ed25519PrivateKey],
     lic: Any,
@@ -392,12 +510,19 @@ def issue_certificate(
     installation_id: str,
     machine_name: str,
     now: datetime,
+    terms: Terms | None = None,
 ) -> str:
     """An AC1 certificate. ``lic`` carries the licence's ``public_id``, ``product``
     (code), ``customer`` (number), ``seats``, ``features``, ``expires_at`` and
-    ``grace_days`` (the product's offline grace)."""
+    ``grace_days`` (the product's offline grace), and its policy's settings and
+    overrides when it has them; ``terms`` what this request decided beyond them."""
     kid, key = signer
-    until = now + timedelta(days=lic.grace_days)
+    if terms is None:
+        terms = Terms(settings_of(lic), lic.expires_at, getattr(lic, "lease_expires_at", None))
+    s = terms.settings
+    until = rules.certificate_until(s, now, lic.grace_days)
+    if terms.lease_expires_at is not None:
+        until = min(until, terms.lease_expires_at)
     payload = signing.certificate_payload(
         aid=activation_id,
         lid=lic.public_id,
@@ -406,33 +531,84 @@ def issue_certificate(
         iid=installation_id,
         mn=machine_name,
         seats=lic.seats,
-        features=list(lic.features or []),
+        features=_features(s, lic.features),
         iat=int(now.timestamp()),
-        exp=_ts(lic.expires_at),
+        exp=_ts(terms.expires_at),
         until=int(until.timestamp()),
+        model=rules.FLOATING if s.floating else None,
+        lease=_ts(terms.lease_expires_at) if s.floating else None,
+        hb=s.heartbeat_interval if s.heartbeat_required else None,
+        acc=rules.MAINTAIN_ACCESS if s.expired_access == rules.MAINTAIN_ACCESS else None,
+        warn=list(terms.warn) or None,
+        site=terms.site,
     )
     return signing.encode(signing.CERTIFICATE_PREFIX, payload, kid, key)
 
 
-def _candidates(rows: Sequence[Any], now: datetime) -> list[seat_rules.Candidate]:
+@dataclass(frozen=True)
+class _View:
+    """A licence row with its effective settings and status for this request."""
+
+    row: Any
+    settings: rules.Settings
+    status: str  # effective status
+    maintained: bool  # expired, but this version keeps access (maintain_access)
+
+    @property
+    def usable(self) -> bool:
+        """Nothing about its condition refuses this request (report-only licences
+        refuse nothing: their would-be refusals become warnings)."""
+        return self.status == "active" or self.maintained or self.settings.report_only
+
+    @property
+    def condition_error(self) -> LicenseServerError | None:
+        """The 403 its status would answer (None when the status allows the request)."""
+        if self.status == "active" or self.maintained:
+            return None
+        return usability_error(self.status)
+
+
+def _views(rows: Sequence[Any], now: datetime, release_date: date | None) -> list[_View]:
+    out = []
+    for r in rows:
+        s = settings_of(r)
+        status = effective_status(r.status, r.expires_at, now)
+        maintained = status == "expired" and rules.access_after_expiry(
+            s, r.expires_at, release_date
+        )
+        out.append(_View(r, s, status, maintained))
+    return out
+
+
+def _live_here(v: _View, now: datetime) -> bool:
+    """Is this installation active on the licence (floating: with a lease not run out)?"""
+    if v.row.live_id is None:
+        return False
+    lease = v.row.live_lease_expires_at
+    return not (v.settings.floating and lease is not None and lease <= now)
+
+
+def _candidates(views: Sequence[_View], now: datetime, *, leased: bool = False) -> list[Any]:
     return [
         seat_rules.Candidate(
-            key=r.id,
-            status=effective_status(r.status, r.expires_at, now),
-            seats=r.seats,
-            seats_used=r.seats_used,
-            expires_at=r.expires_at,
-            active_here=r.live_id is not None,
+            key=v.row.id,
+            status="active" if v.usable else v.status,
+            seats=v.row.seats,
+            seats_used=v.row.seats_used,
+            expires_at=v.row.expires_at,
+            active_here=_live_here(v, now) if leased else v.row.live_id is not None,
         )
-        for r in rows
+        for v in views
     ]
 
 
 class _Refusal(Exception):
-    """A refusal to record in the licence's history, then answer with ``error``."""
+    """A refusal to record in the licence's history, then answer with ``error``.
+    ``head_known``: nothing was written to the licence's history in this
+    transaction since ``lic`` was read (its head is still current)."""
 
-    def __init__(self, error: LicenseServerError, lic: Any) -> None:
-        self.error, self.lic = error, lic
+    def __init__(self, error: LicenseServerError, lic: Any, *, head_known: bool = True) -> None:
+        self.error, self.lic, self.head_known = error, lic, head_known
 
 
 def _load(
@@ -478,10 +654,13 @@ def activate(
     origin: Origin,
     *,
     event_data: dict[str, Any] | None = None,
+    request: Request = NO_REQUEST,
 ) -> ActivationResult:
     """Activate ``installation_id`` on the licence the credentials name (or choose,
-    for a company password): 201 ``created``, or 200 when it was active there.
-    ``event_data``: more facts for the history event (offline activation: ``offline``)."""
+    for a company password): 201 ``created``, or 200 when it was active there (or
+    when fingerprint continuity moved an activation to it).
+    ``event_data``: more facts for the history event (offline activation: ``offline``).
+    ``request``: the licence models' extras (site, fingerprints, release date)."""
     attempt = Attempt(deps, origin, "activation.refused", installation_id, machine_name)
     session = deps.session
     claims, company_ids = None, None
@@ -489,19 +668,22 @@ def activate(
     if creds.kind == LICENSE_KEY:
         # Verified before any lock is taken: a forged key costs no one a turn.
         claims = verify_key(deps, creds.license_key)
-        if is_postgres(session):
-            done = _activate_pg(deps, attempt, claims, client, signer, event_data)
+        fast = not request.fingerprints and not rules.degenerate_id(installation_id)
+        if fast and is_postgres(session):
+            done = _activate_pg(deps, attempt, claims, client, signer, event_data, request)
             if done is not None:
                 return done
     elif creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)
+    args = (deps, attempt, creds, claims, company_ids, client, signer, event_data, request)
     try:
-        return _activate(deps, attempt, creds, claims, company_ids, client, signer, event_data)
+        return _activate(*args)
     except IntegrityError:
         # PostgreSQL: a request of this same installation inserted its activation
-        # after our read (the unique index stopped ours). Once more: it is found.
+        # (or, on a trial, its trial) after our read (a unique index stopped ours).
+        # Once more: it is found.
         session.rollback()
-        return _activate(deps, attempt, creds, claims, company_ids, client, signer, event_data)
+        return _activate(*args)
 
 
 def _activate_pg(
@@ -511,6 +693,7 @@ def _activate_pg(
     client: dict[str, Any] | None,
     signer: tuple[str, Ed25519PrivateKey],
     event_data: dict[str, Any] | None = None,
+    request: Request = NO_REQUEST,
 ) -> ActivationResult | None:
     """The common activation in one statement (``_PG_ACTIVATE``), or None for the full path."""
     session = deps.session
@@ -529,6 +712,7 @@ def _activate_pg(
         "th": token_hash(token),
         "ip": attempt.origin.ip,
         "now": now,
+        "site": request.site_url,
         "actor_type": attempt.origin.actor.type,
         "actor_id": attempt.origin.actor.id,
         "data": {**({"client": client} if client else {}), **(event_data or {})},
@@ -545,6 +729,7 @@ def _activate_pg(
         session.rollback()  # ends the session's (autocommit) work; nothing to undo
     if lic is None:
         return None
+    terms = Terms(settings_of(lic), lic.expires_at, site=request.site_url)
     return ActivationResult(
         activation_id=activation_id,
         license_id=lic.public_id,
@@ -552,11 +737,23 @@ def _activate_pg(
         machine_name=machine_name,
         activated_at=now,
         certificate=issue_certificate(
-            signer, lic, activation_id, installation_id, machine_name, now
+            signer, lic, activation_id, installation_id, machine_name, now, terms
         ),
         activation_token=token,
         created=True,
+        features=_features(terms.settings, lic.features),
     )
+
+
+@dataclass
+class _Written:
+    lic: Any
+    activation_id: str
+    activated_at: datetime
+    created: bool
+    terms: Terms
+    warnings: list[PolicyWarning]
+    moved_from: str | None = None
 
 
 def _activate(
@@ -568,6 +765,7 @@ def _activate(
     client: dict[str, Any] | None,
     signer: tuple[str, Ed25519PrivateKey],
     event_data: dict[str, Any] | None = None,
+    request: Request = NO_REQUEST,
 ) -> ActivationResult:
     session = deps.session
     installation_id, machine_name = attempt.installation_id, attempt.machine_name
@@ -577,13 +775,18 @@ def _activate(
         now = utcnow()
         token = random_token()
         rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=True)
-        written = _write(attempt, rows, client, token, now, final=False, event_data=event_data)
+        written = _write(
+            attempt, rows, client, token, now, request, final=False, event_data=event_data
+        )
         if written is None:
             # PostgreSQL, READ COMMITTED: after waiting for the lock, the licence rows
             # are their latest versions but the joined activations are as of the
             # statement's start. Read again, under the lock we now hold: current.
+            # (Also every refusal and every full licence: decided on current rows.)
             rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=True)
-            written = _write(attempt, rows, client, token, now, final=True, event_data=event_data)
+            written = _write(
+                attempt, rows, client, token, now, request, final=True, event_data=event_data
+            )
         assert written is not None
         _fault("before_commit")  # test-only
         session.commit()
@@ -594,18 +797,109 @@ def _activate(
     except BaseException:
         session.rollback()
         raise
-    lic, activation_id, activated_at, created = written
-    cert = issue_certificate(signer, lic, activation_id, installation_id, machine_name, now)
+    lic, terms = written.lic, written.terms
+    cert = issue_certificate(
+        signer, lic, written.activation_id, installation_id, machine_name, now, terms
+    )
     return ActivationResult(
-        activation_id=activation_id,
+        activation_id=written.activation_id,
         license_id=lic.public_id,
         installation_id=installation_id,
         machine_name=machine_name,
-        activated_at=activated_at,
+        activated_at=written.activated_at,
         certificate=cert,
         activation_token=token,
-        created=created,
+        created=written.created,
+        model=terms.settings.model,
+        lease_expires_at=terms.lease_expires_at,
+        features=_features(terms.settings, lic.features),
+        warnings=written.warnings,
+        moved_from=written.moved_from,
     )
+
+
+class _History:
+    """The events one transaction adds to one licence's history: the head read
+    under the lock serves the first; later ones read it again (SQLite)."""
+
+    def __init__(self, session: Session, origin: Origin, lic: Any) -> None:
+        self.session, self.origin, self.lic = session, origin, lic
+        self.head: chain.Head | None = _head(lic)
+        self.written = False
+
+    def add(self, kind: str, **kw: Any) -> None:
+        events.add(
+            self.session,
+            kind,
+            self.origin,
+            license_id=self.lic.id,
+            customer_id=self.lic.customer_id,
+            head=self.head,
+            **kw,
+        )
+        self.head, self.written = None, True
+
+    def moved(self) -> None:
+        """Something else wrote to the licence's history (``leases.settle``)."""
+        self.head, self.written = None, True
+
+    def report(
+        self, action: str, warnings: Sequence[PolicyWarning], at: datetime, **kw: Any
+    ) -> None:
+        """One ``enforcement.reported`` event per would-be refusal of a report-only licence."""
+        for w in warnings:
+            self.add(
+                "enforcement.reported",
+                reason=w.code,
+                data={"action": action, "why": w.detail},
+                at=at,
+                **kw,
+            )
+
+
+def _warning(err: LicenseServerError) -> PolicyWarning:
+    return PolicyWarning(err.code, err.detail)
+
+
+_TRIAL_OF = select(_T.c.license_id).where(
+    _T.c.product_id == bindparam("pid"), _T.c.installation_id == bindparam("iid")
+)
+_INSERT_TRIAL = insert(_T)
+_HOLDERS = select(
+    _A.c.id, _A.c.public_id, _A.c.installation_id, _A.c.activated_at, _A.c.fingerprints
+).where(
+    _A.c.license_id == bindparam("lid"),
+    _A.c.deactivated_at.is_(None),
+    _A.c.fingerprints.is_not(None),
+)
+
+
+def _trial_taken(conn: Any, lic: Any, installation_id: str) -> bool | None:
+    """A trial licence: has this installation had its trial of the product on
+    another licence (True), on this one (False), or not at all (None)?"""
+    other = conn.execute(_TRIAL_OF, {"pid": lic.product_id, "iid": installation_id}).scalar()
+    if other is None:
+        return None
+    return bool(other != lic.id)
+
+
+def _continuity(
+    conn: Any, lic: Any, s: rules.Settings, offered: dict[str, str] | None
+) -> tuple[Any, list[str]] | None:
+    """The live activation this new installation ID takes the place of (fingerprint
+    continuity), with the names that matched; None when none does."""
+    if not offered or s.fingerprint_matches <= 0:
+        return None
+    holders = [
+        rules.Holder(key=r, installation_id=r.installation_id, fingerprints=r.fingerprints or {})
+        for r in conn.execute(_HOLDERS, {"lid": lic.id})
+        if isinstance(r.fingerprints, dict)
+    ]
+    found = rules.continuity_match(s, offered, holders)
+    if found is None:
+        return None
+    holder, matched = found
+    return holder.key, matched
 
 
 def _write(
@@ -614,32 +908,59 @@ def _write(
     client: dict[str, Any] | None,
     token: str,
     now: datetime,
+    request: Request = NO_REQUEST,
     *,
     final: bool,
     event_data: dict[str, Any] | None = None,
-) -> tuple[Any, str, datetime, bool] | None:
-    """Decide on ``rows`` and write the activation: (licence row, activation id,
-    activated at, created). Unless ``final``, None instead of a refusal, or of a
-    re-activation whose activation is no longer live: the rows may be stale."""
+) -> _Written | None:
+    """Decide on ``rows`` and write the activation. Unless ``final``, None instead
+    of a refusal (or of a full licence), or of a re-activation whose activation is
+    no longer live: the rows may be stale."""
     session = attempt.deps.session
     origin = attempt.origin
     installation_id, machine_name = attempt.installation_id, attempt.machine_name
+    assert installation_id is not None and machine_name is not None
+    degenerate = _degenerate(rows, installation_id)
+    if degenerate is not None:
+        if not final:
+            return None
+        raise _Refusal(degenerate, rows[0])
+    views = _views(rows, now, request.release_date)
     try:
-        lic = _choose(rows, now)
+        view, full = _choose(views, now)
     except _Refusal:
         if final:
             raise
         return None
+    if full and not final:
+        return None
+    lic, s = view.row, view.settings
     conn = session.connection()
+    history = _History(session, origin, lic)
+    warnings: list[PolicyWarning] = []
+    condition = view.condition_error
+    if condition is not None:  # a report-only licence (else _choose refused)
+        warnings.append(_warning(condition))
+    lease = rules.lease_until(s, now)
+    deadline = rules.heartbeat_deadline(s, now)
+    expires_at = lic.expires_at
+    moved_from: str | None = None
+    fingerprints = request.fingerprints
+    data: dict[str, Any]
     if lic.live_id is not None:
-        # Already active here: no second seat, a fresh token (the old stops working).
-        changes = {}
+        # Already active here: no second seat, a fresh token (the old stops working);
+        # a floating lease is renewed (even one run out but not yet released).
+        changes: dict[str, Any] = {}
         values: dict[str, Any] = {"token_hash": token_hash(token), "ip": origin.ip}
         if lic.live_machine_name != machine_name:
             changes["machine_name"] = {"from": lic.live_machine_name, "to": machine_name}
             values["machine_name"] = machine_name
         if client is not None:
             values["client"] = client
+        if not s.plain or lic.live_inactive_since is not None:
+            values.update(lease_expires_at=lease, heartbeat_deadline=deadline, inactive_since=None)
+        if fingerprints:
+            values["fingerprints"] = fingerprints
         done = conn.execute(
             update(_A).where(_A.c.id == lic.live_id, _A.c.deactivated_at.is_(None)).values(**values)
         )
@@ -650,66 +971,167 @@ def _write(
         activation_id, activated_at, created = lic.live_public_id, lic.live_activated_at, False
         kind, data = "activation.reused", changes
     else:
-        activation_id, activated_at, created = new_activation_id(), now, True
-        conn.execute(
-            _INSERT_ACTIVATION,
-            {
-                "public_id": activation_id,
-                "license_id": lic.id,
-                "installation_id": installation_id,
-                "machine_name": machine_name,
-                "client": client,
-                "token_hash": token_hash(token),
-                "ip": origin.ip,
-                "activated_at": now,
-            },
-        )
-        # the row is ours until commit (locked / BEGIN IMMEDIATE)
-        conn.execute(_TAKE_SEAT, {"b_id": lic.id, "b_now": now})
-        kind, data = "activation.created", ({"client": client} if client else {})
+        trial = _trial_taken(conn, lic, installation_id) if s.trial else None
+        if trial:
+            err: LicenseServerError = TrialAlreadyUsed(
+                "This machine has already had its trial of this product; "
+                "ask your vendor for a licence."
+            )
+            if not s.report_only:
+                raise _Refusal(err, lic)
+            warnings.append(_warning(err))
+        move = _continuity(conn, lic, s, fingerprints)
+        if move is not None:
+            # Fingerprint continuity: the same machine under a new installation ID
+            # (a BIOS update, an OS reinstall) keeps its activation and its seat.
+            holder, matched = move
+            conn.execute(
+                update(_A)
+                .where(_A.c.id == holder.id, _A.c.deactivated_at.is_(None))
+                .values(
+                    installation_id=installation_id,
+                    machine_name=machine_name,
+                    token_hash=token_hash(token),
+                    ip=origin.ip,
+                    fingerprints=fingerprints,
+                    site_url=request.site_url,
+                    lease_expires_at=lease,
+                    heartbeat_deadline=deadline,
+                    inactive_since=None,
+                    **({"client": client} if client is not None else {}),
+                )
+            )
+            activation_id, activated_at, created = holder.public_id, holder.activated_at, False
+            moved_from = holder.installation_id
+            kind = "activation.moved"
+            data = {"from": moved_from, "to": installation_id, "matched": matched}
+        else:
+            if full:
+                # Free what the rules say is no longer held (floating leases run
+                # out; silent machines, with free_seat_when_inactive), then decide again.
+                freed = 0
+                if s.floating or (s.heartbeat_required and s.free_seat_when_inactive):
+                    settled = leases.settle(
+                        session,
+                        lic.id,
+                        lic.customer_id,
+                        s,
+                        now,
+                        head=history.head,
+                        actions=leases.FREEING,
+                    )
+                    freed = settled.seats_freed
+                    if freed:
+                        history.moved()
+                if lic.seats_used - freed >= lic.seats:
+                    seat_err = SeatLimitReached(
+                        f"All {lic.seats} seat(s) of this licence are in use."
+                    )
+                    if not s.report_only:
+                        raise _Refusal(seat_err, lic, head_known=not history.written)
+                    warnings.append(_warning(seat_err))
+            activation_id, activated_at, created = new_activation_id(), now, True
+            conn.execute(
+                _INSERT_ACTIVATION,
+                {
+                    "public_id": activation_id,
+                    "license_id": lic.id,
+                    "installation_id": installation_id,
+                    "machine_name": machine_name,
+                    "client": client,
+                    "token_hash": token_hash(token),
+                    "ip": origin.ip,
+                    "activated_at": now,
+                    "lease_expires_at": lease,
+                    "heartbeat_deadline": deadline,
+                    "site_url": request.site_url,
+                    "fingerprints": fingerprints,
+                },
+            )
+            # the row is ours until commit (locked / BEGIN IMMEDIATE)
+            conn.execute(_TAKE_SEAT, {"b_id": lic.id, "b_now": now})
+            if s.trial and trial is None:
+                # the unique index settles two first trials of one machine at once
+                conn.execute(
+                    _INSERT_TRIAL,
+                    {
+                        "product_id": lic.product_id,
+                        "installation_id": installation_id,
+                        "license_id": lic.id,
+                        "at": now,
+                    },
+                )
+            kind = "activation.created"
+            data = {"client": client} if client else {}
+            new_expiry = rules.expiry_at_first_activation(
+                s, now, lic.expires_at, lic.first_activated_at
+            )
+            if new_expiry != lic.expires_at and new_expiry is not None:
+                conn.execute(
+                    update(_L)
+                    .where(_L.c.id == lic.id)
+                    .values(expires_at=new_expiry, first_activated_at=now, updated_at=now)
+                )
+                expires_at = new_expiry
+                data = {**data, "expiry_started": _iso(new_expiry)}
     if event_data:
         data = {**data, **event_data}
-    events.add(
-        session,
-        kind,
-        origin,
-        license_id=lic.id,
-        customer_id=lic.customer_id,
-        activation_id=activation_id,
-        installation_id=installation_id,
-        machine_name=machine_name,
-        data=data,
-        at=now,
-        head=_head(lic),
+    who = {
+        "activation_id": activation_id,
+        "installation_id": installation_id,
+        "machine_name": machine_name,
+    }
+    history.add(kind, data=data, at=now, **who)
+    history.report("activate", warnings, now, **who)
+    terms = Terms(
+        s,
+        expires_at,
+        lease,
+        tuple(w.code for w in warnings),
+        request.site_url,
     )
-    return lic, activation_id, activated_at, created
+    return _Written(lic, activation_id, activated_at, created, terms, warnings, moved_from)
 
 
-def _choose(rows: Sequence[Any], now: datetime) -> Any:
-    """The licence to activate on (API.md's rule), or the refusal."""
-    candidates = _candidates(rows, now)
-    by_id = {r.id: r for r in rows}
+def _degenerate(rows: Sequence[Any], installation_id: str) -> ValidationFailed | None:
+    """Licences with a policy refuse degenerate installation IDs (all zeros, all F,
+    one character repeated: broken or spoofed fingerprinting, which would let
+    machines share a seat). Licences without one accept them, as they always did."""
+    if not rules.degenerate_id(installation_id):
+        return None
+    if not any(r.policy_settings is not None or r.policy_overrides for r in rows):
+        return None
+    return ValidationFailed(
+        {
+            "installation_id": [
+                "This installation ID is one character repeated (all zeros, all F...): "
+                "it does not identify a machine."
+            ]
+        }
+    )
+
+
+def _choose(views: Sequence[_View], now: datetime) -> tuple[_View, bool]:
+    """The licence to activate on (API.md's rule) and whether it is full, or the
+    refusal when none is usable."""
+    candidates = _candidates(views, now)
+    by_id = {v.row.id: v for v in views}
     chosen = seat_rules.choose_license(candidates)
     if chosen is not None:
-        return by_id[chosen.key]
+        return by_id[chosen.key], False
     usable = [c for c in candidates if c.status == "active"]
     if not usable:
         worst = seat_rules.refusal_for_unusable(candidates)
         err = usability_error(worst.status)
         assert err is not None
-        raise _Refusal(err, by_id[worst.key])
-    # every usable licence is full: the answer is the seat limit of the first
-    target = by_id[usable[0].key]
-    try:
-        seat_rules.check_free_seat(target.seats, target.seats_used)
-    except LicenseServerError as exc:
-        raise _Refusal(exc, target) from None
-    raise AssertionError("a usable licence with a free seat was not chosen")
+        raise _Refusal(err, by_id[worst.key].row)
+    # every usable licence is full: the first one answers (its seat limit)
+    return by_id[usable[0].key], True
 
 
 def _record_refusal(attempt: Attempt, refusal: _Refusal, activation_id: str | None = None) -> None:
     """Write the refusal into the licence's history, in the transaction that
-    decided it (nothing else was written in it), and commit."""
+    decided it, and commit (with what it wrote before: leases it released)."""
     session = attempt.deps.session
     try:
         events.add(
@@ -723,7 +1145,7 @@ def _record_refusal(attempt: Attempt, refusal: _Refusal, activation_id: str | No
             machine_name=attempt.machine_name,
             reason=refusal.error.code,
             data={"why": refusal.error.detail},
-            head=_head(refusal.lic),
+            head=_head(refusal.lic) if refusal.head_known else None,
         )
         session.commit()
     except BaseException:
@@ -733,6 +1155,19 @@ def _record_refusal(attempt: Attempt, refusal: _Refusal, activation_id: str | No
 
 def checkin(deps: Deps, activation_id: str, activation_token: str, origin: Origin) -> str:
     """A fresh certificate for a live activation, or the reason there is none."""
+    return check_in(deps, activation_id, activation_token, origin).certificate
+
+
+def check_in(
+    deps: Deps,
+    activation_id: str,
+    activation_token: str,
+    origin: Origin,
+    *,
+    release_date: date | None = None,
+) -> CheckinResult:
+    """A fresh certificate for a live activation (floating: a renewed lease), or
+    the reason there is none."""
     session = deps.session
     signer = deps.keyring.signer(session)
     if is_postgres(session):
@@ -751,10 +1186,20 @@ def checkin(deps: Deps, activation_id: str, activation_token: str, origin: Origi
         finally:
             session.rollback()  # ends the session's (autocommit) work; nothing to undo
         if row is not None:
-            return issue_certificate(
-                signer, row, row.activation_id, row.installation_id, row.machine_name, now
+            terms = Terms(settings_of(row), row.expires_at, site=row.site_url)
+            return CheckinResult(
+                issue_certificate(
+                    signer,
+                    row,
+                    row.activation_id,
+                    row.installation_id,
+                    row.machine_name,
+                    now,
+                    terms,
+                )
             )
     begin_write(session)
+    warnings: list[PolicyWarning] = []
     try:
         conn = session.connection()
         row = conn.execute(_CHECKIN, {"aid": activation_id}).first()
@@ -768,23 +1213,43 @@ def checkin(deps: Deps, activation_id: str, activation_token: str, origin: Origi
         if row.deactivated_at is not None:
             raise _Refusal(Deactivated("This activation was deactivated."), row)
         now = utcnow()
-        err = usability_error(effective_status(row.status, row.expires_at, now))
+        (view,) = _views([row], now, release_date)
+        s = view.settings
+        err = view.condition_error
         if err is not None:
-            raise _Refusal(err, row)
-        if conn.execute(_CHECKED_IN, {"b_id": row.activation_row_id, "b_now": now}).rowcount != 1:
-            raise _Refusal(Deactivated("This activation was deactivated."), row)
-        events.add(
-            session,
-            "activation.checked_in",
-            origin,
-            license_id=row.id,
-            customer_id=row.customer_id,
-            activation_id=row.activation_id,
-            installation_id=row.installation_id,
-            machine_name=row.machine_name,
-            at=now,
-            head=_head(row),
+            if not s.report_only:
+                raise _Refusal(err, row)
+            warnings.append(_warning(err))
+        lease = rules.lease_until(s, now)
+        values: dict[str, Any] = {"last_checkin_at": now}
+        if not s.plain or row.inactive_since is not None:
+            values.update(
+                lease_expires_at=lease,
+                heartbeat_deadline=rules.heartbeat_deadline(s, now),
+                inactive_since=None,
+            )
+        done = conn.execute(
+            update(_A)
+            .where(_A.c.id == row.activation_row_id, _A.c.deactivated_at.is_(None))
+            .values(**values)
         )
+        if done.rowcount != 1:
+            raise _Refusal(Deactivated("This activation was deactivated."), row)
+        history = _History(session, origin, row)
+        who = {
+            "activation_id": row.activation_id,
+            "installation_id": row.installation_id,
+            "machine_name": row.machine_name,
+        }
+        history.add("activation.checked_in", at=now, **who)
+        if row.inactive_since is not None:
+            history.add(
+                "activation.active_again",
+                data={"inactive_since": _iso(row.inactive_since)},
+                at=now,
+                **who,
+            )
+        history.report("checkin", warnings, now, **who)
         session.commit()
     except _Refusal as refusal:
         _record_refusal(attempt, refusal, activation_id=refusal.lic.activation_id)
@@ -792,9 +1257,11 @@ def checkin(deps: Deps, activation_id: str, activation_token: str, origin: Origi
     except BaseException:
         session.rollback()
         raise
-    return issue_certificate(
-        signer, row, row.activation_id, row.installation_id, row.machine_name, now
+    terms = Terms(s, row.expires_at, lease, tuple(w.code for w in warnings), row.site_url)
+    cert = issue_certificate(
+        signer, row, row.activation_id, row.installation_id, row.machine_name, now, terms
     )
+    return CheckinResult(cert, lease, warnings)
 
 
 def _load_activation(session: Session, public_id: str) -> Activation | None:
@@ -816,6 +1283,13 @@ def _lock_licenses(session: Session, ids: list[int]) -> list[License]:
     return list(session.scalars(q).unique().all())
 
 
+def licence_settings(lic: License) -> rules.Settings:
+    """The effective settings of a licence loaded with the ORM."""
+    return rules.resolve(
+        lic.policy.settings if lic.policy is not None else None, lic.policy_overrides
+    )
+
+
 def deactivate(
     deps: Deps,
     activation_id: str,
@@ -827,7 +1301,24 @@ def deactivate(
     """Free the activation's seat. With ``activation_token`` it is the client's own
     call (a wrong token is INVALID_CREDENTIALS); without, an admin's or a portal
     user's, already authorised (an unknown id is NOT_FOUND). Repeating it is a
-    no-op answering the first deactivation."""
+    no-op answering the first deactivation. A floating lease is released: it never
+    spends the transfer budget."""
+    act, _ = deactivate_reporting(
+        deps, activation_id, origin, activation_token=activation_token, reason=reason
+    )
+    return act
+
+
+def deactivate_reporting(
+    deps: Deps,
+    activation_id: str,
+    origin: Origin,
+    *,
+    activation_token: str | None = None,
+    reason: str | None = None,
+) -> tuple[Activation, list[PolicyWarning]]:
+    """``deactivate``, with the warnings of a report-only licence (a transfer
+    budget it would have refused)."""
     session = deps.session
     begin_write(session)
     try:
@@ -839,37 +1330,66 @@ def deactivate(
             raise NotFound(f"No activation with id '{activation_id}'.")
         if act.deactivated_at is not None:
             session.commit()
-            return act
+            return act, []
         lic = _lock_licenses(session, [act.license_id])[0]
         # Re-read under the lock: a concurrent deactivation may have won.
         session.refresh(act)
         if act.deactivated_at is not None:
             session.commit()
-            return act
-        _check_deactivation_budget(deps, origin, lic, act)
+            return act, []
+        s = licence_settings(lic)
+        warnings: list[PolicyWarning] = []
+        if not s.floating:  # a floating release never counts
+            refusal = _check_deactivation_budget(deps, origin, lic, act, s)
+            if refusal is not None:
+                warnings.append(_warning(refusal))
         act.deactivated_at = utcnow()
         act.deactivated_by_type = origin.actor.type
         act.deactivated_by_id = origin.actor.id
         act.deactivation_reason = reason
         lic.seats_used -= 1
         events.record(
-            session, "activation.deactivated", origin, license=lic, activation=act, reason=reason
+            session,
+            "activation.deactivated",
+            origin,
+            license=lic,
+            activation=act,
+            reason=reason,
+            data={"lease": True} if s.floating else None,
         )
+        for w in warnings:
+            events.record(
+                session,
+                "enforcement.reported",
+                origin,
+                license=lic,
+                activation=act,
+                reason=w.code,
+                data={"action": "deactivate", "why": w.detail},
+            )
         session.commit()
-        return act
+        return act, warnings
     except BaseException:
         session.rollback()
         raise
 
 
-def _check_deactivation_budget(deps: Deps, origin: Origin, lic: License, act: Activation) -> None:
+def _check_deactivation_budget(
+    deps: Deps,
+    origin: Origin,
+    lic: License,
+    act: Activation,
+    settings: rules.Settings = rules.DEFAULTS,
+) -> DeactivationLimitReached | None:
     """DEACTIVATION_LIMIT_REACHED once the licence's client and portal deactivations
-    in the window have used its budget (``licserver.domain.budget``). Runs under the
-    licence lock, so concurrent deactivations cannot both take the last one. The
-    refusal is recorded (``activation.deactivation_refused``) and committed."""
-    budget = deps.deactivation_budget
+    in the window have used its budget (``licserver.domain.budget``; the policy's
+    ``transfer_budget``, else the server's). Runs under the licence lock, so
+    concurrent deactivations cannot both take the last one. The refusal is
+    recorded (``activation.deactivation_refused``) and committed; a report-only
+    licence is not refused: the would-be refusal is returned."""
+    budget = settings.budget(deps.deactivation_budget)
     if budget is None or not budget_rules.spends_deactivation_budget(origin.actor.type):
-        return
+        return None
     session = deps.session
     now = utcnow()
     earlier = session.scalars(
@@ -885,13 +1405,15 @@ def _check_deactivation_budget(deps: Deps, origin: Origin, lic: License, act: Ac
     ).all()
     until = budget_rules.next_allowed(budget, earlier, now)
     if until is None:
-        return
+        return None
     error = DeactivationLimitReached(
         f"This licence's installations were deactivated {budget.count} time(s) in the "
         f"last {budget.window_text()}, the most allowed. The next deactivation is possible from "
         f"{until.strftime('%Y-%m-%dT%H:%M:%SZ')}; your vendor can deactivate it sooner.",
         retry_after=int((until - now).total_seconds()) + 1,
     )
+    if settings.report_only:
+        return error
     events.record(
         session,
         "activation.deactivation_refused",
@@ -905,10 +1427,19 @@ def _check_deactivation_budget(deps: Deps, origin: Origin, lic: License, act: Ac
     raise error
 
 
+FEATURE_MISSING = "FEATURE_MISSING"
+
+
 def validate(
-    deps: Deps, creds: Credentials, installation_id: str, origin: Origin
+    deps: Deps,
+    creds: Credentials,
+    installation_id: str,
+    origin: Origin,
+    *,
+    request: Request = NO_REQUEST,
 ) -> ValidationResult:
-    """Read-only: is this installation licensed now? Answers with a code, not an error."""
+    """Read-only: is this installation licensed now? Answers with a code, not an
+    error. (A report-only licence's would-be refusals are recorded.)"""
     attempt = Attempt(deps, origin, "validation.refused", installation_id, None)
     session = deps.session
     company_ids = None
@@ -917,8 +1448,13 @@ def validate(
     try:
         begin_autocommit(session)  # one statement reads all it needs
         rows = _load(deps, attempt, creds, None, company_ids, installation_id, lock=False)
-        candidates = _candidates(rows, utcnow())
-        by_id = {r.id: r for r in rows}
+        degenerate = _degenerate(rows, installation_id)
+        if degenerate is not None:
+            raise degenerate
+        now = utcnow()
+        views = _views(rows, now, request.release_date)
+        candidates = _candidates(views, now, leased=True)
+        by_id = {v.row.id: v for v in views}
         here = [c for c in candidates if c.active_here]
         pick = (
             next((c for c in here if c.status == "active"), None)
@@ -926,18 +1462,68 @@ def validate(
             or (here[0] if here else None)
             or seat_rules.refusal_for_unusable(candidates)
         )
-        status = pick.status
-        if status != "active":
-            code = f"LICENSE_{status.upper()}"
+        view = by_id[pick.key]
+        s, lic = view.settings, view.row
+        warnings: list[PolicyWarning] = []
+        if pick.status != "active":
+            code = f"LICENSE_{pick.status.upper()}"
         elif pick.active_here:
             code = "VALID"
+            err = view.condition_error
+            if err is not None:  # report-only
+                warnings.append(_warning(err))
         else:
             code = "NOT_ACTIVATED"
-        lic = by_id[pick.key]
+        granted = _features(s, lic.features)
+        missing = None
+        if request.features is not None:
+            missing = rules.missing_features(granted, request.features)
+            if missing and code == "VALID":
+                detail = f"This licence does not include: {', '.join(missing)}."
+                if s.report_only:
+                    warnings.append(PolicyWarning(FEATURE_MISSING, detail))
+                else:
+                    code = FEATURE_MISSING
         summary = LicenseSummary(
-            lic.public_id, lic.product, lic.seats, lic.seats_used, lic.expires_at
+            lic.public_id,
+            lic.product,
+            lic.seats,
+            lic.seats_used,
+            lic.expires_at,
+            granted,
+            s.model,
+            lic.policy_settings is not None or bool(lic.policy_overrides),
         )
-        return ValidationResult(code == "VALID", code, summary, status)
+        result = ValidationResult(code == "VALID", code, summary, view.status, warnings, missing)
     finally:
         if session.in_transaction():
             session.commit()
+    if warnings:
+        _report_validation(deps, origin, lic, installation_id, warnings)
+    return result
+
+
+def _report_validation(
+    deps: Deps, origin: Origin, lic: Any, installation_id: str, warnings: Sequence[PolicyWarning]
+) -> None:
+    """Record a report-only licence's would-be refusals of a validation."""
+    session = deps.session
+    begin_write(session)
+    try:
+        now = utcnow()
+        for w in warnings:
+            events.add(
+                session,
+                "enforcement.reported",
+                origin,
+                license_id=lic.id,
+                customer_id=lic.customer_id,
+                installation_id=installation_id,
+                reason=w.code,
+                data={"action": "validate", "why": w.detail},
+                at=now,
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

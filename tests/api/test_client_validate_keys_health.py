@@ -73,6 +73,8 @@ def test_validate_active_installation_is_valid(
         "seats_used": 1,
         "expires_at": _iso(expires),
         "status": "active",
+        "features": [],
+        "model": "node_locked",
     }
 
 

@@ -7,7 +7,14 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from licserver.api.schemas.common import Strict, Text, UTCDateTime, installation_id_field, json_size
+from licserver.api.schemas.common import (
+    INSTALLATION_ID_RE,
+    Strict,
+    Text,
+    UTCDateTime,
+    json_size,
+)
+from licserver.domain import policy as rules
 from licserver.services.credentials import (
     ACTIVATION_PASSWORD,
     COMPANY_PASSWORD,
@@ -74,12 +81,121 @@ class ClientInfo(Strict):
             raise ma.ValidationError(f"At most {CLIENT_INFO_MAX_BYTES} bytes.")
 
 
-class ActivateIn(CredentialsMixin):
-    installation_id = installation_id_field(required=True)
+def _fingerprints(value: Any) -> None:
+    try:
+        rules.check_fingerprints(value)
+    except ValueError as exc:
+        raise ma.ValidationError(str(exc)) from None
+
+
+def _feature_names(value: list[str]) -> None:
+    if len(value) > 100:
+        raise ma.ValidationError("At most 100 features.")
+    bad = [f for f in value if not rules.FEATURE_RE.match(f)]
+    if bad:
+        raise ma.ValidationError(f"Not a feature name (1-64 of A-Z a-z 0-9 . _ : -): {bad[0]!r}.")
+
+
+class Installation(Strict):
+    """``installation_id``, or ``site_url`` in its place (a licensed site: its
+    installation ID is derived from the normalised URL, docs/licence-models.md)."""
+
+    installation_id = Text(
+        required=True,
+        validate=validate.Regexp(
+            INSTALLATION_ID_RE, error="8 to 128 characters of A-Z a-z 0-9 . _ : -"
+        ),
+        metadata={
+            "example": "3f2a9c0e7d5b41a8",
+            "pattern": INSTALLATION_ID_RE.pattern,
+            "description": "Required unless site_url is given (it is then derived from it).",
+        },
+    )
+    site_url = Text(
+        validate=validate.Length(1, rules.MAX_SITE_URL),
+        metadata={
+            "example": "https://shop.example.com",
+            "description": "A licensed site instead of installation_id (http/https).",
+        },
+    )
+    release_date = fields.Date(
+        metadata={
+            "description": "YYYY-MM-DD: the release date of the calling version "
+            "(maintained access after expiry)."
+        },
+    )
+
+    @ma.pre_load
+    def _site_installation(self, data: Any, **_: Any) -> Any:
+        """A site stands for its installation: derive the ID before the fields load."""
+        if isinstance(data, dict) and "site_url" in data and "installation_id" not in data:
+            data = dict(data)
+            try:
+                site = rules.normalise_site(data["site_url"])
+            except ValueError:
+                site = ""  # _one_installation says what is wrong with it
+            data["installation_id"] = rules.site_installation_id(site)
+        return data
+
+    @ma.validates_schema
+    def _one_installation(self, data: dict[str, Any], **_: Any) -> None:
+        if "site_url" not in data:
+            return
+        try:
+            site = rules.normalise_site(data["site_url"])
+        except ValueError as exc:
+            raise ma.ValidationError([str(exc)], field_name="site_url") from None
+        if data.get("installation_id") != rules.site_installation_id(site):
+            raise ma.ValidationError(
+                ["Give installation_id or site_url, not both."], field_name="site_url"
+            )
+
+    @ma.post_load
+    def _site(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if "site_url" in data:
+            data["site_url"] = rules.normalise_site(data["site_url"])
+        return data
+
+
+class ActivateIn(Installation, CredentialsMixin):
     machine_name = Text(
-        required=True, validate=validate.Length(1, 255), metadata={"example": "DESIGN-PC-07"}
+        validate=validate.Length(1, 255),
+        metadata={
+            "example": "DESIGN-PC-07",
+            "description": "Required with installation_id; with site_url it defaults to the site.",
+        },
     )
     client = fields.Nested(ClientInfo, load_default=None)
+    fingerprints = fields.Dict(
+        keys=fields.String(),
+        values=Text(),
+        validate=_fingerprints,
+        metadata={
+            "description": "Secondary identifiers (name: hash), at most 8: fingerprint "
+            "continuity moves this machine's activation to a new installation ID."
+        },
+    )
+
+    @ma.validates_schema
+    def _machine_name(self, data: dict[str, Any], **_: Any) -> None:
+        if "machine_name" not in data and "site_url" not in data:
+            raise ma.ValidationError(
+                ["Missing data for required field."], field_name="machine_name"
+            )
+
+    @ma.post_load
+    def _default_machine_name(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if "machine_name" not in data:
+            data["machine_name"] = rules.normalise_site(data["site_url"])[:255]
+        return data
+
+
+class WarningOut(ma.Schema):
+    code = fields.String(metadata={"example": "SEAT_LIMIT_REACHED"})
+    detail = fields.String()
+
+
+_WARNINGS = {"description": "Report-only licences: what would have been refused (else empty)."}
 
 
 class ActivationOut(ma.Schema):
@@ -92,22 +208,44 @@ class ActivationOut(ma.Schema):
     activation_token = fields.String(
         metadata={"description": "Secret; authenticates later calls of this installation."}
     )
+    model = fields.String(validate=validate.OneOf(rules.MODELS))
+    lease_expires_at = UTCDateTime(
+        allow_none=True, metadata={"description": "Floating: the lease's end (else null)."}
+    )
+    features = fields.List(fields.String(), metadata={"description": "Entitlements."})
+    warnings = fields.List(fields.Nested(WarningOut), metadata=_WARNINGS)
+    moved_from = fields.String(
+        allow_none=True,
+        metadata={"description": "Fingerprint continuity: the installation ID it moved from."},
+    )
 
 
 class CheckinIn(Strict):
     activation_token = Text(required=True, validate=validate.Length(1, 256))
+    release_date = fields.Date(metadata={"description": "YYYY-MM-DD"})
 
 
 class CertificateOut(ma.Schema):
     certificate = fields.String()
+    lease_expires_at = UTCDateTime(
+        allow_none=True, metadata={"description": "Floating: the renewed lease's end."}
+    )
+    warnings = fields.List(fields.Nested(WarningOut), metadata=_WARNINGS)
 
 
 class DeactivatedOut(ma.Schema):
     deactivated_at = UTCDateTime()
+    warnings = fields.List(fields.Nested(WarningOut), metadata=_WARNINGS)
 
 
-class ValidateIn(CredentialsMixin):
-    installation_id = installation_id_field(required=True)
+class ValidateIn(Installation, CredentialsMixin):
+    features = fields.List(
+        Text(),
+        validate=_feature_names,
+        metadata={
+            "description": "Features the caller needs: FEATURE_MISSING when one is not granted."
+        },
+    )
 
 
 class LicenseSummary(ma.Schema):
@@ -117,16 +255,34 @@ class LicenseSummary(ma.Schema):
     seats_used = fields.Integer()
     expires_at = UTCDateTime(allow_none=True)
     status = fields.String()
+    features = fields.List(
+        fields.String(), metadata={"description": "The entitlements (policy and licence features)."}
+    )
+    model = fields.String(
+        validate=validate.OneOf(rules.MODELS),
+        metadata={"description": "node_locked or floating."},
+    )
 
 
 class ValidateOut(ma.Schema):
     valid = fields.Boolean()
     code = fields.String(
         validate=validate.OneOf(
-            ["VALID", "NOT_ACTIVATED", "LICENSE_EXPIRED", "LICENSE_SUSPENDED", "LICENSE_REVOKED"]
+            [
+                "VALID",
+                "NOT_ACTIVATED",
+                "LICENSE_EXPIRED",
+                "LICENSE_SUSPENDED",
+                "LICENSE_REVOKED",
+                "FEATURE_MISSING",
+            ]
         )
     )
     license = fields.Nested(LicenseSummary)
+    warnings = fields.List(fields.Nested(WarningOut), metadata=_WARNINGS)
+    missing_features = fields.List(
+        fields.String(), metadata={"description": "Only when features were asked for."}
+    )
 
 
 class KeyOut(ma.Schema):

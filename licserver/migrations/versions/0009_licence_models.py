@@ -108,15 +108,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_licenses_policy_id"), table_name="licenses")
-    with op.batch_alter_table("licenses", schema=None) as batch_op:
-        if op.get_bind().dialect.name != "sqlite":
-            batch_op.drop_constraint(
-                op.f("fk_licenses_policy_id_policies"), type_="foreignkey"
-            )
-        batch_op.drop_column("converted_at")
-        batch_op.drop_column("first_activated_at")
-        batch_op.drop_column("policy_overrides")
-        batch_op.drop_column("policy_id")
+    # DROP COLUMN on SQLite too (3.35+): a batch rebuild of licenses would drop
+    # and recreate a table other tables reference.
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f("fk_licenses_policy_id_policies"), "licenses", type_="foreignkey")
+    for column in ("converted_at", "first_activated_at", "policy_overrides", "policy_id"):
+        op.drop_column("licenses", column)
     op.drop_index("ix_activations_live_lease", table_name="activations")
     op.drop_index("ix_activations_live_heartbeat", table_name="activations")
     # DROP COLUMN, not a batch rebuild: a rebuild would lose the expression index
