@@ -151,7 +151,7 @@ class LoadReport:
     licences: int
     activations: int
     seconds: float  # the load itself
-    analyze_seconds: float  # statistics (and, on PostgreSQL, the visibility map) afterwards
+    analyze_seconds: float  # statistics (PostgreSQL: and the visibility map, a checkpoint)
 
 
 def bulk_load(app: Flask, licences: int, activations_per_licence: int) -> LoadReport:
@@ -331,6 +331,10 @@ def _load_postgresql(dsn: str, plan: _Plan) -> float:
     with psycopg.connect(dsn, autocommit=True) as conn:
         # Without it autovacuum would start on the new rows in the middle of a run.
         conn.execute("VACUUM (ANALYZE) products, customers, licenses, activations")
+        # And the load's gigabytes of dirty pages written out now, not by the
+        # checkpointer and the kernel's writeback during the measured runs, where
+        # they competed with every commit's WAL flush (docs/performance.md, target 5).
+        conn.execute("CHECKPOINT")
     return time.monotonic() - started
 
 

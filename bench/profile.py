@@ -98,3 +98,19 @@ def summarise(raw: Path) -> dict[str, float]:
         counts[categorise(stack_text.split(";"))] += int(n)
     total = sum(counts.values())
     return {name: n / total for name, n in counts.most_common()} if total else {}
+
+
+def top_frames(raw: Path, n: int = 10, depth: int = 2) -> list[tuple[str, float]]:
+    """The innermost ``depth`` frames of the samples that are not idle, joined
+    with " < ", and each one's share of those samples, the largest ``n``."""
+    counts: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack_text, _, num = line.rpartition(" ")
+        if not stack_text or not num.isdigit():
+            continue
+        stack = stack_text.split(";")
+        if categorise(stack) == IDLE:
+            continue
+        counts[" < ".join(reversed(stack[-depth:]))] += int(num)
+    total = sum(counts.values())
+    return [(frames, k / total) for frames, k in counts.most_common(n)] if total else []

@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                     if a.callers:
                         st.print_callers(a.callers)
                 if a.profile:
-                    from pyinstrument import Profiler
+                    from pyinstrument import Profiler  # type: ignore[import-not-found]
 
                     call = calls[a.profile]
                     for i in range(50):

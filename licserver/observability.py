@@ -100,7 +100,12 @@ def init_app(app: Flask) -> None:
 
     # First of all before_request hooks: the rate limiter's 429 has an id too.
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
-    app.after_request(_finish)
+    json_logs = fmt == "json"
+
+    def _finish_request(resp: Response) -> Response:
+        return _finish(resp, json_logs)
+
+    app.after_request(_finish_request)
     if app.config["METRICS_ENABLED"]:
         app.add_url_rule("/metrics", "metrics", _metrics_view, methods=["GET"])
 
@@ -124,10 +129,16 @@ def _incoming_or_new(incoming: str | None) -> str:
     return secrets.token_hex(16)
 
 
+# The incoming header in the WSGI environ: read there, not through
+# request.headers (which builds the key and looks it up on every call).
+_REQUEST_ID_ENVIRON = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+
+
 def _start() -> None:
     ctx_g = g._get_current_object()  # one proxy lookup, not many
     ctx_g.request_started = time.perf_counter()
-    ctx_g.request_id = _incoming_or_new(request.headers.get(REQUEST_ID_HEADER))
+    environ = request.environ
+    ctx_g.request_id = _incoming_or_new(environ.get(_REQUEST_ID_ENVIRON))
 
 
 # (method, route, status) -> the labelled counter and histogram: labels() is
@@ -146,15 +157,22 @@ def _series(method: str, rule: str, status: int) -> tuple[Any, Any]:
     return found
 
 
-def _finish(resp: Response) -> Response:
+def _finish(resp: Response, json_logs: bool) -> Response:
     req = request._get_current_object()  # type: ignore[attr-defined]
     ctx_g = g._get_current_object()
     rid = ctx_g.get("request_id")
     if rid is None:  # a hook before ours answered (none should)
-        rid = ctx_g.request_id = _incoming_or_new(req.headers.get(REQUEST_ID_HEADER))
-    resp.headers[REQUEST_ID_HEADER] = rid
+        rid = ctx_g.request_id = _incoming_or_new(req.environ.get(_REQUEST_ID_ENVIRON))
+    headers = resp.headers
+    headers[REQUEST_ID_HEADER] = rid
     code = None
-    if resp.mimetype == _PROBLEM_JSON and not resp.direct_passthrough:
+    # the raw header first: parsing it (resp.mimetype) only for a likely problem
+    ctype = headers.get("Content-Type", "")
+    if (
+        ctype[: len(_PROBLEM_JSON)].lower() == _PROBLEM_JSON
+        and resp.mimetype == _PROBLEM_JSON
+        and not resp.direct_passthrough
+    ):
         code = _stamp_problem(resp, rid)
     started = ctx_g.get("request_started")
     elapsed = time.perf_counter() - started if started is not None else 0.0
@@ -168,7 +186,7 @@ def _finish(resp: Response) -> Response:
         REFUSALS.labels(code).inc()
     elif rule == _ACTIVATE_RULE and method == "POST" and status in (200, 201):
         ACTIVATIONS.labels("created" if status == 201 else "reused").inc()
-    if current_app.extensions.get("licserver.json_logs"):
+    if json_logs:
         from licserver.security import redact_target
 
         path = redact_target(req.path)  # invitation and reset links carry a token

@@ -57,32 +57,46 @@ SECRET_PARAMS = frozenset(
 )
 REDACTED = "[redacted]"
 # Links that carry a token in their path (portal invitations, resets, download links).
+_TOKEN_PREFIX = "/portal/"
 _TOKEN_PATH = re.compile(r"^(/portal/(?:invitation|reset|downloads/file)/)[^/?#]+")
+# The raw request line's target, as servers put it in the environ for access logs.
+_RAW_KEYS = ("RAW_URI", "REQUEST_URI")
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+# The headers every response gets unless a hook or view set them first:
+# (lower-case name for the lookup, name, value).
+_DEFAULT_HEADERS = (
+    ("content-security-policy", "Content-Security-Policy", DEFAULT_CSP),
+    ("x-content-type-options", "X-Content-Type-Options", "nosniff"),
+    ("x-frame-options", "X-Frame-Options", "DENY"),
+    # same-origin: Flask-WTF checks the Referer of HTTPS form posts; the tokens
+    # in reset and invitation URLs never leave the site.
+    ("referrer-policy", "Referrer-Policy", "same-origin"),
+)
+_HSTS_HEADER = ("strict-transport-security", "Strict-Transport-Security", HSTS_VALUE)
+
+
 def init_app(app: Flask) -> None:
     """Install the response hooks and the query-string guard."""
-    hsts = bool(app.config.get("HSTS"))
+    defaults = _DEFAULT_HEADERS + ((_HSTS_HEADER,) if app.config.get("HSTS") else ())
 
     @app.after_request
     def _headers(resp: Response) -> Response:
-        # Blueprint hooks run before this one: a header they set is kept.
+        # Blueprint hooks run before this one: a header they set is kept. One
+        # pass over the names present and one extend: Headers.setdefault and
+        # ``in`` scan the list (and raise KeyError inside) for every name.
         headers = resp.headers
-        headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        # same-origin: Flask-WTF checks the Referer of HTTPS form posts; the tokens
-        # in reset and invitation URLs never leave the site.
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if "Cache-Control" not in headers and not _is_static():
+        present = {name.lower() for name in headers.keys()}
+        missing = [(name, value) for low, name, value in defaults if low not in present]
+        if "cache-control" not in present and not _is_static():
             # Secrets (keys, activation passwords and tokens, admin tokens) travel
             # in responses; no cache, shared or private, may keep any of them.
-            headers["Cache-Control"] = "no-store"
-        if hsts:
-            headers.setdefault("Strict-Transport-Security", HSTS_VALUE)
+            missing.append(("Cache-Control", "no-store"))
+        if missing:
+            headers.extend(missing)
         return resp
 
     app.wsgi_app = QueryStringGuard(app.wsgi_app)  # type: ignore[method-assign]
@@ -97,6 +111,11 @@ def redact_query(query: str) -> str | None:
     """The query string with the values of secret-named parameters replaced,
     or None when it has none (the query string is then left byte for byte)."""
     if not query:
+        return None
+    # Most query strings name no secret: a substring test settles them without
+    # parsing. Only a name written with percent-escapes can hide from it.
+    low = query.lower()
+    if "%" not in low and not any(name in low for name in SECRET_PARAMS):
         return None
     pairs = parse_qsl(query, keep_blank_values=True)
     if not any(name.lower() in SECRET_PARAMS for name, _ in pairs):
@@ -124,11 +143,14 @@ class QueryStringGuard:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        redacted = redact_query(environ.get("QUERY_STRING", ""))
-        if redacted is not None:
-            environ["QUERY_STRING"] = redacted
-        for key in ("RAW_URI", "REQUEST_URI"):
+        query = environ.get("QUERY_STRING")
+        if query:
+            redacted = redact_query(query)
+            if redacted is not None:
+                environ["QUERY_STRING"] = redacted
+        for key in _RAW_KEYS:
             raw = environ.get(key)
-            if isinstance(raw, str) and raw:
+            # redact_target changes only a query string or a token link's path
+            if isinstance(raw, str) and ("?" in raw or raw.startswith(_TOKEN_PREFIX)):
                 environ[key] = redact_target(raw)
         return self.app(environ, start_response)
