@@ -28,6 +28,11 @@ def new_activation_id() -> str:
     return f"A-{_random(16)}"
 
 
+def new_policy_id() -> str:
+    """``P-XXXX-XXXX``, like licence ids."""
+    return f"P-{_random(4)}-{_random(4)}"
+
+
 def new_token_id() -> str:
     return _random(10).lower()
 

@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 
 from licserver import signing
 from licserver.database import begin_write
-from licserver.domain.errors import NotFound
+from licserver.domain import policy as rules
+from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.domain.ids import ALPHABET, new_license_id
 from licserver.domain.status import transition
 from licserver.models import License, utcnow
+from licserver.models.policy import Policy
 from licserver.services import Deps, Origin, events
 from licserver.services import customers as customer_service
+from licserver.services import policies as policy_service
 from licserver.services import products as product_service
 
 KEY_PURPOSE = "license_key"
@@ -67,16 +70,28 @@ def create(
     seats: int | None = None,
     expires_at: datetime | None | Any = _UNSET,
     features: list[str] | None = None,
+    policy: str | None = None,
+    policy_overrides: dict[str, Any] | None = None,
 ) -> tuple[License, Secrets]:
+    """Issue a licence. ``policy``: one of the product's policies (id or name);
+    ``policy_overrides``: this licence's own values of some of its settings.
+    Without ``expires_at``, the policy's expiry rule decides (fixed date, or
+    from issue), else the product's default duration."""
+    overrides = _checked_overrides(policy_overrides)
     begin_write(deps.session)  # SQLite: take the write lock before reading
     session = deps.session
     prod = product_service.get(session, product)
     cust = customer_service.get(session, customer)
+    pol = _policy_of(session, prod.id, policy)
+    settings = rules.resolve(pol.settings if pol else None, overrides)
     now = utcnow()
     if expires_at is _UNSET:
-        expires_at = (
-            now + timedelta(days=prod.default_duration_days) if prod.default_duration_days else None
-        )
+        if _policy_sets_expiry(settings):
+            expires_at = rules.expiry_at_issue(settings, now, None)
+        elif prod.default_duration_days:
+            expires_at = now + timedelta(days=prod.default_duration_days)
+        else:
+            expires_at = None
     for _ in range(5):
         public_id = new_license_id()
         if (
@@ -94,12 +109,14 @@ def create(
         status="active",
         expires_at=expires_at,
         features=list(features or []),
+        policy_id=pol.id if pol else None,
+        policy_overrides=overrides,
         key_serial=1,
         key_enc=b"",
         activation_password_enc=deps.box.seal(password, PASSWORD_PURPOSE),
         created_at=now,
     )
-    lic.product, lic.customer = prod, cust
+    lic.product, lic.customer, lic.policy = prod, cust, pol
     key = _sign_key(deps, lic, now)
     lic.key_enc = deps.box.seal(key, KEY_PURPOSE)
     session.add(lic)
@@ -115,10 +132,51 @@ def create(
             "seats": lic.seats,
             "expires_at": _iso(lic.expires_at),
             "features": lic.features,
+            **({"policy": pol.public_id} if pol else {}),
+            **({"policy_overrides": overrides} if overrides else {}),
         },
     )
     session.commit()
     return lic, Secrets(key, password)
+
+
+def _checked_overrides(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not values:
+        return None
+    try:
+        checked = rules.check(values, partial=True)
+    except rules.PolicyError as exc:
+        raise ValidationFailed(
+            {f"policy_overrides.{k}": v for k, v in exc.errors.items()}
+        ) from None
+    return rules.settings_json(checked)
+
+
+def _policy_of(session: Session, product_id: int, ref: str | None) -> Policy | None:
+    if ref is None:
+        return None
+    try:
+        return policy_service.find(session, product_id, ref)
+    except NotFound:
+        raise ValidationFailed({"policy": [f"This product has no policy '{ref}'."]}) from None
+
+
+def _policy_sets_expiry(s: rules.Settings) -> bool:
+    """Does the policy's rule say when licences end (so the product's default
+    duration does not apply)?"""
+    return s.fixed_expiry is not None or s.expiry_basis != rules.FIXED
+
+
+def _check_whole(lic: License) -> rules.Settings:
+    """The licence's effective settings must make sense together."""
+    s = policy_service.effective(lic)
+    try:
+        rules.check({k: v for k, v in s.to_json().items()}, partial=False)
+    except rules.PolicyError as exc:
+        raise ValidationFailed(
+            {f"policy_overrides.{k}": v for k, v in exc.errors.items()}
+        ) from None
+    return s
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -126,23 +184,134 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def update(deps: Deps, origin: Origin, public_id: str, changes: dict[str, Any]) -> License:
-    """Seats, expiry, features. Lowering seats below those in use is allowed:
-    the installations stay, new ones are refused until enough are freed."""
+    """Seats, expiry, features, policy, policy overrides. Lowering seats below
+    those in use is allowed: the installations stay, new ones are refused until
+    enough are freed."""
     session = deps.session
     begin_write(session)
-    lic = _locked(session, public_id)
-    diff: dict[str, Any] = {}
-    for field in ("seats", "expires_at", "features"):
-        if field in changes and getattr(lic, field) != changes[field]:
-            old, new = getattr(lic, field), changes[field]
-            if field == "expires_at":
-                old, new = _iso(old), _iso(new)
-            diff[field] = {"from": old, "to": new}
-            setattr(lic, field, changes[field])
-    if diff:
-        events.record(session, "license.updated", origin, license=lic, data=diff)
-    session.commit()
-    return lic
+    try:
+        lic = _locked(session, public_id)
+        diff: dict[str, Any] = {}
+        for field in ("seats", "expires_at", "features"):
+            if field in changes and getattr(lic, field) != changes[field]:
+                old, new = getattr(lic, field), changes[field]
+                if field == "expires_at":
+                    old, new = _iso(old), _iso(new)
+                diff[field] = {"from": old, "to": new}
+                setattr(lic, field, changes[field])
+        rules_changed = False
+        if "policy" in changes:
+            pol = _policy_of(session, lic.product_id, changes["policy"])
+            if (pol.id if pol else None) != lic.policy_id:
+                old_ref = lic.policy.public_id if lic.policy else None
+                diff["policy"] = {"from": old_ref, "to": pol.public_id if pol else None}
+                lic.policy_id, lic.policy = (pol.id if pol else None), pol
+                rules_changed = True
+        if "policy_overrides" in changes:
+            overrides = _checked_overrides(changes["policy_overrides"])
+            if overrides != lic.policy_overrides:
+                diff["policy_overrides"] = {"from": lic.policy_overrides, "to": overrides}
+                lic.policy_overrides = overrides
+                rules_changed = True
+        if rules_changed:
+            policy_service.rederive_live(session, lic, _check_whole(lic))
+        if diff:
+            events.record(session, "license.updated", origin, license=lic, data=diff)
+        session.commit()
+        return lic
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def renew(deps: Deps, origin: Origin, public_id: str, days: int | None = None) -> License:
+    """Extend by ``days`` (default: the policy's duration), from the old expiry or
+    from now as the policy's renewal basis says (``domain.policy.renewed_expiry``)."""
+    session = deps.session
+    begin_write(session)
+    try:
+        lic = _locked(session, public_id)
+        s = policy_service.effective(lic)
+        now = utcnow()
+        try:
+            new = rules.renewed_expiry(s, lic.expires_at, now, days)
+        except rules.PolicyError as exc:
+            raise ValidationFailed(exc.errors) from None
+        old = lic.expires_at
+        lic.expires_at = new
+        events.record(
+            session,
+            "license.renewed",
+            origin,
+            license=lic,
+            data={
+                "from": _iso(old),
+                "to": _iso(new),
+                "days": days or s.duration_days,
+                "basis": s.renewal_basis,
+            },
+        )
+        session.commit()
+        return lic
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def convert(
+    deps: Deps,
+    origin: Origin,
+    public_id: str,
+    *,
+    policy: str,
+    expires_at: datetime | None | Any = _UNSET,
+    seats: int | None = None,
+) -> License:
+    """A trial licence becomes a paid one: it moves to ``policy`` (not a trial),
+    keeping its key, password and activations. Expiry: ``expires_at`` if given,
+    else the new policy's rule from now, else perpetual."""
+    session = deps.session
+    begin_write(session)
+    try:
+        lic = _locked(session, public_id)
+        before = policy_service.effective(lic)
+        if not before.trial:
+            raise Conflict("Only a trial licence can be converted.")
+        pol = _policy_of(session, lic.product_id, policy)
+        assert pol is not None
+        target = rules.resolve(pol.settings, lic.policy_overrides)
+        if target.trial:
+            raise Conflict(f"Policy '{pol.name}' is a trial: convert to a paid policy.")
+        now = utcnow()
+        old_policy = lic.policy.public_id if lic.policy else None
+        old_expiry = lic.expires_at
+        lic.policy_id, lic.policy = pol.id, pol
+        if expires_at is _UNSET:
+            if target.expiry_basis == rules.FROM_FIRST_ACTIVATION and target.duration_days:
+                expires_at = now + timedelta(days=target.duration_days)
+            else:
+                expires_at = rules.expiry_at_issue(target, now, None)
+        lic.expires_at = expires_at
+        if seats is not None:
+            lic.seats = seats
+        lic.converted_at = now
+        policy_service.rederive_live(session, lic, _check_whole(lic))
+        events.record(
+            session,
+            "license.converted",
+            origin,
+            license=lic,
+            data={
+                "policy": {"from": old_policy, "to": pol.public_id},
+                "expires_at": {"from": _iso(old_expiry), "to": _iso(lic.expires_at)},
+                **({"seats": seats} if seats is not None else {}),
+            },
+        )
+        session.commit()
+        return lic
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def _locked(session: Session, public_id: str) -> License:

@@ -22,6 +22,7 @@ from licserver.api.schemas.admin import (
     StatusChangeIn,
 )
 from licserver.api.schemas.common import PageArgs
+from licserver.api.schemas.policies import ConvertIn, RenewIn
 from licserver.domain.permissions import LICENSES, READ
 from licserver.extensions import db
 from licserver.models import Activation, Customer, Event, License, Product, utcnow
@@ -100,9 +101,35 @@ def show(license_id: str) -> dict[str, Any]:
 @errors(blp, 400, 413, 422, 401, 403, 404, 503)
 @require(LICENSES)
 def patch(data: dict[str, Any], license_id: str) -> dict[str, Any]:
-    """Change seats, expiry (null: perpetual) or features."""
+    """Change seats, expiry (null: perpetual), features, policy or policy overrides."""
     d = deps()
     lic = svc.update(d, origin(admin_actor()), license_id, data)
+    return views.license(lic, svc.reveal(d, lic))
+
+
+@blp.post("/<license_id>/renew")
+@blp.arguments(RenewIn, required=False)
+@blp.response(200, LicenseSecretOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 503)
+@require(LICENSES)
+def renew(data: dict[str, Any] | None, license_id: str) -> dict[str, Any]:
+    """Extend the licence by ``days`` (default: its policy's duration_days), from
+    the old expiry or from now, as the policy's renewal_basis says."""
+    d = deps()
+    lic = svc.renew(d, origin(admin_actor()), license_id, (data or {}).get("days"))
+    return views.license(lic, svc.reveal(d, lic))
+
+
+@blp.post("/<license_id>/convert")
+@blp.arguments(ConvertIn)
+@blp.response(200, LicenseSecretOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 409, 503)
+@require(LICENSES)
+def convert(data: dict[str, Any], license_id: str) -> dict[str, Any]:
+    """Convert a trial licence to a paid policy, keeping its key, password and
+    activations (409 when it is not a trial or the policy is one)."""
+    d = deps()
+    lic = svc.convert(d, origin(admin_actor()), license_id, **data)
     return views.license(lic, svc.reveal(d, lic))
 
 

@@ -6,8 +6,10 @@ from typing import Any
 
 from flask import current_app
 
+from licserver.domain import policy as policy_rules
 from licserver.domain.status import effective_status
 from licserver.models import Activation, Customer, Event, License, Product, User, utcnow
+from licserver.services import policies as policy_service
 from licserver.services.licenses import Secrets
 from licserver.services.mail import MailSettings
 
@@ -59,6 +61,18 @@ def license(lic: License, secrets: Secrets | None = None) -> dict[str, Any]:
         "status": effective_status(lic.status, lic.expires_at, utcnow()),
         "created_at": lic.created_at,
     }
+    settings = policy_service.effective(lic)
+    out.update(
+        policy=lic.policy.public_id if lic.policy else None,
+        policy_name=lic.policy.name if lic.policy else None,
+        policy_overrides=lic.policy_overrides,
+        settings=settings.to_json(),
+        model=settings.model,
+        trial=settings.trial,
+        entitlements=policy_rules.features(settings, lic.features),
+        first_activated_at=lic.first_activated_at,
+        converted_at=lic.converted_at,
+    )
     if secrets is not None:
         out["key"] = secrets.key
         out["activation_password"] = secrets.activation_password
@@ -82,6 +96,9 @@ def activation(a: Activation) -> dict[str, Any]:
         "deactivated_at": a.deactivated_at,
         "deactivated_by": by,
         "deactivation_reason": a.deactivation_reason,
+        "site_url": a.site_url,
+        "lease_expires_at": a.lease_expires_at,
+        "inactive_since": a.inactive_since,
     }
 
 

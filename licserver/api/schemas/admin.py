@@ -144,12 +144,31 @@ class LicenseIn(Strict):
         },
     )
     features = fields.List(FEATURE, validate=validate.Length(max=100), load_default=list)
+    policy = Text(
+        validate=validate.Length(1, 64),
+        metadata={"description": "One of the product's policies: its id (P-...) or name."},
+    )
+    policy_overrides = fields.Dict(
+        keys=fields.String(),
+        allow_none=True,
+        metadata={"description": "This licence's own values of some policy settings."},
+    )
 
 
 class LicensePatch(Strict):
     seats = fields.Integer(strict=True, validate=validate.Range(1, 1_000_000))
     expires_at = UTCDateTime(allow_none=True)
     features = fields.List(FEATURE, validate=validate.Length(max=100))
+    policy = Text(
+        validate=validate.Length(1, 64),
+        allow_none=True,
+        metadata={"description": "A policy id or name of the product; null: no policy."},
+    )
+    policy_overrides = fields.Dict(
+        keys=fields.String(),
+        allow_none=True,
+        metadata={"description": "Replaces the licence's overrides; null or {}: none."},
+    )
 
 
 class LicenseOut(ma.Schema):
@@ -162,6 +181,17 @@ class LicenseOut(ma.Schema):
     features = fields.List(fields.String())
     status = fields.String(validate=validate.OneOf(LICENSE_STATUSES))
     created_at = UTCDateTime()
+    policy = fields.String(allow_none=True, metadata={"description": "The policy's id."})
+    policy_name = fields.String(allow_none=True)
+    policy_overrides = fields.Dict(allow_none=True)
+    settings = fields.Dict(metadata={"description": "The effective policy settings."})
+    model = fields.String()
+    trial = fields.Boolean()
+    entitlements = fields.List(
+        fields.String(), metadata={"description": "The policy's and the licence's features."}
+    )
+    first_activated_at = UTCDateTime(allow_none=True)
+    converted_at = UTCDateTime(allow_none=True)
 
 
 class LicenseSecretOut(LicenseOut):
@@ -211,6 +241,9 @@ class ActivationAdminOut(ma.Schema):
     deactivated_at = UTCDateTime(allow_none=True)
     deactivated_by = fields.Nested(ActorOut, allow_none=True)
     deactivation_reason = fields.String(allow_none=True)
+    site_url = fields.String(allow_none=True, metadata={"description": "A licensed site."})
+    lease_expires_at = UTCDateTime(allow_none=True, metadata={"description": "Floating."})
+    inactive_since = UTCDateTime(allow_none=True, metadata={"description": "Heartbeat missed."})
 
 
 ActivationPage = page_of(ActivationAdminOut, "ActivationPage")
