@@ -24,6 +24,7 @@ from licclient.errors import (
     RateLimited,
     SeatLimitReached,
     ServerUnavailable,
+    TrialAlreadyUsed,
 )
 
 __all__ = [
@@ -40,5 +41,6 @@ __all__ = [
     "RateLimited",
     "CertificateInvalid",
     "ServerUnavailable",
+    "TrialAlreadyUsed",
     "__version__",
 ]

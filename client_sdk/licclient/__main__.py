@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", parents=[client], help="the licence status, offline")
     sub.add_parser("checkin", parents=[client], help="refresh the certificate")
     sub.add_parser("deactivate", parents=[client], help="free this machine's seat")
+    sub.add_parser("release", parents=[client], help="give back a floating lease (= deactivate)")
     request = sub.add_parser(
         "offline-request",
         parents=[client],
@@ -193,7 +194,15 @@ def _status_text(client: LicenseClient, status: Status) -> str:
             f"Expires:          {_when(status.expires_at, now)}",
             f"Check in before:  {_when(status.offline_until, now)}",
             f"Features:         {', '.join(status.features) or 'none'}",
+            f"Model:            {status.model or 'node_locked'}"
+            + (
+                f", lease until {_when(status.lease_expires_at, now)}"
+                if status.lease_expires_at
+                else ""
+            ),
         ]
+        if status.warnings:
+            lines.append(f"Warnings:         {', '.join(status.warnings)} (report-only licence)")
     if status.detail:
         lines.append(f"Detail:           {status.detail}")
     return "\n".join(lines)
@@ -217,6 +226,10 @@ def _status_json(client: LicenseClient, status: Status) -> dict[str, Any]:
         "offline_until": iso(status.offline_until),
         "checked_in_at": iso(status.checked_in_at),
         "features": list(status.features),
+        "model": status.model,
+        "lease_expires_at": iso(status.lease_expires_at),
+        "warnings": list(status.warnings),
+        "site_url": status.site_url,
         "detail": status.detail,
     }
 
@@ -301,7 +314,7 @@ def _run(args: argparse.Namespace) -> tuple[int, str, dict[str, Any]]:
             f"offline'); it works once:\n\n{proof}"
         )
         return EXIT_OK, text, {"deactivation_code": proof.replace("\n", "")}
-    elif args.command == "deactivate":
+    elif args.command in ("deactivate", "release"):
         client.deactivate()
         text = f"Deactivated: the seat of installation {client.installation_id} is free."
         return EXIT_OK, text, {"deactivated": True, "installation_id": client.installation_id}

@@ -3,6 +3,7 @@ this installation is licensed (API.md, "SDK")."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -11,9 +12,9 @@ import re
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -90,6 +91,12 @@ class Status:
     machine_name: str | None = None
     checked_in_at: datetime | None = None  # the certificate's issue time
     detail: str | None = None
+    # Licence models (client_sdk/README.md, "Licence models").
+    model: str | None = None  # "node_locked" or "floating"
+    lease_expires_at: datetime | None = None  # floating: the lease's end
+    warnings: tuple[str, ...] = ()  # report-only: what enforcement would refuse
+    site_url: str | None = None  # a licensed site
+    heartbeat_interval: int | None = None  # seconds: check in this often
 
 
 class LicenseClient:
@@ -103,6 +110,15 @@ class LicenseClient:
     ``clock``: unix seconds; all licence time comes from it. ``timeout`` (s)
     and ``retries`` apply to each request; ``clock_tolerance`` (s) is how far
     the clock may go back before ``CLOCK_TAMPERED``.
+
+    Licence models: ``release_date`` (a date or "YYYY-MM-DD", the release of
+    the product version embedding the SDK) lets an expired licence under
+    "maintained access" keep working for versions released before it expired;
+    ``site_url`` activates a web site instead of a machine (its installation ID
+    is derived from the normalised URL); ``fingerprints`` (True: hashes of the
+    hostname, a hardware serial and the MAC, sent only with a machine-derived
+    installation ID; False: none; a dict: those) let the server recognise this
+    machine when its installation ID changes.
 
     Not thread-safe: use one client per thread, or a lock.
     """
@@ -120,6 +136,9 @@ class LicenseClient:
         retries: int = 3,
         clock_tolerance: float = 3600.0,
         app_version: str | None = None,
+        release_date: date | str | None = None,
+        site_url: str | None = None,
+        fingerprints: bool | Mapping[str, str] = True,
     ) -> None:
         parts = urlsplit(server)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -132,6 +151,21 @@ class LicenseClient:
         self.product = product
         self.state_dir = Path(state_dir) if state_dir is not None else _state.default_state_dir()
         self._keys = _verify.load_public_keys(public_keys)
+        self.release_date = _release_date(release_date)
+        self.site_url: str | None = None
+        if site_url is not None:
+            if installation_id is not None:
+                raise ValueError("give site_url or installation_id, not both")
+            self.site_url = _fingerprint.normalise_site(site_url)
+            installation_id = _fingerprint.site_installation_id(self.site_url)
+        if fingerprints is True:
+            # Only for a machine-derived installation ID: an ID given by the caller
+            # (containers, tests) or a site is an identity the caller manages.
+            self._fingerprints: Mapping[str, str] | None = None  # computed on first use
+            self._want_fingerprints = self.site_url is None and installation_id is None
+        else:
+            self._fingerprints = dict(fingerprints) if fingerprints else None
+            self._want_fingerprints = bool(fingerprints)
         if installation_id is None:
             try:
                 installation_id = _fingerprint.installation_id(product, self.state_dir)
@@ -214,7 +248,9 @@ class LicenseClient:
             code = CLOCK_TAMPERED
         elif state.refusal in (LICENSE_REVOKED, LICENSE_SUSPENDED):
             code = state.refusal
-        elif state.refusal == LICENSE_EXPIRED or (cert.exp is not None and now >= cert.exp):
+        elif state.refusal == LICENSE_EXPIRED or (
+            cert.exp is not None and now >= cert.exp and not self._maintained(cert)
+        ):
             code = LICENSE_EXPIRED
         elif now >= cert.until:
             code = CHECKIN_REQUIRED
@@ -232,7 +268,24 @@ class LicenseClient:
             seats=cert.seats,
             machine_name=cert.mn,
             checked_in_at=_utc(cert.iat),
+            model=cert.model,
+            lease_expires_at=_utc(cert.lease),
+            warnings=cert.warn,
+            site_url=cert.site,
+            heartbeat_interval=cert.hb,
         )
+
+    def _maintained(self, cert: Certificate) -> bool:
+        """Maintained access: this version was released on or before the expiry day."""
+        if cert.acc != "maintain_access" or cert.exp is None or self.release_date is None:
+            return False
+        return self.release_date <= datetime.fromtimestamp(cert.exp, UTC).date()
+
+    def has_feature(self, name: str) -> bool:
+        """Is ``name`` among the licence's features (entitlements)? Offline, from
+        the stored certificate; False unless ``status()`` is valid."""
+        current = self.status()
+        return current.valid and name in current.features
 
     def _remember(self, raw: bytes, state: State, cert: Certificate) -> None:
         """Record the clock (best effort: a read-only folder costs only tamper detection)."""
@@ -273,13 +326,21 @@ class LicenseClient:
                     f"This licence key is for the product '{for_product}', not '{self.product}'.",
                     code="INVALID_CREDENTIALS",
                 )
-        name = machine_name if machine_name is not None else _default_machine_name()
-        body: dict[str, Any] = {
-            **creds,
-            "installation_id": self.installation_id,
-            "machine_name": name,
-            "client": self._client_info(),
-        }
+        body: dict[str, Any] = {**creds, "client": self._client_info()}
+        if self.site_url is not None:
+            body["site_url"] = self.site_url  # the server derives the same installation ID
+            if machine_name is not None:
+                body["machine_name"] = machine_name
+        else:
+            body["installation_id"] = self.installation_id
+            body["machine_name"] = (
+                machine_name if machine_name is not None else _default_machine_name()
+            )
+            secondary = self._secondary()
+            if secondary:
+                body["fingerprints"] = secondary
+        if self.release_date is not None:
+            body["release_date"] = self.release_date.isoformat()
         _, answer = self._http().request("POST", "/api/v1/activations", body)
         aid, token = answer.get("activation_id"), answer.get("activation_token")
         try:
@@ -318,7 +379,7 @@ class LicenseClient:
             _, answer = self._http().request(
                 "POST",
                 f"/api/v1/activations/{quote(state.activation_id, safe='')}/checkin",
-                {"activation_token": state.activation_token},
+                self._checkin_body(state.activation_token),
             )
         except Deactivated:
             self._store.remove()
@@ -347,6 +408,31 @@ class LicenseClient:
         )
         self._store.remove()
         self._verified = None
+
+    def release(self) -> None:
+        """Give the seat back when the product exits. On a floating licence this
+        releases the lease at once (another machine may take it; releases never
+        count against the licence's deactivation budget); on a node-locked
+        licence it is ``deactivate()``. Either way the local activation is gone,
+        and the next start activates again."""
+        self.deactivate()
+
+    @contextlib.contextmanager
+    def lease(self, **credentials: str) -> Iterator[Status]:
+        """``with client.lease(license_key=...) as status:`` — activate (take a
+        floating lease) unless this installation is already valid, and release
+        it on the way out, whatever happens inside. Check in at least every
+        ``status.heartbeat_interval`` (or before ``offline_until``) meanwhile."""
+        current = self.status()
+        if not current.valid:
+            current = self.activate(**credentials)
+        try:
+            yield current
+        finally:
+            try:
+                self.release()
+            except LicenseError as exc:
+                log.warning("could not release the lease: %s", exc)
 
     def auto_checkin(self, *, within: float | timedelta | None = None) -> Status:
         """Check in when it is due, and tolerate the server being away meanwhile.
@@ -625,6 +711,22 @@ class LicenseClient:
             ) from exc
         self._verified = None
 
+    def _checkin_body(self, token: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"activation_token": token}
+        if self.release_date is not None:
+            body["release_date"] = self.release_date.isoformat()
+        return body
+
+    def _secondary(self) -> Mapping[str, str] | None:
+        """The secondary identifiers sent with an activation (hashes; see _fingerprint)."""
+        if self._fingerprints is None and self._want_fingerprints:
+            try:
+                self._fingerprints = _fingerprint.secondary_identifiers(self.product)
+            except OSError as exc:
+                log.debug("no secondary identifiers: %s", exc)
+                self._fingerprints = {}
+        return self._fingerprints
+
     def _client_info(self) -> dict[str, str]:
         info = {
             "os": f"{platform.system()} {platform.release()}".strip()[:200],
@@ -644,6 +746,17 @@ class LicenseClient:
                 user_agent=f"licclient/{__version__} Python/{platform.python_version()}",
             )
         return self._transport
+
+
+def _release_date(value: date | str | None) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"release_date must be a date or 'YYYY-MM-DD', not {value!r}")
 
 
 def _default_machine_name() -> str:

@@ -130,3 +130,85 @@ def installation_id(product: str, state_dir: Path) -> str:
     """This machine's installation ID for ``product``."""
     identity = machine_identity() or _fallback_identity(state_dir)
     return derive_installation_id(identity, product)
+
+
+# ---- secondary identifiers (fingerprint continuity) ---------------------------
+# Sent with an activation so that the server can recognise this machine when its
+# installation ID changes (an OS reinstall regenerates /etc/machine-id, a BIOS
+# update the platform UUID) and move its activation instead of taking a seat.
+# Each is an HMAC of the raw value keyed like the installation ID (per product),
+# so the raw hostname, serial and MAC never leave the machine.
+_SECONDARY = b"licclient/secondary/v1:"
+DMI_FILES = (Path("/sys/class/dmi/id/product_uuid"), Path("/sys/class/dmi/id/board_serial"))
+
+
+def _digest(kind: str, raw: str, product: str) -> str:
+    msg = _SECONDARY + product.encode("utf-8") + b":" + kind.encode("ascii")
+    return hmac.new(raw.encode("utf-8"), msg, "sha256").hexdigest()[:40]
+
+
+def _real_mac() -> str | None:
+    import uuid
+
+    node = uuid.getnode()
+    # A random node (no readable MAC) has the multicast bit set (RFC 4122).
+    if node >> 40 & 1:
+        return None
+    return f"{node:012x}"
+
+
+def secondary_identifiers(product: str) -> dict[str, str]:
+    """Hashes of the hostname, a hardware serial (where readable without
+    privileges) and the primary MAC: those the platform offers cheaply."""
+    import socket
+
+    raw: dict[str, str | None] = {
+        "hostname": (socket.gethostname() or "").strip().lower() or None,
+        "hardware": _from_files(DMI_FILES) if sys.platform.startswith("linux") else None,
+        "mac": _real_mac(),
+    }
+    return {k: _digest(k, v, product) for k, v in raw.items() if v and _usable(v)}
+
+
+# ---- licensed sites --------------------------------------------------------------
+# The same normalisation as the server's (licserver.domain.policy.normalise_site),
+# so a client knows its site's installation ID before it asks.
+_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_site(url: str) -> str:
+    """The canonical form of a site URL: lower-case scheme and host (IDNA), no
+    default port, user info, query or fragment, no trailing slash. ValueError
+    for what is not an http(s) URL with a host."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or not url.strip() or len(url) > 2048:
+        raise ValueError("site_url: an http:// or https:// URL of at most 2048 characters")
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _PORTS:
+        raise ValueError("site_url: an http:// or https:// URL")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError("site_url: the port is not a number from 0 to 65535") from None
+    if not host:
+        raise ValueError("site_url: the URL needs a host")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        host = host.rstrip(".").encode("idna").decode("ascii")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    if len(path) > 1:
+        path = path.rstrip("/")
+    return f"{scheme}://{netloc}{path}"
+
+
+def site_installation_id(normalised: str) -> str:
+    import hashlib
+
+    return "site:" + hashlib.sha256(normalised.encode()).hexdigest()[:40]

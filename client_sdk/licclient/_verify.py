@@ -111,6 +111,21 @@ class Certificate:
     exp: int | None
     until: int
     kid: str
+    # Licence models (extras the server adds only when they say something).
+    model: str = "node_locked"
+    lease: int | None = None  # floating: the lease's end
+    hb: int | None = None  # heartbeat interval, seconds
+    acc: str | None = None  # "maintain_access"
+    warn: tuple[str, ...] = ()  # report-only: what enforcement would refuse
+    site: str | None = None  # a licensed site's URL
+
+
+def _opt_int(p: Mapping[str, Any], name: str) -> int | None:
+    return None if p.get(name) is None else _time(p, name)
+
+
+def _opt_str(p: Mapping[str, Any], name: str) -> str | None:
+    return None if p.get(name) is None else _str(p, name)
 
 
 def _str(p: Mapping[str, Any], name: str) -> str:
@@ -154,7 +169,22 @@ def certificate(token: object, keys: Mapping[str, Ed25519PublicKey]) -> Certific
         exp=None if p.get("exp") is None else _time(p, "exp"),
         until=_time(p, "until"),
         kid=_str(p, "kid"),
+        model=_opt_str(p, "model") or "node_locked",
+        lease=_opt_int(p, "lease"),
+        hb=_opt_int(p, "hb"),
+        acc=_opt_str(p, "acc"),
+        warn=_warn(p),
+        site=_opt_str(p, "site"),
     )
+
+
+def _warn(p: Mapping[str, Any]) -> tuple[str, ...]:
+    value = p.get("warn")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+        raise InvalidToken("claim 'warn' is not a list of strings")
+    return tuple(value)
 
 
 def license_key_product(token: str, keys: Mapping[str, Ed25519PublicKey]) -> str | None:

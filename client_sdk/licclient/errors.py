@@ -78,6 +78,12 @@ class LicenseRevoked(LicenseError):
     default_message = "The licence was revoked."
 
 
+class TrialAlreadyUsed(LicenseError):
+    """This machine has already had a trial of the product (one trial per machine)."""
+
+    default_message = "This machine has already used its trial of the product."
+
+
 class Deactivated(LicenseError):
     """This installation was deactivated; the local activation has been removed."""
 
@@ -126,6 +132,7 @@ _BY_CODE: dict[str, type[LicenseError]] = {
     "LICENSE_SUSPENDED": LicenseSuspended,
     "LICENSE_REVOKED": LicenseRevoked,
     "DEACTIVATED": Deactivated,
+    "TRIAL_ALREADY_USED": TrialAlreadyUsed,
     "DEACTIVATION_LIMIT_REACHED": DeactivationLimitReached,
     "RATE_LIMITED": RateLimited,
     "SERVICE_UNAVAILABLE": ServerUnavailable,

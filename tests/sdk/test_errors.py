@@ -27,6 +27,7 @@ from licclient import (
     RateLimited,
     SeatLimitReached,
     ServerUnavailable,
+    TrialAlreadyUsed,
 )
 from licclient._http import parse_retry_after
 from licclient.errors import error_for
@@ -207,6 +208,7 @@ def test_every_server_error_code_has_its_exception() -> None:
         "LICENSE_REVOKED": LicenseRevoked,
         "DEACTIVATED": Deactivated,
         "DEACTIVATION_LIMIT_REACHED": DeactivationLimitReached,
+        "TRIAL_ALREADY_USED": TrialAlreadyUsed,
         "RATE_LIMITED": RateLimited,
         "SERVICE_UNAVAILABLE": ServerUnavailable,
     }

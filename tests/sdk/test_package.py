@@ -64,6 +64,7 @@ def test_the_public_names() -> None:
         "RateLimited",
         "CertificateInvalid",
         "ServerUnavailable",
+        "TrialAlreadyUsed",
         "__version__",
     }
     for name in licclient.__all__:
