@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
+from licserver.domain import policy as policy_rules
 from licserver.domain import portal as rules
 from licserver.domain.status import effective_status
 from licserver.extensions import db
@@ -15,6 +16,7 @@ from licserver.models import License, utcnow
 from licserver.portal.base import bp, mailer, me, origin, principal, requires, service_deps
 from licserver.portal.forms import ConfirmForm, DeactivateForm
 from licserver.services import history as history_service
+from licserver.services import policies as policy_service
 from licserver.services import portal_licenses as svc
 
 
@@ -42,6 +44,20 @@ def license_view(lic: License) -> dict[str, Any]:
         "status": effective_status(lic.status, lic.expires_at, now),
         "features": list(lic.features or []),
         "created_at": lic.created_at,
+        **model_view(lic),
+    }
+
+
+def model_view(lic: License) -> dict[str, Any]:
+    """The licence model as customers read it (docs/licence-models.md)."""
+    s = policy_service.effective(lic)
+    return {
+        "floating": s.floating,
+        "model": "Floating" if s.floating else "Node-locked",
+        "trial": s.trial,
+        "entitlements": policy_rules.features(s, lic.features),
+        "heartbeat": s.heartbeat_required,
+        "maintain_access": s.expired_access == policy_rules.MAINTAIN_ACCESS,
     }
 
 
@@ -140,7 +156,8 @@ def deactivate(public_id: str, activation_id: str) -> Any:
         if done.changed:
             by = me().name if me().email is None else f"{me().name} <{me().email}>"
             svc.notify_deactivated(db.session(), mailer(), done, by)
-        flash(f"{done.activation.machine_name} is deactivated; its seat is free.", "info")
+        verb = "released" if policy_service.effective(done.license).floating else "deactivated"
+        flash(f"{done.activation.machine_name} is {verb}; its seat is free.", "info")
         return redirect(url_for("portal.license", public_id=public_id))
     return render_template("portal/deactivate.html", lic=license_view(lic), act=act, form=form), (
         422 if form.errors else 200
