@@ -175,6 +175,23 @@ def _demo_history(number: str, license_id: str, password: str) -> None:
     )
 
 
+def _demo_policy_licences(d: Any, product: str, customer: str) -> None:
+    """The licence models to try (docs/licence-models.md): a floating policy and a
+    14-day trial, with one licence on each."""
+    from licserver.services import policies as policy_service
+
+    have = {p.name for p in policy_service.list_for_product(d.session, product)}
+    wanted = {
+        "floating": {"model": "floating", "lease_ttl": 900, "features": ["render"]},
+        "trial": {"trial": True, "expiry_basis": "from_first_activation", "duration_days": 14},
+    }
+    for name, settings in wanted.items():
+        if name not in have:
+            policy_service.create(d, CLI, product=product, name=name, settings=settings)
+    license_service.create(d, CLI, product=product, customer=customer, seats=2, policy="floating")
+    license_service.create(d, CLI, product=product, customer=customer, seats=1, policy="trial")
+
+
 @click.command("demo")
 def demo_command() -> None:
     """Load a demo product, customer, licences and users; print how to use them.
@@ -217,6 +234,7 @@ def demo_command() -> None:
             expires_at=utcnow() + timedelta(days=30),
             features=[],
         )
+        _demo_policy_licences(d, product.code, cust.number)
     _demo_users(cust.number)
     licenses = session.scalars(
         select(License).where(License.customer_id == cust.id).order_by(License.id)
@@ -241,8 +259,9 @@ Demo data loaded.
     for lic in licenses:
         s = license_service.reveal(d, lic)
         exp = lic.expires_at.strftime("%Y-%m-%d") if lic.expires_at else "never"
+        model = f", policy {lic.policy.name}" if lic.policy else ""
         click.echo(
-            f"  Licence {lic.public_id}: {lic.seats} seats, expires {exp}, "
+            f"  Licence {lic.public_id}: {lic.seats} seats, expires {exp}{model}, "
             f"activation password {s.activation_password}"
         )
     users = [("owner", DEMO_OWNER, DEMO_USER_PASSWORD)] + [(r, e, p) for r, e, _, p in DEMO_USERS]
