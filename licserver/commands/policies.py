@@ -4,15 +4,12 @@ heartbeats over time; docs/licence-models.md)."""
 from __future__ import annotations
 
 import json
-import signal
-import time
-from types import FrameType
+from collections.abc import Callable
 from typing import Any
 
 import click
-from sqlalchemy.exc import OperationalError
 
-from licserver.commands.common import error_message, fail
+from licserver.commands.common import error_message, fail, run_passes
 from licserver.domain.errors import LicenseServerError
 from licserver.extensions import db
 from licserver.runtime import deps
@@ -134,39 +131,18 @@ def sweep(loop: bool, interval: float) -> None:
 
     One pass by default (cron); --loop runs until SIGTERM or Ctrl-C. Several
     sweepers may run at once: a licence is settled by one of them."""
-    stop = False
 
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal stop
-        stop = True
+    def one_pass(_stop: Callable[[], bool]) -> str | None:
+        result = lease_service.sweep(deps())
+        if loop and not (result.seats_freed or result.marked_inactive):
+            return None
+        return (
+            f"leases released {result.released}, marked inactive "
+            f"{result.marked_inactive}, seats freed {result.freed}"
+            + (f", busy licences skipped {result.skipped}" if result.skipped else "")
+        )
 
-    if loop:
-        signal.signal(signal.SIGTERM, _stop)
-    try:
-        while True:
-            try:
-                result = lease_service.sweep(deps())
-            except OperationalError as exc:
-                db.session.rollback()
-                if not loop:
-                    fail(f"database unavailable: {exc.orig}")
-                click.echo(f"database unavailable, trying again: {exc.orig}", err=True)
-            else:
-                if result.seats_freed or result.marked_inactive or not loop:
-                    click.echo(
-                        f"leases released {result.released}, marked inactive "
-                        f"{result.marked_inactive}, seats freed {result.freed}"
-                        + (f", busy licences skipped {result.skipped}" if result.skipped else "")
-                    )
-            if not loop or stop:
-                break
-            deadline = time.monotonic() + interval
-            while not stop and time.monotonic() < deadline:
-                time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        db.session.remove()
+    run_passes(one_pass, loop=loop, interval=interval)
 
 
 COMMANDS: list[click.Command] = [policies_group, sweep]

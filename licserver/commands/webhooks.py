@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import time
-from types import FrameType
+from collections.abc import Callable
 
 import click
 from flask import current_app
-from sqlalchemy.exc import OperationalError
 
-from licserver.commands.common import error_message, fail
+from licserver.commands.common import error_message, fail, run_passes
 from licserver.domain.errors import LicenseServerError
 from licserver.extensions import db
 from licserver.runtime import runtime
@@ -46,40 +43,17 @@ def webhooks_deliver(loop: bool, interval: float, limit: int) -> None:
     workers may run at once: none sends an event twice to an endpoint."""
     settings = svc.Settings.from_config(current_app.config)
     box = runtime().box()
-    stop = False
 
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal stop
-        stop = True
+    def one_pass(stop: Callable[[], bool]) -> str | None:
+        result = svc.deliver(db.session(), box, settings, limit=limit, stop=stop)
+        if not (result.queued or result.attempted or not loop):
+            return None
+        return (
+            f"queued {result.queued}, delivered {result.delivered}, "
+            f"retrying {result.retrying}, failed {result.failed}"
+        )
 
-    if loop:
-        signal.signal(signal.SIGTERM, _stop)
-    try:
-        while True:
-            try:
-                result = svc.deliver(db.session(), box, settings, limit=limit, stop=lambda: stop)
-            except OperationalError as exc:
-                db.session.rollback()
-                if not loop:
-                    fail(f"database unavailable: {exc.orig}")
-                click.echo(f"database unavailable, trying again: {exc.orig}", err=True)
-            else:
-                if result.queued or result.attempted or not loop:
-                    click.echo(
-                        f"queued {result.queued}, delivered {result.delivered}, "
-                        f"retrying {result.retrying}, failed {result.failed}"
-                    )
-            if not loop or stop:
-                break
-            deadline = time.monotonic() + interval
-            while not stop and time.monotonic() < deadline:
-                time.sleep(min(0.2, interval))
-            if stop:
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        db.session.remove()
+    run_passes(one_pass, loop=loop, interval=interval)
 
 
 @webhooks_group.command("list")

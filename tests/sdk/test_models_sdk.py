@@ -14,34 +14,13 @@ import pytest
 from licclient import LicenseClient, SeatLimitReached, TrialAlreadyUsed
 
 from tests.conftest import Factory
+from tests.licence_models.conftest import issue, policy
 from tests.live import LiveServer
-from tests.sdk.conftest import Clock, activations, event_kinds, license_view, ok
+from tests.sdk.conftest import Clock, activations, event_kinds, license_view
 
 pytestmark = pytest.mark.e2e
 
 Sdk = Callable[..., LicenseClient]
-
-
-def policy(staff: httpx.Client, product: str, name: str, **settings: Any) -> None:
-    ok(
-        staff.post(
-            f"/api/v1/products/{product}/policies", json={"name": name, "settings": settings}
-        ),
-        201,
-    )
-
-
-def issue(
-    staff: httpx.Client, factory: Factory, product: str, seats: int = 1, **body: Any
-) -> dict[str, Any]:
-    out: dict[str, Any] = ok(
-        staff.post(
-            "/api/v1/licenses",
-            json={"product": product, "customer": factory.customer(), "seats": seats, **body},
-        ),
-        201,
-    )
-    return out
 
 
 def test_floating_lease_status_and_release(
