@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 # The SDK is its own package; installed into the same venv once it exists.
-SDK    := $(wildcard client_sdk/setup.cfg)
+SDK    := $(wildcard client_sdk/python/setup.cfg)
 
 .PHONY: run test lint typecheck test-sqlite test-postgresql install clean
 
@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml $(SDK)
 		{ echo "licserver needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(if $(SDK),$(BIN)/python -m pip install --quiet -e client_sdk)
+	$(if $(SDK),$(BIN)/python -m pip install --quiet -e client_sdk/python)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import licclient
 
-SDK_DIR = Path(__file__).resolve().parents[2] / "client_sdk" / "licclient"
+SDK_DIR = Path(__file__).resolve().parents[2] / "client_sdk" / "python" / "licclient"
 
 
 def test_importing_licclient_loads_neither_flask_nor_sqlalchemy() -> None:

@@ -1,4 +1,4 @@
-"""client_sdk/README.md's "Embedding the SDK" example, copied as a vendor
+"""client_sdk/python/README.md's "Embedding the SDK" example, copied as a vendor
 would, with the three constants filled in, run against the live server."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.sdk.conftest import license_view
 
 pytestmark = pytest.mark.e2e
 
-README = Path(__file__).resolve().parents[2] / "client_sdk" / "README.md"
+README = Path(__file__).resolve().parents[2] / "client_sdk" / "python" / "README.md"
 
 
 def embedding_example() -> str:

@@ -91,7 +91,7 @@ class Status:
     machine_name: str | None = None
     checked_in_at: datetime | None = None  # the certificate's issue time
     detail: str | None = None
-    # Licence models (client_sdk/README.md, "Licence models").
+    # Licence models (client_sdk/python/README.md, "Licence models").
     model: str | None = None  # "node_locked" or "floating"
     lease_expires_at: datetime | None = None  # floating: the lease's end
     warnings: tuple[str, ...] = ()  # report-only: what enforcement would refuse

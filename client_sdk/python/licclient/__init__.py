@@ -8,7 +8,7 @@ every start — offline — whether it is licensed::
                            public_keys={"k-20261122-3fa9c1": "base64url..."})
     status = client.status()
 
-See ``client_sdk/README.md`` for a complete example.
+See ``client_sdk/python/README.md`` for a complete example.
 """
 
 from licclient._client import LicenseClient, Status, __version__

@@ -1,6 +1,6 @@
 """Offline (air-gapped) activation: the three texts a person carries between an
 offline machine and the licence server, and the small file that remembers a
-pending request (client_sdk/README.md, "Offline activation").
+pending request (client_sdk/python/README.md, "Offline activation").
 
 - Request code ``LOR1.<payload>``: made here, pasted into the portal. Not
   signed (the machine holds no secret yet); the server decides who may use it.
