@@ -44,8 +44,14 @@ test-sqlite: $(STAMP)
 test-postgresql: $(STAMP)
 	LICSERVER_TEST_DB=postgresql $(BIN)/pytest
 
+# Each SDK other than Python brings its own build and tests in client_sdk/LANG/sdk.mk,
+# as a target test-sdk-LANG that installs its toolchain when missing (and, under
+# CI=true, fails rather than skips when it cannot).
+-include $(wildcard client_sdk/*/sdk.mk)
+SDK_TESTS := $(patsubst client_sdk/%/sdk.mk,test-sdk-%,$(wildcard client_sdk/*/sdk.mk))
+
 # Under CI (CI=true) or with TEST_POSTGRES=1 the suite also runs on PostgreSQL.
-test: lint typecheck test-sqlite
+test: lint typecheck $(SDK_TESTS) test-sqlite
 	@if [ "$$CI" = "true" ] || [ "$$TEST_POSTGRES" = "1" ]; then \
 		$(MAKE) --no-print-directory test-postgresql; \
 	else \
