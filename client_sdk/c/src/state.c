@@ -126,9 +126,12 @@ static void put_string(buf *b, const char *s)
         int extra = cp < 0x80 ? 0 : cp < 0xE0 ? 1 : cp < 0xF0 ? 2 : 3;
         if (extra)
             cp &= 0x3F >> extra;
-        for (int k = 1; k <= extra && u[k]; k++)
+        int k = 1;
+        for (; k <= extra && (u[k] & 0xC0) == 0x80; k++)
             cp = (cp << 6) | (u[k] & 0x3F);
-        u += 1 + extra;
+        if (k <= extra)
+            cp = 0xFFFD; /* not UTF-8 (state strings come from JSON, so only a caller's bug) */
+        u += k;
         if (cp == '"' || cp == '\\') {
             tmp[0] = '\\', tmp[1] = (char)cp, tmp[2] = 0;
         } else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f') {

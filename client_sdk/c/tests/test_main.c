@@ -50,6 +50,15 @@ char *cert_json(const char *prod, const char *iid, const char *aid, int64_t iat,
     return p;
 }
 
+char *cert_token(const char *prod, const char *iid, const char *aid, int64_t iat, int64_t exp,
+                 int64_t until)
+{
+    char *json = cert_json(prod, iid, aid, iat, exp, until);
+    char *token = sign_token("AC1", json);
+    free(json);
+    return token;
+}
+
 void write_raw(const char *product, const char *data, size_t len)
 {
     char path[512];
@@ -156,7 +165,7 @@ static void test_status_order(void)
     lc_client *c = new_client("cad-pro", iid);
     int64_t t = test_now;
     CHECK(!strcmp(code_of(c), "NOT_ACTIVATED"));
-    char *good = sign_token("AC1", cert_json("cad-pro", iid, aid, t - 10, t + 86400, t + 3600));
+    char *good = cert_token("cad-pro", iid, aid, t - 10, t + 86400, t + 3600);
     write_state("cad-pro", iid, aid, good, t - 10, NULL);
     lc_status st;
     lc_status_get(c, &st);
@@ -196,10 +205,10 @@ static void test_status_order(void)
     CHECK(!strcmp(code_of(c), "LICENSE_EXPIRED"));
     test_now = t;
 
-    char *other_iid = sign_token("AC1", cert_json("cad-pro", "install-0002", aid, t, 0, t + 60));
+    char *other_iid = cert_token("cad-pro", "install-0002", aid, t, 0, t + 60);
     write_state("cad-pro", iid, aid, other_iid, t, NULL);
     CHECK(!strcmp(code_of(c), "CERTIFICATE_INVALID") && !lc_feature_at(c, 0));
-    char *other_prod = sign_token("AC1", cert_json("cam", iid, aid, t, 0, t + 60));
+    char *other_prod = cert_token("cam", iid, aid, t, 0, t + 60);
     write_state("cad-pro", iid, aid, other_prod, t, NULL);
     CHECK(!strcmp(code_of(c), "CERTIFICATE_INVALID"));
     write_state("cad-pro", iid, "A-2", good, t, NULL);
@@ -219,7 +228,7 @@ static void test_status_order(void)
     write_raw("cad-pro", "not json", 8);
     CHECK(!strcmp(code_of(c), "CERTIFICATE_INVALID"));
     /* a perpetual licence */
-    char *perpetual = sign_token("AC1", cert_json("cad-pro", iid, aid, t, 0, t + 60));
+    char *perpetual = cert_token("cad-pro", iid, aid, t, 0, t + 60);
     write_state("cad-pro", iid, aid, perpetual, t, NULL);
     lc_status_get(c, &st);
     CHECK(st.valid && st.expires_at == 0);

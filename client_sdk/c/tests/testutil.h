@@ -23,6 +23,8 @@ extern char test_dir[256];
 char *sign_token(const char *prefix, const char *payload_json); /* malloc'd */
 char *cert_json(const char *prod, const char *iid, const char *aid, int64_t iat, int64_t exp,
                 int64_t until);
+char *cert_token(const char *prod, const char *iid, const char *aid, int64_t iat, int64_t exp,
+                 int64_t until);
 void write_state(const char *product, const char *iid, const char *aid, const char *cert,
                  int64_t last_seen, const char *refusal);
 void write_raw(const char *product, const char *data, size_t len);
