@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 
 from tests.live import LiveServer
-from tests.sdk.conftest import (  # noqa: F401  (fixtures, shared with the Python SDK's tests)
-    _sdk_servers,
-    public_keys,
-    server,
-    staff,
-    start_server,
-)
+from tests.sdk import conftest as sdk_fixtures
+
+# The Python SDK's fixtures, shared: one gunicorn per run, its keys, staff.
+_sdk_servers = sdk_fixtures._sdk_servers
+server = sdk_fixtures.server
+public_keys = sdk_fixtures.public_keys
+staff = sdk_fixtures.staff
+start_server = sdk_fixtures.start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "client_sdk" / "c"
