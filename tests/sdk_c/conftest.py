@@ -62,7 +62,15 @@ def c_build() -> Path:
     """The CMake build folder with the library, the driver and the example."""
     toolchain_or_skip(missing_toolchain())
     for cmd in (
-        ["cmake", "-S", str(SOURCE), "-B", str(BUILD), "-DCMAKE_BUILD_TYPE=Debug"],
+        [
+            "cmake",
+            "-S",
+            str(SOURCE),
+            "-B",
+            str(BUILD),
+            "-DCMAKE_BUILD_TYPE=Debug",
+            "-DLC_WERROR=ON",
+        ],
         ["cmake", "--build", str(BUILD), "-j2"],
     ):
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
