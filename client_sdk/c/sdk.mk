@@ -6,8 +6,8 @@
 
 SDK_C_SRC   := client_sdk/c
 SDK_C_BUILD := build/sdk-c-check
-SDK_C_APT   := cmake pkg-config gcc libcurl4-openssl-dev libsodium-dev libcjson-dev valgrind mono-mcs mono-runtime
-SDK_C_TOOLS := cmake pkg-config cc valgrind mcs mono
+SDK_C_APT   := cmake pkg-config gcc libcurl4-openssl-dev libsodium-dev libcjson-dev valgrind mono-mcs mono-runtime gcc-mingw-w64-x86-64
+SDK_C_TOOLS := cmake pkg-config cc valgrind mcs mono x86_64-w64-mingw32-gcc
 
 # Prints what is missing (nothing when the toolchain is complete).
 define sdk_c_missing
@@ -22,8 +22,8 @@ test-sdk-c:
 	@$(sdk_c_missing); \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  echo "C SDK: installing$$missing"; \
-	  (apt-get install -y -qq $(SDK_C_APT) mingw-w64 >/dev/null 2>&1 || \
-	   (apt-get update -qq && apt-get install -y -qq $(SDK_C_APT) mingw-w64 >/dev/null)) || true; \
+	  (apt-get install -y -qq $(SDK_C_APT) >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq $(SDK_C_APT) >/dev/null)) || true; \
 	  $(sdk_c_missing); \
 	fi; \
 	if [ -n "$$missing" ]; then \

@@ -7,7 +7,9 @@ kit covers the rest."""
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -157,3 +159,30 @@ def test_unreachable_server_is_a_network_error(drive: Drive, factory: Factory) -
 def test_the_installation_id_is_the_python_sdks(drive: Drive, tmp_path: Path) -> None:
     answer = drive("installation_id", "cad-pro", installation_id=None)
     assert answer["installation_id"] == _fingerprint.installation_id("cad-pro", tmp_path / "state")
+
+
+def test_the_example_product_activates_then_works_offline_then_deactivates(
+    c_build: Path,
+    server: LiveServer,
+    public_keys: dict[str, str],
+    factory: Factory,
+    staff: httpx.Client,
+    tmp_path: Path,
+) -> None:
+    lic = factory.license(product=factory.product(code="cad-pro"), features=["export"])
+    keys = ",".join(f"{kid}={key}" for kid, key in public_keys.items())
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+
+    def app(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        cmd = [str(c_build / "c_app"), server.url, keys, *args]
+        return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+    wrong = app(stdin="LK1.nope.nope\n")
+    assert "not accepted" in wrong.stdout
+    first = app(stdin=f"{lic.key}\n")
+    assert first.returncode == 0 and f"Working (licence {lic.id}, export enabled)" in first.stdout
+    assert (tmp_path / "xdg" / "licclient" / "cad-pro.json").exists()
+    later = app()
+    assert later.returncode == 0 and "Enter your licence key" not in later.stdout
+    gone = app("deactivate")
+    assert "deactivated" in gone.stdout and license_view(staff, lic.id)["seats_used"] == 0
