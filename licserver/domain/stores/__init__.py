@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from licserver.domain.errors import LicenseServerError, MalformedRequest
 from licserver.domain.ids import ALPHABET
 
 PROVIDERS = ("stripe", "paddle", "fastspring", "generic")
@@ -40,11 +41,13 @@ CHARGEBACK_STAGES = ("opened", "lost", "won")
 MAX_EVENT_ID = 200
 
 
-class SignatureInvalid(Exception):
+class SignatureInvalid(LicenseServerError):
     """Missing, wrong or stale signature, or no secret set: nothing is recorded."""
 
+    code, status, title = "SIGNATURE_INVALID", 400, "Signature invalid"
 
-class Malformed(Exception):
+
+class Malformed(MalformedRequest):
     """The body is not JSON, or not the shape the store documents."""
 
 
