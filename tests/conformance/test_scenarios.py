@@ -14,8 +14,8 @@ from flask import Flask
 
 from licserver.extensions import db
 from licserver.services import keys as key_service
-from tests.conftest import Factory
 from tests.conformance.conftest import Driver
+from tests.conftest import Factory
 from tests.live import LiveServer
 from tests.sdk.conftest import activations, fetch_public_keys, ok
 from tests.sdk.proxy import LosingProxy
