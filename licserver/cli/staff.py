@@ -8,7 +8,7 @@ from typing import TypeVar
 import click
 from flask import current_app
 
-from licserver.commands.common import error_message, fail
+from licserver.cli.common import error_message, fail
 from licserver.domain import staff as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.extensions import db

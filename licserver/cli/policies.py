@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from licserver.commands.common import error_message, fail, run_passes
+from licserver.cli.common import error_message, fail, run_passes
 from licserver.domain.errors import LicenseServerError
 from licserver.extensions import db
 from licserver.runtime import deps
