@@ -65,7 +65,7 @@ def tokens_group() -> None:
 def tokens_create(name: str, scope: str) -> None:
     """Print a new admin token alone on stdout (it is shown only this once)."""
     try:
-        _, text = token_service.create(db.session(), name, scope)
+        _, text = token_service.create(db.session(), name, scope, CLI)
     except LicenseServerError as exc:
         fail(exc.detail)
         return
@@ -85,7 +85,7 @@ def tokens_list() -> None:
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id (the part after 'lsa_')."""
     try:
-        token_service.revoke(db.session(), token_id)
+        token_service.revoke(db.session(), token_id, CLI)
     except LicenseServerError as exc:
         fail(exc.detail)
     click.echo(f"revoked {token_id}")
@@ -244,8 +244,8 @@ def demo_command() -> None:
         _demo_history(cust.number, licenses[0].public_id, first.activation_password)
     for row in token_service.list_tokens(session):
         if row.name == "demo" and row.revoked_at is None:
-            token_service.revoke(session, row.public_id)
-    _, token = token_service.create(session, "demo", "full")
+            token_service.revoke(session, row.public_id, CLI)
+    _, token = token_service.create(session, "demo", "full", CLI)
 
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     click.echo(f"""
