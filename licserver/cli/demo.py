@@ -1,5 +1,5 @@
-"""The ``licserver`` command (also ``flask --app licserver``): init, tokens, demo, db.
-Commands call the same services as the HTTP API."""
+"""`licserver demo`: a demo product, customer, licences and users to try the
+server with. It calls the same services as the HTTP API."""
 
 from __future__ import annotations
 
@@ -9,87 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask import current_app
 from sqlalchemy import select
 
-from licserver import migrate
-from licserver.commands.common import fail
+from licserver.cli.common import CLI
 from licserver.crypto import hash_password
 from licserver.domain.errors import LicenseServerError
-from licserver.domain.permissions import SCOPES
 from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import deps, mailer, runtime
-from licserver.services import Actor, Origin, notices
+from licserver.runtime import deps
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
-from licserver.services.keys import ensure_signing_key
-
-CLI = Origin(Actor("admin", "cli"))
-
-
-@click.command("init")
-def init_command() -> None:
-    """Create or upgrade the schema; create the signing and data keys if missing."""
-    app = current_app
-    try:
-        migrate.upgrade(db.engine)
-        rt = runtime()
-        rt.box(create=True)
-        kid, created = ensure_signing_key(
-            db.session(), Path(app.config["KEYS_DIR"]), app.config["KEY_PASSPHRASE"]
-        )
-    except (OSError, ValueError, RuntimeError) as exc:
-        fail(str(exc))
-        return
-    click.echo(
-        f"Database: {db.engine.url.render_as_string(hide_password=True)} "
-        f"(schema {migrate.current(db.engine)})"
-    )
-    click.echo(
-        f"Signing key: {kid} ({'created' if created else 'present'}) in {app.config['KEYS_DIR']}"
-    )
-
-
-@click.group("tokens")
-def tokens_group() -> None:
-    """Admin API tokens."""
-
-
-@tokens_group.command("create")
-@click.option("--name", required=True, help="Who or what the token is for.")
-@click.option("--scope", type=click.Choice(list(SCOPES)), default="full", show_default=True)
-def tokens_create(name: str, scope: str) -> None:
-    """Print a new admin token alone on stdout (it is shown only this once)."""
-    try:
-        _, text = token_service.create(db.session(), name, scope, CLI)
-    except LicenseServerError as exc:
-        fail(exc.detail)
-        return
-    click.echo(text)
-
-
-@tokens_group.command("list")
-def tokens_list() -> None:
-    """List tokens (never their secrets)."""
-    for row in token_service.list_tokens(db.session()):
-        state = "revoked" if row.revoked_at else "active"
-        click.echo(f"{row.public_id}\t{row.scope}\t{state}\t{row.name}")
-
-
-@tokens_group.command("revoke")
-@click.argument("token_id")
-def tokens_revoke(token_id: str) -> None:
-    """Revoke a token by its id (the part after 'lsa_')."""
-    try:
-        token_service.revoke(db.session(), token_id, CLI)
-    except LicenseServerError as exc:
-        fail(exc.detail)
-    click.echo(f"revoked {token_id}")
-
 
 DEMO_PRODUCT = "demo-app"
 DEMO_OWNER = "owner@demo.example"
@@ -272,7 +204,7 @@ Demo data loaded.
         f"  {'company':<10} {cust.number:<22} password {DEMO_COMPANY_PASSWORD}"
         f"  (company login, role {cust.company_login_role})"
     )
-    from licserver.commands.staff import demo_staff_admin
+    from licserver.cli.staff import demo_staff_admin
 
     click.echo(demo_staff_admin(base))
     if current_app.config["SMTP_HOST"]:
@@ -296,72 +228,4 @@ Try it:
 """)
 
 
-@click.group("notices")
-def notices_group() -> None:
-    """Notices by email that a scheduled job sends (each user chooses in the portal)."""
-
-
-@notices_group.command("expiry")
-def notices_expiry() -> None:
-    """Remind users of licences expiring within 30, 7 and 1 days (run it daily)."""
-    count = notices.send_expiry_reminders(db.session(), mailer(), utcnow())
-    click.echo(f"expiry reminders: {count} licence(s)")
-
-
-@notices_group.command("product-update")
-@click.option("--product", required=True, help="Product code.")
-@click.option("--subject", required=True)
-@click.option("--message-file", required=True, type=click.File("r", encoding="utf-8"))
-def notices_product_update(product: str, subject: str, message_file: Any) -> None:
-    """Email a product update to the users who want them and hold the product."""
-    try:
-        count = notices.send_product_update(
-            db.session(), mailer(), product, subject, message_file.read()
-        )
-    except LicenseServerError as exc:
-        fail(exc.detail)
-        return
-    click.echo(f"product update sent to {count} address(es)")
-
-
-@click.group("db")
-def db_group() -> None:
-    """Schema migrations."""
-
-
-@db_group.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every pending migration."""
-    migrate.upgrade(db.engine)
-    click.echo(f"schema at {migrate.current(db.engine)}")
-
-
-@db_group.command("revision")
-@click.option("-m", "--message", required=True)
-def db_revision(message: str) -> None:
-    """Write a new migration from the difference between the models and the database."""
-    migrate.revision(db.engine, message)
-
-
-def register(app: Flask) -> None:
-    for cmd in (init_command, tokens_group, demo_command, notices_group, db_group):
-        app.cli.add_command(cmd)
-    from licserver.commands import all_commands
-
-    for cmd in all_commands():
-        app.cli.add_command(cmd)
-
-
-def _create_app() -> Flask:
-    from licserver import create_app
-
-    return create_app()
-
-
-def main() -> None:
-    group = FlaskGroup(
-        create_app=_create_app,
-        add_default_commands=True,
-        help="licserver: licence activation server administration.",
-    )
-    group.main(prog_name="licserver")
+COMMANDS: list[click.Command] = [demo_command]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from licserver.commands.common import fail
+from licserver.cli.common import fail
 from licserver.extensions import db
 from licserver.services import keys as key_service
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
-from licserver.commands.releases import releases_group
+from licserver.cli.releases import releases_group
 from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.runtime import mailer

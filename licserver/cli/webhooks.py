@@ -7,7 +7,7 @@ from collections.abc import Callable
 import click
 from flask import current_app
 
-from licserver.commands.common import error_message, fail, run_passes
+from licserver.cli.common import error_message, fail, run_passes
 from licserver.domain.errors import LicenseServerError
 from licserver.extensions import db
 from licserver.runtime import runtime

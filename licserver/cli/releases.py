@@ -1,5 +1,5 @@
 """`licserver releases ...`: attach, list and publish a product's releases
-(registered through licserver.commands.notify)."""
+(registered through licserver.cli.notify)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from licserver.commands.common import error_message, fail
+from licserver.cli.common import CLI, error_message, fail
 from licserver.domain.errors import LicenseServerError
 from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
-from licserver.services import Actor, Origin
 from licserver.services import releases as svc
-
-CLI = Origin(Actor("admin", "cli"))
 
 
 def _line(r: Release) -> str:
