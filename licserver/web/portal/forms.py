@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from licserver.api.schemas.admin import EMAIL_RE
+from licserver.domain.email import EMAIL_RE
 from licserver.domain.portal import COMPANY_LOGIN_ROLES, NOTICES
 
 PASSWORD_MIN = 10

@@ -13,8 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
-from licserver.api.schemas.admin import EMAIL_RE
 from licserver.domain import staff as rules
+from licserver.domain.email import EMAIL_RE
 from licserver.domain.permissions import SCOPES
 from licserver.services.staff import PASSWORD_MIN
 from licserver.web.portal.forms import choices, plain_text

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
@@ -25,6 +24,7 @@ from licserver.models import License, Product
 from licserver.models.policy import Policy
 from licserver.services import licenses as license_service
 from licserver.services import policies as svc
+from licserver.services import products as product_service
 from licserver.web.staff.base import add_nav, bp, service_deps, staff_origin, staff_required
 from licserver.web.staff.forms import ConfirmForm
 
@@ -91,7 +91,7 @@ def lines_of(stored: dict[str, Any]) -> str:
 
 
 def _products() -> list[Product]:
-    return list(db.session().scalars(select(Product).order_by(Product.name, Product.code)))
+    return product_service.by_name(db.session())
 
 
 def _form_errors(form: PolicyForm, exc: LicenseServerError) -> None:
@@ -166,9 +166,7 @@ def _policy_page(
     form = form or PolicyForm(
         formdata=None, name=pol.name, settings=lines_of(dict(pol.settings or {}))
     )
-    licences = list(
-        session.scalars(select(License).where(License.policy_id == pol.id).order_by(License.id))
-    )
+    licences = svc.licences_of(session, pol)
     return render_template(
         "staff/policy.html",
         pol=pol,
@@ -230,11 +228,7 @@ def change_policy(public_id: str) -> Any:
 def licence_model(lic: License) -> dict[str, Any]:
     """For the licence page: its effective rules and the product's policies."""
     s = svc.effective(lic)
-    others = list(
-        db.session().scalars(
-            select(Policy).where(Policy.product_id == lic.product_id).order_by(Policy.name)
-        )
-    )
+    others = svc.by_name(db.session(), lic.product_id)
     return {
         "settings": s,
         "entitlements": policy_rules.features(s, lic.features),

@@ -9,18 +9,17 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
 from licserver.extensions import db
-from licserver.models import Product, utcnow
+from licserver.models import utcnow
 from licserver.runtime import mailer
+from licserver.services import products as product_service
 from licserver.services import releases as svc
 from licserver.services import staff as staff_service
-from licserver.services import staff_audit
 from licserver.web.staff.base import SESSION_KEY, add_nav, bp, staff_origin, staff_required
 from licserver.web.staff.forms import ConfirmForm
 
@@ -62,7 +61,7 @@ def _upload_limit() -> None:
 
 def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) -> Any:
     s = db.session()
-    products = list(s.scalars(select(Product).order_by(Product.name, Product.code)).all())
+    products = product_service.by_name(s)
     if code is None and products:
         code = products[0].code
     rows = svc.list_releases(s, code) if code else []
@@ -83,15 +82,7 @@ def releases() -> Any:
 
 
 def _publish(code: str, version: str) -> int:
-    s = db.session()
-    now = utcnow()
-    release = svc.publish(s, code, version, now=now, actor=staff_origin().actor.id)
-    staff_audit.record(
-        s, "release.published", staff_origin(), {"product": code, "version": version}
-    )
-    if release.notified_at is not None:
-        return 0
-    return svc.send_release_notices(s, mailer(), now, release.id)
+    return svc.publish_and_notify(db.session(), mailer(), staff_origin(), code, version).sent
 
 
 @bp.post("/releases/<code>")
@@ -118,19 +109,13 @@ def add_release(code: str) -> Any:
             sha256=(form.sha256.data or "").strip() or None,
             releases_dir=Path(cfg["RELEASES_DIR"]),
             max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
-            actor=staff_origin().actor.id,
+            origin=staff_origin(),
         )
     except ValidationFailed as exc:
         for name, messages in exc.errors.items():
             target = getattr(form, name, form.url)
             target.errors = list(messages)
         return _page(code, form, 422)
-    staff_audit.record(
-        db.session(),
-        "release.added",
-        staff_origin(),
-        {"product": code, "version": release.version, "sha256": release.sha256},
-    )
     message = f"{code} {release.version} attached (SHA-256 {release.sha256})."
     if form.publish.data:
         sent = _publish(code, release.version)
