@@ -112,24 +112,6 @@ def policies_page(session: Session, product: str, req: PageRequest) -> Page[Poli
     return fetch(session, select(Policy).where(Policy.product_id == prod.id), Policy.id, req)
 
 
-def by_name(session: Session, product_id: int) -> list[Policy]:
-    """The product's policies by name (the licence page's choice of policy)."""
-    return list(
-        session.scalars(
-            select(Policy).where(Policy.product_id == product_id).order_by(Policy.name)
-        ).all()
-    )
-
-
-def licences_of(session: Session, policy: Policy) -> list[License]:
-    """The licences that follow the policy, oldest first."""
-    return list(
-        session.scalars(
-            select(License).where(License.policy_id == policy.id).order_by(License.id)
-        ).all()
-    )
-
-
 def license_count(session: Session, policy: Policy) -> int:
     return int(session.scalar(select(func.count()).where(License.policy_id == policy.id)) or 0)
 

@@ -62,8 +62,3 @@ def update(session: Session, code: str, changes: dict[str, Any]) -> Product:
 def list_products(session: Session, req: PageRequest) -> Page[Product]:
     """Products, oldest first."""
     return fetch(session, select(Product), Product.id, req)
-
-
-def by_name(session: Session) -> list[Product]:
-    """Every product, by name: the console's product pickers."""
-    return list(session.scalars(select(Product).order_by(Product.name, Product.code)).all())
