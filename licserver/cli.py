@@ -20,7 +20,7 @@ from licserver.domain.errors import LicenseServerError
 from licserver.domain.permissions import SCOPES
 from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import deps, mailer, runtime
+from licserver.runtime import context, runtime
 from licserver.services import Actor, Origin, notices
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
@@ -40,7 +40,7 @@ def init_command() -> None:
         rt = runtime()
         rt.box(create=True)
         kid, created = ensure_signing_key(
-            db.session(), Path(app.config["KEYS_DIR"]), app.config["KEY_PASSPHRASE"]
+            context(), Path(app.config["KEYS_DIR"]), app.config["KEY_PASSPHRASE"]
         )
     except (OSError, ValueError, RuntimeError) as exc:
         fail(str(exc))
@@ -65,7 +65,7 @@ def tokens_group() -> None:
 def tokens_create(name: str, scope: str) -> None:
     """Print a new admin token alone on stdout (it is shown only this once)."""
     try:
-        _, text = token_service.create(db.session(), name, scope)
+        _, text = token_service.create(context(), name, scope)
     except LicenseServerError as exc:
         fail(exc.detail)
         return
@@ -75,7 +75,7 @@ def tokens_create(name: str, scope: str) -> None:
 @tokens_group.command("list")
 def tokens_list() -> None:
     """List tokens (never their secrets)."""
-    for row in token_service.list_tokens(db.session()):
+    for row in token_service.list_tokens(context()):
         state = "revoked" if row.revoked_at else "active"
         click.echo(f"{row.public_id}\t{row.scope}\t{state}\t{row.name}")
 
@@ -85,7 +85,7 @@ def tokens_list() -> None:
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id (the part after 'lsa_')."""
     try:
-        token_service.revoke(db.session(), token_id)
+        token_service.revoke(context(), token_id)
     except LicenseServerError as exc:
         fail(exc.detail)
     click.echo(f"revoked {token_id}")
@@ -114,7 +114,7 @@ def _demo_users(number: str) -> None:
     for role, email, name, _ in DEMO_USERS:
         if session.scalars(select(User.id).where(User.email == email)).first() is None:
             customer_service.add_user(
-                session,
+                context(),
                 number,
                 email=email,
                 name=name,
@@ -151,7 +151,7 @@ def _demo_history(number: str, license_id: str, password: str) -> None:
         )
     today = utcnow().date()
     order_service.create(
-        db.session(),
+        context(),
         customer=number,
         number=f"DEMO-{number[2:]}-1",
         date=today - timedelta(days=40),
@@ -164,7 +164,7 @@ def _demo_history(number: str, license_id: str, password: str) -> None:
         ],
     )
     order_service.create(
-        db.session(),
+        context(),
         customer=number,
         number=f"DEMO-{number[2:]}-2",
         date=today,
@@ -180,7 +180,7 @@ def _demo_policy_licences(d: Any, product: str, customer: str) -> None:
     14-day trial, with one licence on each."""
     from licserver.services import policies as policy_service
 
-    have = {p.name for p in policy_service.list_for_product(d.session, product)}
+    have = {p.name for p in policy_service.list_for_product(d, product)}
     wanted = {
         "floating": {"model": "floating", "lease_ttl": 900, "features": ["render"]},
         "trial": {"trial": True, "expiry_basis": "from_first_activation", "duration_days": 14},
@@ -197,12 +197,12 @@ def demo_command() -> None:
     """Load a demo product, customer, licences and users; print how to use them.
     Safe to run again: it reuses what exists and issues a fresh demo admin token."""
     session = db.session()
-    d = deps()
+    d = context()
     try:
-        product = product_service.get(session, DEMO_PRODUCT)
+        product = product_service.get(context(), DEMO_PRODUCT)
     except LicenseServerError:
         product = product_service.create(
-            session, code=DEMO_PRODUCT, name="Demo App", default_seats=3, offline_grace_days=14
+            context(), code=DEMO_PRODUCT, name="Demo App", default_seats=3, offline_grace_days=14
         )
     from licserver.models import Customer, License
 
@@ -210,7 +210,7 @@ def demo_command() -> None:
     fresh = cust is None
     if cust is None:
         cust, _ = customer_service.create(
-            session,
+            context(),
             name="Demo Ltd",
             email=DEMO_OWNER,
             company_password=DEMO_COMPANY_PASSWORD,
@@ -242,10 +242,10 @@ def demo_command() -> None:
     first = license_service.reveal(d, licenses[0])
     if fresh:
         _demo_history(cust.number, licenses[0].public_id, first.activation_password)
-    for row in token_service.list_tokens(session):
+    for row in token_service.list_tokens(context()):
         if row.name == "demo" and row.revoked_at is None:
-            token_service.revoke(session, row.public_id)
-    _, token = token_service.create(session, "demo", "full")
+            token_service.revoke(context(), row.public_id)
+    _, token = token_service.create(context(), "demo", "full")
 
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     click.echo(f"""
@@ -304,7 +304,7 @@ def notices_group() -> None:
 @notices_group.command("expiry")
 def notices_expiry() -> None:
     """Remind users of licences expiring within 30, 7 and 1 days (run it daily)."""
-    count = notices.send_expiry_reminders(db.session(), mailer(), utcnow())
+    count = notices.send_expiry_reminders(context(), utcnow())
     click.echo(f"expiry reminders: {count} licence(s)")
 
 
@@ -315,9 +315,7 @@ def notices_expiry() -> None:
 def notices_product_update(product: str, subject: str, message_file: Any) -> None:
     """Email a product update to the users who want them and hold the product."""
     try:
-        count = notices.send_product_update(
-            db.session(), mailer(), product, subject, message_file.read()
-        )
+        count = notices.send_product_update(context(), product, subject, message_file.read())
     except LicenseServerError as exc:
         fail(exc.detail)
         return

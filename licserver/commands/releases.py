@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from licserver.commands.common import error_message, fail
 from licserver.domain.errors import LicenseServerError
-from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
+from licserver.runtime import context
 from licserver.services import releases as svc
 
 ACTOR = "cli"
@@ -63,14 +62,12 @@ def releases_add(
     if (file_path is None) == (url is None):
         fail("give either --file or --url")
         return
-    cfg = current_app.config
     notes = notes_file.read() if notes_file is not None else None
-    session = db.session()
     try:
         if file_path is not None:
             with file_path.open("rb") as fh:
                 release = svc.add(
-                    session,
+                    context(),
                     product_code=product,
                     version=version,
                     released_at=utcnow(),
@@ -78,13 +75,11 @@ def releases_add(
                     upload=svc.Upload(fh, file_path.name),
                     sha256=sha256,
                     filename=filename,
-                    releases_dir=Path(cfg["RELEASES_DIR"]),
-                    max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
                     actor=ACTOR,
                 )
         else:
             release = svc.add(
-                session,
+                context(),
                 product_code=product,
                 version=version,
                 released_at=utcnow(),
@@ -92,8 +87,6 @@ def releases_add(
                 url=url,
                 sha256=sha256,
                 filename=filename,
-                releases_dir=Path(cfg["RELEASES_DIR"]),
-                max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
                 actor=ACTOR,
             )
         click.echo(f"added {product} {release.version} sha256 {release.sha256}")
@@ -104,14 +97,13 @@ def releases_add(
 
 
 def _publish(product: str, version: str, *, notify: bool) -> None:
-    from licserver.runtime import mailer
+    from licserver.runtime import context
 
-    session = db.session()
     now = utcnow()
-    release = svc.publish(session, product, version, now=now, notify=notify, actor=ACTOR)
+    release = svc.publish(context(), product, version, now=now, notify=notify, actor=ACTOR)
     sent = 0
     if release.notified_at is None:
-        sent = svc.send_release_notices(session, mailer(), now, release.id)
+        sent = svc.send_release_notices(context(), now, release.id)
     click.echo(f"published {product} {version}; update email to {sent} address(es)")
 
 
@@ -134,7 +126,7 @@ def releases_publish(product: str, version: str, no_notify: bool) -> None:
 def releases_list(product: str) -> None:
     """A product's releases, newest first: version, date, state, size, SHA-256, where."""
     try:
-        rows = svc.list_releases(db.session(), product)
+        rows = svc.list_releases(context(), product)
     except LicenseServerError as exc:
         fail(error_message(exc))
         return

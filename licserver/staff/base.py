@@ -19,9 +19,8 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 from licserver import pages
 from licserver.domain import staff as rules
 from licserver.domain.errors import Forbidden
-from licserver.extensions import db
-from licserver.runtime import deps
-from licserver.services import Actor, Deps, Origin
+from licserver.runtime import context
+from licserver.services import Actor, Origin
 from licserver.services import staff as staff_service
 from licserver.services.staff import StaffIdentity
 
@@ -76,10 +75,6 @@ def staff_origin() -> Origin:
     """For events: actor type ``admin``, id ``staff:<email>`` (see
     ``licserver.domain.staff.actor_id``), and the request's address."""
     return Origin(Actor("admin", current_staff().actor_id), request.remote_addr)
-
-
-def service_deps() -> Deps:
-    return deps()
 
 
 def staff_can(action: str) -> bool:
@@ -148,7 +143,7 @@ def _load() -> None:
     g.staff = None
     sid = session.get(SESSION_KEY)
     if isinstance(sid, str):
-        g.staff = staff_service.load(db.session(), sid)
+        g.staff = staff_service.load(context(), sid)
         if g.staff is None:
             session.pop(SESSION_KEY, None)
 

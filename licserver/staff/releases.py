@@ -3,7 +3,6 @@ file or a URL) and publishing it. Support sees them; admins change them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -17,7 +16,7 @@ from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
 from licserver.extensions import db
 from licserver.models import Product, utcnow
-from licserver.runtime import mailer
+from licserver.runtime import context
 from licserver.services import releases as svc
 from licserver.services import staff as staff_service
 from licserver.services import staff_audit
@@ -55,7 +54,7 @@ def _upload_limit() -> None:
     if request.endpoint != "staff.add_release" or request.method != "POST":
         return
     sid = session.get(SESSION_KEY)
-    ident = staff_service.load(db.session(), sid) if isinstance(sid, str) else None
+    ident = staff_service.load(context(), sid) if isinstance(sid, str) else None
     if ident is not None and rules.at_least(ident.role, rules.ADMIN):
         request.max_content_length = int(current_app.config["RELEASE_MAX_UPLOAD_BYTES"]) + 1024**2
 
@@ -65,7 +64,7 @@ def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) 
     products = list(s.scalars(select(Product).order_by(Product.name, Product.code)).all())
     if code is None and products:
         code = products[0].code
-    rows = svc.list_releases(s, code) if code else []
+    rows = svc.list_releases(context(), code) if code else []
     return render_template(
         "staff/releases.html",
         products=products,
@@ -83,15 +82,14 @@ def releases() -> Any:
 
 
 def _publish(code: str, version: str) -> int:
-    s = db.session()
     now = utcnow()
-    release = svc.publish(s, code, version, now=now, actor=staff_origin().actor.id)
+    release = svc.publish(context(), code, version, now=now, actor=staff_origin().actor.id)
     staff_audit.record(
-        s, "release.published", staff_origin(), {"product": code, "version": version}
+        context(), "release.published", staff_origin(), {"product": code, "version": version}
     )
     if release.notified_at is not None:
         return 0
-    return svc.send_release_notices(s, mailer(), now, release.id)
+    return svc.send_release_notices(context(), now, release.id)
 
 
 @bp.post("/releases/<code>")
@@ -105,10 +103,9 @@ def add_release(code: str) -> Any:
     if (upload is None) == (url is None):
         form.url.errors = ["Choose a file, or give a URL (not both)."]
         return _page(code, form, 422)
-    cfg = current_app.config
     try:
         release = svc.add(
-            db.session(),
+            context(),
             product_code=code,
             version=form.version.data,
             released_at=utcnow(),
@@ -116,8 +113,6 @@ def add_release(code: str) -> Any:
             upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
             url=url,
             sha256=(form.sha256.data or "").strip() or None,
-            releases_dir=Path(cfg["RELEASES_DIR"]),
-            max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
             actor=staff_origin().actor.id,
         )
     except ValidationFailed as exc:
@@ -126,7 +121,7 @@ def add_release(code: str) -> Any:
             target.errors = list(messages)
         return _page(code, form, 422)
     staff_audit.record(
-        db.session(),
+        context(),
         "release.added",
         staff_origin(),
         {"product": code, "version": release.version, "sha256": release.sha256},

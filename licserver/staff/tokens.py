@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, url_for
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import staff_audit
 from licserver.services import tokens as token_service
 from licserver.staff.base import add_nav, bp, staff_origin, staff_required
@@ -18,7 +18,7 @@ from licserver.staff.forms import ConfirmForm, TokenForm
 def _page(form: TokenForm, shown: str | None = None, status: int = 200) -> Any:
     return render_template(
         "staff/tokens.html",
-        tokens=token_service.list_tokens(db.session()),
+        tokens=token_service.list_tokens(context()),
         form=form,
         confirm=ConfirmForm(),
         shown=shown,
@@ -37,9 +37,9 @@ def create_token() -> Any:
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(form, status=422)
-    row, text = token_service.create(db.session(), form.name.data, form.scope.data)
+    row, text = token_service.create(context(), form.name.data, form.scope.data)
     staff_audit.record(
-        db.session(),
+        context(),
         "admin_token.created",
         staff_origin(),
         {"token": row.public_id, "name": row.name, "scope": row.scope},
@@ -53,9 +53,9 @@ def create_token() -> Any:
 def revoke_token(public_id: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    row = token_service.revoke(db.session(), public_id)
+    row = token_service.revoke(context(), public_id)
     staff_audit.record(
-        db.session(),
+        context(),
         "admin_token.revoked",
         staff_origin(),
         {"token": row.public_id, "name": row.name},

@@ -17,7 +17,7 @@ from licserver.api.schemas.admin import (
 from licserver.domain.permissions import LICENSES, READ
 from licserver.extensions import db
 from licserver.models import Activation
-from licserver.runtime import deps, origin
+from licserver.runtime import context, origin
 from licserver.services import activation as activation_service
 from licserver.services import pagination
 
@@ -57,6 +57,6 @@ def deactivate(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
     """Deactivate an installation (dead, lost, stolen machine): the seat is free at
     once and the machine's next check-in gets 410. Repeating it changes nothing."""
     act = activation_service.deactivate(
-        deps(), activation_id, origin(admin_actor()), reason=data["reason"]
+        context(), activation_id, origin(admin_actor()), reason=data["reason"]
     )
     return views.activation(act)

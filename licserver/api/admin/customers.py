@@ -23,6 +23,7 @@ from licserver.api.schemas.common import PageArgs
 from licserver.domain.permissions import LICENSES, READ
 from licserver.extensions import db
 from licserver.models import Customer, User
+from licserver.runtime import context
 from licserver.services import customers as svc
 from licserver.services import mail, pagination
 from licserver.services.customers import Invitation
@@ -56,7 +57,7 @@ def _send_invitation(inv: Invitation, customer_name: str) -> bool:
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Create a customer; its email becomes the first portal owner, invited by email."""
     cust, inv = svc.create(
-        db.session(),
+        context(),
         name=data["name"],
         email=data["email"],
         company_password=data.get("company_password"),
@@ -87,7 +88,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def show(number: str) -> dict[str, Any]:
     """One customer."""
-    return views.customer(svc.get(db.session(), number))
+    return views.customer(svc.get(context(), number))
 
 
 @blp.patch("/<number>")
@@ -97,7 +98,7 @@ def show(number: str) -> dict[str, Any]:
 @require(LICENSES)
 def patch(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Change name, contact email, or set (null: turn off) the company password."""
-    return views.customer(svc.update(db.session(), number, data))
+    return views.customer(svc.update(context(), number, data))
 
 
 @blp.post("/<number>/users")
@@ -108,7 +109,7 @@ def patch(data: dict[str, Any], number: str) -> dict[str, Any]:
 def add_user(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Add a portal user (invited by email). ``licenses`` limits them to those licences."""
     inv = svc.add_user(
-        db.session(),
+        context(),
         number,
         email=data["email"],
         name=data["name"],
@@ -116,7 +117,7 @@ def add_user(data: dict[str, Any], number: str) -> dict[str, Any]:
         licenses=data.get("licenses"),
         invitation_ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
     )
-    cust = svc.get(db.session(), number)
+    cust = svc.get(context(), number)
     return views.user(inv.user, invitation_sent=_send_invitation(inv, cust.name))
 
 
@@ -127,7 +128,7 @@ def add_user(data: dict[str, Any], number: str) -> dict[str, Any]:
 @require(READ)
 def users(args: dict[str, Any], number: str) -> dict[str, Any]:
     """The customer's portal users, oldest first."""
-    cust = svc.get(db.session(), number)
+    cust = svc.get(context(), number)
     q = select(User).where(User.customer_id == cust.id)
     rows, cursor = pagination.page(db.session(), q, User.id, args["limit"], args["cursor"])
     return {"items": [views.user(u) for u in rows], "next_cursor": cursor}

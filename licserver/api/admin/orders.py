@@ -11,6 +11,7 @@ from licserver.api.schemas.orders import OrderIn, OrderListArgs, OrderOut, Order
 from licserver.domain.permissions import LICENSES, READ
 from licserver.extensions import db
 from licserver.models import Order
+from licserver.runtime import context
 from licserver.services import orders as svc
 from licserver.services import pagination
 
@@ -52,7 +53,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
     users see it with a printable invoice in the portal. The items must add up
     to ``amount``; a ``number`` already recorded is 409 CONFLICT."""
     order = svc.create(
-        db.session(),
+        context(),
         customer=data["customer"],
         number=data["number"],
         date=data["date"],
@@ -73,7 +74,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Orders, oldest first; ``?customer=`` for one customer's."""
-    q = svc.admin_query(db.session(), args.get("customer"))
+    q = svc.admin_query(context(), args.get("customer"))
     rows, cursor = pagination.page(db.session(), q, Order.id, args["limit"], args["cursor"])
     return {"items": [view(o) for o in rows], "next_cursor": cursor}
 
@@ -84,4 +85,4 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def show(number: str) -> dict[str, Any]:
     """One order, by its number."""
-    return view(svc.get_by_number(db.session(), number))
+    return view(svc.get_by_number(context(), number))

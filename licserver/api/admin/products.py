@@ -13,6 +13,7 @@ from licserver.api.schemas.common import PageArgs
 from licserver.domain.permissions import CATALOG, READ
 from licserver.extensions import db
 from licserver.models import Product
+from licserver.runtime import context
 from licserver.services import pagination
 from licserver.services import products as svc
 
@@ -26,7 +27,7 @@ blp = Blueprint("products", __name__, url_prefix="/api/v1/products", description
 @require(CATALOG)
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Create a product."""
-    return views.product(svc.create(db.session(), **data))
+    return views.product(svc.create(context(), **data))
 
 
 @blp.get("")
@@ -48,4 +49,4 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def show(code: str) -> dict[str, Any]:
     """One product."""
-    return views.product(svc.get(db.session(), code))
+    return views.product(svc.get(context(), code))

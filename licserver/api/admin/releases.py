@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import marshmallow as ma
@@ -28,7 +27,7 @@ from licserver.domain.permissions import CATALOG, READ, check_scope
 from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
-from licserver.runtime import mailer
+from licserver.runtime import context
 from licserver.services import pagination
 from licserver.services import products as product_service
 from licserver.services import releases as svc
@@ -73,7 +72,7 @@ def _upload_limit() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         return
     try:
-        ident = token_service.authenticate(db.session(), token.strip())
+        ident = token_service.authenticate(context(), token.strip())
         check_scope(ident.scope, CATALOG)
     except LicenseServerError:
         return  # answered by `require` (401/403) once the body's format is checked
@@ -125,16 +124,13 @@ _BODY = {
 @require(CATALOG)
 def create(data: dict[str, Any], code: str) -> dict[str, Any]:
     """Attach a release to a product (unpublished until published)."""
-    cfg = current_app.config
     upload = data.pop("file", None)
     released_at = data.pop("released_at", None) or utcnow()
     release = svc.add(
-        db.session(),
+        context(),
         product_code=code,
         released_at=released_at,
         upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
-        releases_dir=Path(cfg["RELEASES_DIR"]),
-        max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
         actor=admin_actor().id,
         **data,
     )
@@ -149,7 +145,7 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
 def index(args: dict[str, Any], code: str) -> dict[str, Any]:
     """A product's releases, oldest first, published or not."""
     session = db.session()
-    product = product_service.get(session, code)
+    product = product_service.get(context(), code)
     rows, cursor = pagination.page(
         session,
         select(Release).where(Release.product_id == product.id),
@@ -166,7 +162,7 @@ def index(args: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def show(code: str, version: str) -> dict[str, Any]:
     """One release."""
-    return release_view(svc.get(db.session(), code, version))
+    return release_view(svc.get(context(), code, version))
 
 
 @blp.post("/<code>/releases/<version>/publish")
@@ -179,11 +175,10 @@ def publish(data: dict[str, Any], code: str, version: str) -> dict[str, Any]:
     it in the portal's Downloads, and (unless `notify` is false) the users who
     want product updates get one email. Publishing again changes nothing and
     sends nothing."""
-    session = db.session()
     now = utcnow()
     release = svc.publish(
-        session, code, version, now=now, notify=data["notify"], actor=admin_actor().id
+        context(), code, version, now=now, notify=data["notify"], actor=admin_actor().id
     )
     if release.notified_at is None:
-        svc.send_release_notices(session, mailer(), now, release.id)
-    return release_view(svc.get(session, code, version))
+        svc.send_release_notices(context(), now, release.id)
+    return release_view(svc.get(context(), code, version))
