@@ -25,15 +25,20 @@ from licserver.services.offline import OfflineDeactivation
 from licserver.web.shared.forms import field_errors, plain_text
 
 
-class OfflineRequestForm(FlaskForm):  # type: ignore[misc]
-    request = TextAreaField(
-        "Request code",
+def _pasted(label: str) -> Any:
+    """A text box for a code the product showed (``label``: "Request code"...)."""
+    return TextAreaField(
+        label,
         validators=[
-            DataRequired("Paste the request code the product showed."),
+            DataRequired(f"Paste the {label.lower()} the product showed."),
             Length(max=svc.MAX_CODE),
             plain_text,
         ],
     )
+
+
+class OfflineRequestForm(FlaskForm):  # type: ignore[misc]
+    request = _pasted("Request code")
 
 
 class OfflineDownloadForm(FlaskForm):  # type: ignore[misc]
@@ -41,14 +46,7 @@ class OfflineDownloadForm(FlaskForm):  # type: ignore[misc]
 
 
 class OfflineDeactivationForm(FlaskForm):  # type: ignore[misc]
-    code = TextAreaField(
-        "Deactivation code",
-        validators=[
-            DataRequired("Paste the deactivation code the product showed."),
-            Length(max=svc.MAX_CODE),
-            plain_text,
-        ],
-    )
+    code = _pasted("Deactivation code")
 
 
 def activate_page(
