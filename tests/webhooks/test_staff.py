@@ -39,7 +39,8 @@ class Console:
             password="a long staff password",
         )
         sid = staff_service.identity(row).session_id
-        with client.session_transaction(base_url=BASE) as s:
+        # The console's own session cookie: a request under /admin writes it.
+        with client.session_transaction("/admin/", base_url=BASE) as s:
             s["staff"] = sid
         self.token = ""
 

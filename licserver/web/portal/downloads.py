@@ -11,7 +11,6 @@ from typing import Any
 from flask import current_app, redirect, render_template, send_file
 
 from licserver.domain import portal as rules
-from licserver.models import utcnow
 from licserver.runtime import context
 from licserver.services import releases as svc
 from licserver.web.portal.base import bp, page, principal, requires
@@ -31,7 +30,7 @@ def _size(n: int | None) -> str:
 @bp.get("/downloads")
 @requires(rules.DOWNLOADS)
 def downloads() -> Any:
-    now = utcnow()
+    now = context().now()
     cfg = current_app.config
     seconds = int(cfg["DOWNLOAD_LINK_SECONDS"])
     holder = svc.holder_of(principal())
@@ -67,7 +66,7 @@ def download(token: str) -> Any:
     """The file (or, for a release hosted elsewhere, a redirect to it), for the
     user the link was signed for, while they hold an active licence of it."""
     cfg = current_app.config
-    now = utcnow()
+    now = context().now()
     try:
         release_id = svc.read_link(cfg["SECRET_KEY"], token, svc.holder_of(principal()), now)
     except svc.LinkExpired as exc:

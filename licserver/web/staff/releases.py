@@ -13,7 +13,6 @@ from wtforms.validators import Length, Optional, Regexp
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.models import utcnow
 from licserver.runtime import context
 from licserver.services import policy_views as views
 from licserver.services import releases as svc
@@ -95,7 +94,7 @@ def add_release(code: str) -> Any:
             context(),
             product_code=code,
             version=form.version.data,
-            released_at=utcnow(),
+            released_at=context().now(),
             notes=(form.notes.data or "").strip() or None,
             upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
             url=url,
