@@ -11,14 +11,17 @@ from types import FrameType
 from typing import NoReturn
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from licserver.domain.errors import LicenseServerError, ValidationFailed
-from licserver.extensions import db
+
+# The database is imported where it is used: `licserver GROUP --help` imports
+# this module and needs no SQLAlchemy.
 
 
 def fail(message: str) -> NoReturn:
     """Print ``Error: message`` on stderr and exit with status 1."""
+    from licserver.extensions import db
+
     click.echo(f"Error: {message}", err=True)
     # Close the database connections before leaving: an exit in mid-command
     # would otherwise drop them unclosed (PostgreSQL logs it, Python warns).
@@ -42,6 +45,10 @@ def run_passes(
     ``one_pass`` gets a function that says whether to stop early). A pass
     returns the line to print (None: nothing worth printing in a loop). An
     unreachable database fails a single pass and is retried in a loop."""
+    from sqlalchemy.exc import OperationalError
+
+    from licserver.extensions import db
+
     stop = False
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
