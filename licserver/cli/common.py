@@ -11,17 +11,18 @@ from types import FrameType
 from typing import NoReturn
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from licserver.domain.errors import LicenseServerError, ValidationFailed
+from licserver.extensions import db
+from licserver.services import Actor, Origin
 
-# The database is imported where it is used: `licserver GROUP --help` imports
-# this module and needs no SQLAlchemy.
+# Who a command acts as, in the history and the audit events.
+CLI = Origin(Actor("admin", "cli"))
 
 
 def fail(message: str) -> NoReturn:
     """Print ``Error: message`` on stderr and exit with status 1."""
-    from licserver.extensions import db
-
     click.echo(f"Error: {message}", err=True)
     # Close the database connections before leaving: an exit in mid-command
     # would otherwise drop them unclosed (PostgreSQL logs it, Python warns).
@@ -45,10 +46,6 @@ def run_passes(
     ``one_pass`` gets a function that says whether to stop early). A pass
     returns the line to print (None: nothing worth printing in a loop). An
     unreachable database fails a single pass and is retried in a loop."""
-    from sqlalchemy.exc import OperationalError
-
-    from licserver.extensions import db
-
     stop = False
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:

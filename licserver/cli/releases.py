@@ -10,14 +10,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from licserver.cli.common import error_message, fail
+from licserver.cli.common import CLI, error_message, fail
 from licserver.domain.errors import LicenseServerError
 from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
 from licserver.services import releases as svc
-
-ACTOR = "cli"
 
 
 def _line(r: Release) -> str:
@@ -80,7 +78,7 @@ def releases_add(
                     filename=filename,
                     releases_dir=Path(cfg["RELEASES_DIR"]),
                     max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
-                    actor=ACTOR,
+                    origin=CLI,
                 )
         else:
             release = svc.add(
@@ -94,7 +92,7 @@ def releases_add(
                 filename=filename,
                 releases_dir=Path(cfg["RELEASES_DIR"]),
                 max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
-                actor=ACTOR,
+                origin=CLI,
             )
         click.echo(f"added {product} {release.version} sha256 {release.sha256}")
         if publish:
@@ -106,13 +104,8 @@ def releases_add(
 def _publish(product: str, version: str, *, notify: bool) -> None:
     from licserver.runtime import mailer
 
-    session = db.session()
-    now = utcnow()
-    release = svc.publish(session, product, version, now=now, notify=notify, actor=ACTOR)
-    sent = 0
-    if release.notified_at is None:
-        sent = svc.send_release_notices(session, mailer(), now, release.id)
-    click.echo(f"published {product} {version}; update email to {sent} address(es)")
+    done = svc.publish_and_notify(db.session(), mailer(), CLI, product, version, notify=notify)
+    click.echo(f"published {product} {version}; update email to {done.sent} address(es)")
 
 
 @releases_group.command("publish")
