@@ -1,5 +1,5 @@
-"""`licserver releases ...`: attach, list and publish a product's releases
-(registered through licserver.cli.notify)."""
+"""`licserver releases add|list|publish|...`: attach, list and publish a
+product's releases (the portal's downloads)."""
 
 from __future__ import annotations
 
@@ -126,3 +126,6 @@ def releases_list(product: str) -> None:
         return
     for r in rows:
         click.echo(_line(r))
+
+
+COMMANDS: list[click.Command] = [releases_group]
