@@ -35,9 +35,13 @@ from licserver.services import licenses as license_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
 from licserver.services.keys import ensure_signing_key
+from tests.support import CHEAP_PASSWORD_HASH
 
 # Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd).
 pytest_plugins = ["tests.mail"]
+
+# Every app this process builds hashes cheaply (argon2id's smallest cost).
+os.environ.update(CHEAP_PASSWORD_HASH)
 
 BACKEND = os.environ.get("LICSERVER_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(

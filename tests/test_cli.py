@@ -20,6 +20,7 @@ from flask import Flask
 from licserver import create_app, migrate
 from licserver.extensions import db
 from tests.conftest import BACKEND, _create_pg_database, _drop_pg_database
+from tests.support import CHEAP_PASSWORD_HASH
 
 BIN = Path(sys.executable).parent
 TOKEN_RE = re.compile(r"^lsa_[a-z0-9]{10}_[A-Za-z0-9_-]{43}$")
@@ -45,6 +46,7 @@ class Instance:
             LICSERVER_KEYS_DIR=str(self.keys_dir),
             LICSERVER_INSTANCE_DIR=str(self.instance_dir),
             PYTHONWARNINGS="error",
+            **CHEAP_PASSWORD_HASH,
         )
         env.update(extra)
         return env
