@@ -53,6 +53,14 @@ def pytest_report_header() -> str:
     return f"licserver test database: {BACKEND}"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Unreachable PostgreSQL ends the run with exit status 3 before any test,
+    in the one process that runs or distributes them (pytest-xdist's workers
+    each make a database of their own, see ``test_database``)."""
+    if BACKEND == "postgresql" and not hasattr(session.config, "workerinput"):
+        _drop_pg_database(_create_pg_database()[0])
+
+
 @dataclass
 class TestDatabase:
     url: str
