@@ -9,11 +9,12 @@ READ = "read"  # every GET of the admin API
 LICENSES = "licenses"  # customers, users, licences, activations: create, change, deactivate
 CATALOG = "catalog"  # products
 WEBHOOKS = "webhooks"  # webhook endpoints: register, change, remove, test, retry
+STORES = "stores"  # store integrations: every admin route, reads included
 
 SCOPES: dict[str, frozenset[str]] = {
     "read": frozenset({READ}),
     "licenses": frozenset({READ, LICENSES}),
-    "full": frozenset({READ, LICENSES, CATALOG, WEBHOOKS}),
+    "full": frozenset({READ, LICENSES, CATALOG, WEBHOOKS, STORES}),
 }
 
 

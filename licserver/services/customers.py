@@ -15,6 +15,7 @@ from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.domain.ids import new_customer_number
 from licserver.models import Customer, License, User, utcnow
+from licserver.services.pagination import Page, PageRequest, fetch
 
 
 @dataclass
@@ -140,6 +141,20 @@ def list_users(session: Session, number: str) -> list[User]:
     return list(
         session.scalars(select(User).where(User.customer_id == cust.id).order_by(User.id)).all()
     )
+
+
+def list_customers(session: Session, req: PageRequest, email: str | None = None) -> Page[Customer]:
+    """Customers, oldest first; with ``email``, the one of that contact email."""
+    q = select(Customer)
+    if email:
+        q = q.where(Customer.email == email.strip().lower())
+    return fetch(session, q, Customer.id, req)
+
+
+def users_page(session: Session, number: str, req: PageRequest) -> Page[User]:
+    """The customer's portal users, oldest first."""
+    cust = get(session, number)
+    return fetch(session, select(User).where(User.customer_id == cust.id), User.id, req)
 
 
 def count(session: Session) -> int:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.domain.portal import Principal
 from licserver.models import License, Order, OrderItem
 from licserver.services import customers as customer_service
+from licserver.services.pagination import Page, PageRequest, fetch
 
 
 @dataclass(frozen=True)
@@ -115,12 +115,13 @@ def create(
         raise
 
 
-def admin_query(session: Session, customer: str | None) -> Select[Any]:
+def list_orders(session: Session, req: PageRequest, customer: str | None = None) -> Page[Order]:
+    """Orders, oldest first; with ``customer``, that customer's."""
     q = select(Order)
     if customer:
         cust = customer_service.get(session, customer)
         q = q.where(Order.customer_id == cust.id)
-    return q
+    return fetch(session, q, Order.id, req)
 
 
 def get_by_number(session: Session, number: str) -> Order:

@@ -24,6 +24,7 @@ from licserver.models import Activation, License, utcnow
 from licserver.models.policy import Policy
 from licserver.services import Deps, Origin, events
 from licserver.services import products as product_service
+from licserver.services.pagination import Page, PageRequest, fetch
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,30 @@ def list_for_product(session: Session, product: str) -> list[Policy]:
     prod = product_service.get(session, product)
     return list(
         session.scalars(select(Policy).where(Policy.product_id == prod.id).order_by(Policy.id))
+    )
+
+
+def policies_page(session: Session, product: str, req: PageRequest) -> Page[Policy]:
+    """The product's policies, oldest first."""
+    prod = product_service.get(session, product)
+    return fetch(session, select(Policy).where(Policy.product_id == prod.id), Policy.id, req)
+
+
+def by_name(session: Session, product_id: int) -> list[Policy]:
+    """The product's policies by name (the licence page's choice of policy)."""
+    return list(
+        session.scalars(
+            select(Policy).where(Policy.product_id == product_id).order_by(Policy.name)
+        ).all()
+    )
+
+
+def licences_of(session: Session, policy: Policy) -> list[License]:
+    """The licences that follow the policy, oldest first."""
+    return list(
+        session.scalars(
+            select(License).where(License.policy_id == policy.id).order_by(License.id)
+        ).all()
     )
 
 

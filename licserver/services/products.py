@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.models import Product
+from licserver.services.pagination import Page, PageRequest, fetch
 
 
 def create(
@@ -56,3 +57,13 @@ def update(session: Session, code: str, changes: dict[str, Any]) -> Product:
             setattr(product, field, changes[field])
     session.commit()
     return product
+
+
+def list_products(session: Session, req: PageRequest) -> Page[Product]:
+    """Products, oldest first."""
+    return fetch(session, select(Product), Product.id, req)
+
+
+def by_name(session: Session) -> list[Product]:
+    """Every product, by name: the console's product pickers."""
+    return list(session.scalars(select(Product).order_by(Product.name, Product.code)).all())

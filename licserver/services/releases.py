@@ -34,15 +34,19 @@ from licserver.domain.errors import (
 )
 from licserver.domain.portal import Principal
 from licserver.domain.status import effective_status
-from licserver.models import License, Product
+from licserver.models import License, Product, utcnow
 from licserver.models.release import Release
-from licserver.services import notices
+from licserver.services import SYSTEM, Origin, events, notices
 from licserver.services import products as product_service
+from licserver.services.pagination import Page, PageRequest, fetch
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
 _CHUNK = 1024 * 1024
+
+
+_SYSTEM = Origin(SYSTEM)
 
 
 class LinkExpired(LicenseServerError):
@@ -104,7 +108,7 @@ def add(
     filename: str | None = None,
     releases_dir: Path,
     max_bytes: int,
-    actor: str | None = None,
+    origin: Origin = _SYSTEM,
 ) -> Release:
     """Attach a release: ``upload`` (kept under ``releases_dir``; its SHA-256 and
     size are computed, and ``sha256``, if given, must match) or ``url`` (with
@@ -126,7 +130,17 @@ def add(
             raise ValidationFailed({"sha256": ["Give the SHA-256 of the file at the URL."]})
         name = safe_filename(filename or url.split("?", 1)[0].rstrip("/"))
         return _insert(
-            session, product_code, version, released_at, notes, name, None, url, sha256, size, actor
+            session,
+            product_code,
+            version,
+            released_at,
+            notes,
+            name,
+            None,
+            url,
+            sha256,
+            size,
+            origin,
         )
 
     assert upload is not None
@@ -156,7 +170,7 @@ def add(
                 None,
                 tmp.sha256,
                 tmp.size,
-                actor,
+                origin,
             )
         except BaseException:
             final.unlink(missing_ok=True)
@@ -211,7 +225,7 @@ def _insert(
     url: str | None,
     sha256: str,
     size: int | None,
-    actor: str | None,
+    origin: Origin,
 ) -> Release:
     begin_write(session)
     product = product_service.get(session, product_code)
@@ -227,9 +241,11 @@ def _insert(
         url=url,
         sha256=sha256,
         size=size,
-        created_by=actor,
+        created_by=origin.actor.id,
     )
     session.add(release)
+    data = {"product": product_code, "version": version, "sha256": sha256}
+    events.record(session, "release.added", origin, data=data)
     try:
         session.commit()
     except IntegrityError:
@@ -250,6 +266,12 @@ def list_releases(session: Session, product_code: str) -> list[Release]:
         .unique()
         .all()
     )
+
+
+def releases_page(session: Session, product_code: str, req: PageRequest) -> Page[Release]:
+    """A product's releases, oldest first (as attached), published or not."""
+    product = product_service.get(session, product_code)
+    return fetch(session, select(Release).where(Release.product_id == product.id), Release.id, req)
 
 
 def get(session: Session, product_code: str, version: str) -> Release:
@@ -275,19 +297,48 @@ def publish(
     *,
     now: datetime,
     notify: bool = True,
-    actor: str | None = None,
+    origin: Origin = _SYSTEM,
 ) -> Release:
-    """Make the release visible to customers. Publishing again changes nothing.
-    ``notify=False``: no update email, now or later (a quiet fix, say)."""
+    """Make the release visible to customers (recorded as ``release.published``).
+    Publishing again changes nothing. ``notify=False``: no update email, now or
+    later (a quiet fix, say)."""
     begin_write(session)
     release = get(session, product_code, version)
     if release.published_at is None:
         release.published_at = now
-        release.published_by = actor
+        release.published_by = origin.actor.id
+        data = {"product": product_code, "version": version}
+        events.record(session, "release.published", origin, data=data)
     if not notify and release.notified_at is None:
         release.notified_at = now
     session.commit()
     return release
+
+
+@dataclass(frozen=True)
+class Published:
+    release: Release
+    sent: int  # update emails sent now (0 when they went out before, or not wanted)
+
+
+def publish_and_notify(
+    session: Session,
+    mailer: notices.Mailer,
+    origin: Origin,
+    product_code: str,
+    version: str,
+    *,
+    notify: bool = True,
+    now: datetime | None = None,
+) -> Published:
+    """Publish the release, then send its update email, once: the admin API,
+    the console and ``licserver releases publish`` all come here."""
+    now = now or utcnow()
+    release = publish(session, product_code, version, now=now, notify=notify, origin=origin)
+    sent = 0
+    if release.notified_at is None:
+        sent = send_release_notices(session, mailer, now, release.id)
+    return Published(get(session, product_code, version), sent)
 
 
 def send_release_notices(

@@ -9,6 +9,7 @@ def blueprints() -> list[Blueprint]:
     from licserver.api.admin import (
         activations,
         customers,
+        integrations,
         licenses,
         orders,
         policies,
@@ -26,4 +27,5 @@ def blueprints() -> list[Blueprint]:
         orders.blp,
         releases.blp,
         webhooks.blp,
+        integrations.blp,
     ]

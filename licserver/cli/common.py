@@ -1,0 +1,77 @@
+"""What the CLI's commands share: failing with a readable message and exit
+status 1, and a domain error worded for a terminal."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import NoReturn
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from licserver.domain.errors import LicenseServerError, ValidationFailed
+from licserver.extensions import db
+from licserver.services import Actor, Origin
+
+# Who a command acts as, in the history and the audit events.
+CLI = Origin(Actor("admin", "cli"))
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``Error: message`` on stderr and exit with status 1."""
+    click.echo(f"Error: {message}", err=True)
+    # Close the database connections before leaving: an exit in mid-command
+    # would otherwise drop them unclosed (PostgreSQL logs it, Python warns).
+    db.session.remove()
+    db.engine.dispose()
+    sys.exit(1)
+
+
+def error_message(exc: LicenseServerError) -> str:
+    """A ValidationFailed's fields (``field: problem; ...``), else its detail."""
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+    return exc.detail
+
+
+def run_passes(
+    one_pass: Callable[[Callable[[], bool]], str | None], *, loop: bool, interval: float
+) -> None:
+    """Run a worker command: one pass, or with ``loop`` pass after pass every
+    ``interval`` seconds until SIGTERM or Ctrl-C (the pass in hand finishes:
+    ``one_pass`` gets a function that says whether to stop early). A pass
+    returns the line to print (None: nothing worth printing in a loop). An
+    unreachable database fails a single pass and is retried in a loop."""
+    stop = False
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stop
+        stop = True
+
+    if loop:
+        signal.signal(signal.SIGTERM, _stop)
+    try:
+        while True:
+            try:
+                line = one_pass(lambda: stop)
+            except OperationalError as exc:
+                db.session.rollback()
+                if not loop:
+                    fail(f"database unavailable: {exc.orig}")
+                click.echo(f"database unavailable, trying again: {exc.orig}", err=True)
+            else:
+                if line is not None:
+                    click.echo(line)
+            if not loop or stop:
+                break
+            deadline = time.monotonic() + interval
+            while not stop and time.monotonic() < deadline:
+                time.sleep(min(0.2, interval))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        db.session.remove()

@@ -1,0 +1,238 @@
+"""The kit's scenarios: every driver against a live gunicorn (the kit's own
+database), a losing proxy and canned failing servers."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask
+
+from licserver.extensions import db
+from licserver.services import keys as key_service
+from tests.conformance.conftest import Driver
+from tests.conftest import Factory
+from tests.live import LiveServer
+from tests.sdk.conftest import activations, fetch_public_keys, ok
+from tests.sdk.proxy import LosingProxy
+
+pytestmark = pytest.mark.e2e
+
+Req = Callable[..., dict[str, Any]]
+COMPANY = "correct horse battery"
+
+
+def activate(driver: Driver, req: Req, url: str, keys: dict[str, str], product: str, **kw: Any):
+    return driver(req("activate", url, keys, product=product, **kw))
+
+
+@pytest.mark.parametrize("kind", ["license_key", "license_id", "customer_number"])
+def test_activate_by_each_credential_kind(
+    driver: Driver, kit_request: Req, server: LiveServer, factory: Factory, kind: str
+) -> None:
+    customer = factory.customer(company_password=COMPANY)
+    lic = factory.license(customer=customer, features=["export"])
+    args = {
+        "license_key": {"license_key": lic.key},
+        "license_id": {"license_id": lic.id, "activation_password": lic.activation_password},
+        "customer_number": {"customer_number": customer, "company_password": COMPANY},
+    }[kind]
+    keys = fetch_public_keys(server.url)
+    answer = activate(driver, kit_request, server.url, keys, lic.product, args=args)
+    assert answer["ok"], answer
+    assert answer["status"]["code"] == "VALID" and answer["status"]["license_id"] == lic.id
+    assert answer["status"]["features"] == ["export"]
+    feature = driver(
+        kit_request("has_feature", server.url, keys, product=lic.product, args={"name": "export"})
+    )
+    assert feature["has_feature"] is True
+    missing = driver(
+        kit_request("has_feature", server.url, keys, product=lic.product, args={"name": "x"})
+    )
+    assert missing["has_feature"] is False
+
+
+def test_reactivation_takes_no_second_seat_and_the_seat_limit_holds(
+    driver: Driver,
+    kit_request: Req,
+    server: LiveServer,
+    factory: Factory,
+    staff: httpx.Client,
+    tmp_path: Path,
+) -> None:
+    lic = factory.license(seats=1)
+    keys = fetch_public_keys(server.url)
+    args = {"license_key": lic.key}
+    for _ in range(2):
+        assert activate(driver, kit_request, server.url, keys, lic.product, args=args)["ok"]
+    assert len(activations(staff, lic.id)) == 1
+    other = kit_request("activate", server.url, keys, product=lic.product, args=args)
+    other.update(installation_id="kit-install-0002", state_dir=str(tmp_path / "other"))
+    refused = driver(other)
+    assert not refused["ok"]
+    assert refused["error"]["code"] == "SEAT_LIMIT_REACHED"
+    assert refused["error"]["http_status"] == 409
+    assert refused["status"]["code"] == "NOT_ACTIVATED"
+
+
+def test_status_is_offline_with_the_server_stopped(
+    driver: Driver,
+    kit_request: Req,
+    start_server: Callable[..., LiveServer],
+    factory: Factory,
+) -> None:
+    own = start_server(workers=1)
+    lic = factory.license()
+    keys = fetch_public_keys(own.url)
+    assert activate(driver, kit_request, own.url, keys, lic.product, args={"license_key": lic.key})[
+        "ok"
+    ]
+    own.stop()
+    status = driver(kit_request("status", own.url, keys, product=lic.product))
+    assert status["ok"] and status["status"]["code"] == "VALID"
+    checkin = driver(kit_request("checkin", own.url, keys, product=lic.product, timeout_ms=500))
+    assert not checkin["ok"] and checkin["error"]["code"] == "NETWORK_ERROR"
+    assert checkin["error"]["http_status"] is None
+    assert checkin["status"]["code"] == "VALID"  # nothing changed
+
+
+def test_admin_deactivation_then_checkin(
+    driver: Driver,
+    kit_request: Req,
+    server: LiveServer,
+    factory: Factory,
+    staff: httpx.Client,
+    tmp_path: Path,
+) -> None:
+    lic = factory.license()
+    keys = fetch_public_keys(server.url)
+    answer = activate(
+        driver, kit_request, server.url, keys, lic.product, args={"license_key": lic.key}
+    )
+    assert answer["ok"]
+    (row,) = activations(staff, lic.id)
+    ok(staff.post(f"/api/v1/activations/{row['id']}/deactivate", json={"reason": "lost laptop"}))
+    checkin = driver(kit_request("checkin", server.url, keys, product=lic.product))
+    assert not checkin["ok"] and checkin["error"]["code"] == "DEACTIVATED"
+    assert checkin["error"]["http_status"] == 410
+    assert checkin["status"]["code"] == "NOT_ACTIVATED"
+    assert not (tmp_path / "state" / f"{lic.product}.json").exists()
+
+
+def test_client_deactivation_frees_the_seat(
+    driver: Driver,
+    kit_request: Req,
+    server: LiveServer,
+    factory: Factory,
+    staff: httpx.Client,
+    tmp_path: Path,
+) -> None:
+    lic = factory.license(seats=1)
+    keys = fetch_public_keys(server.url)
+    args = {"license_key": lic.key}
+    assert activate(driver, kit_request, server.url, keys, lic.product, args=args)["ok"]
+    gone = driver(kit_request("deactivate", server.url, keys, product=lic.product))
+    assert gone["ok"] and gone["status"]["code"] == "NOT_ACTIVATED"
+    assert activations(staff, lic.id) == []
+    other = kit_request("activate", server.url, keys, product=lic.product, args=args)
+    other.update(installation_id="kit-install-0002", state_dir=str(tmp_path / "other"))
+    assert driver(other)["ok"]
+
+
+def test_a_lost_answer_after_commit_takes_one_seat(
+    driver: Driver, kit_request: Req, server: LiveServer, factory: Factory, staff: httpx.Client
+) -> None:
+    lic = factory.license(seats=2)
+    keys = fetch_public_keys(server.url)
+    proxy = LosingProxy(server.url, lose=1)
+    try:
+        answer = activate(
+            driver, kit_request, proxy.url, keys, lic.product, args={"license_key": lic.key}
+        )
+    finally:
+        proxy.close()
+    assert answer["ok"], answer
+    assert proxy.lost_answers and answer["status"]["code"] == "VALID"
+    assert len(activations(staff, lic.id)) == 1
+
+
+def test_429_with_a_short_retry_after_is_retried_then_rate_limited(
+    driver: Driver, kit_request: Req, stub_server: Callable[..., Any]
+) -> None:
+    body = {"status": 429, "code": "RATE_LIMITED", "detail": "slow down"}
+    stub = stub_server(429, {"Retry-After": "0"}, body)
+    answer = driver(kit_request("activate", stub.url, KEYS, product="kit-product", args=LK))
+    assert not answer["ok"] and answer["error"]["code"] == "RATE_LIMITED"
+    assert answer["error"]["http_status"] == 429
+    assert stub.hits == 4  # 4 attempts: 3 retries
+
+
+def test_a_long_retry_after_is_rate_limited_at_once(
+    driver: Driver, kit_request: Req, stub_server: Callable[..., Any]
+) -> None:
+    body = {"status": 429, "code": "RATE_LIMITED", "detail": "later"}
+    stub = stub_server(429, {"Retry-After": "120"}, body)
+    answer = driver(kit_request("activate", stub.url, KEYS, product="kit-product", args=LK))
+    assert answer["error"]["code"] == "RATE_LIMITED" and stub.hits == 1
+
+
+def test_other_4xx_are_never_retried(
+    driver: Driver, kit_request: Req, stub_server: Callable[..., Any]
+) -> None:
+    body = {"status": 401, "code": "INVALID_CREDENTIALS", "detail": "no"}
+    stub = stub_server(401, {}, body)
+    answer = driver(kit_request("activate", stub.url, KEYS, product="kit-product", args=LK))
+    assert answer["error"]["code"] == "INVALID_CREDENTIALS" and stub.hits == 1
+    assert answer["error"]["http_status"] == 401
+
+
+def test_unreachable_server_is_a_network_error(driver: Driver, kit_request: Req) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    answer = driver(kit_request("activate", url, KEYS, product="kit-product", args=LK))
+    assert not answer["ok"] and answer["error"]["code"] == "NETWORK_ERROR"
+    assert answer["error"]["http_status"] is None
+    assert answer["status"]["code"] == "NOT_ACTIVATED"
+
+
+def test_key_rotation(
+    driver: Driver,
+    kit_request: Req,
+    app: Flask,
+    start_server: Callable[..., LiveServer],
+    factory: Factory,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    database = request.getfixturevalue("test_database")
+    before = start_server(workers=1)
+    lic = factory.license()
+    old_keys = fetch_public_keys(before.url)
+    args = {"license_key": lic.key}
+    assert activate(driver, kit_request, before.url, old_keys, lic.product, args=args)["ok"]
+    before.stop()
+    new, _ = key_service.rotate(db.session(), database.keys_dir, "")
+    db.session.commit()
+    after = start_server(workers=1)
+    both = fetch_public_keys(after.url)
+    assert new.kid in both and set(old_keys) <= set(both)
+    only_new = {new.kid: both[new.kid]}
+
+    kept = driver(kit_request("status", after.url, both, product=lic.product))
+    assert kept["status"]["code"] == "VALID"
+    refused = driver(kit_request("status", after.url, only_new, product=lic.product))
+    assert refused["status"]["code"] == "CERTIFICATE_INVALID"
+    fresh = kit_request("activate", after.url, only_new, product=lic.product, args=args)
+    fresh.update(installation_id="kit-install-0002", state_dir=str(tmp_path / "fresh"))
+    answer = driver(fresh)
+    assert answer["ok"] and answer["status"]["code"] == "VALID", answer
+
+
+# the canned servers refuse before any key matters
+KEYS = {"kit-k1": "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg"}
+LK = {"license_key": "LK1.e30.AAAA"}
