@@ -37,8 +37,15 @@ from licserver.services import tokens as token_service
 from licserver.services.keys import ensure_signing_key
 from tests.support import CHEAP_PASSWORD_HASH
 
-# Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd).
-pytest_plugins = ["tests.mail"]
+# Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd), ``live_server``
+# (gunicorn), ``chromium`` (a headless browser), ``instance`` (an installation
+# whose ``licserver`` command runs as a subprocess).
+pytest_plugins = [
+    "tests.mail",
+    "tests.support.servers",
+    "tests.support.browser",
+    "tests.support.cli",
+]
 
 # Every app this process builds hashes cheaply (argon2id's smallest cost).
 os.environ.update(CHEAP_PASSWORD_HASH)

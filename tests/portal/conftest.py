@@ -25,7 +25,6 @@ from licserver.extensions import db
 from licserver.models import Customer, User
 from licserver.services import customers as customer_service
 from tests.conftest import Factory, IssuedLicense
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.mail import SmtpServer, body_text, with_smtp
 
 BASE = "https://portal.test"
