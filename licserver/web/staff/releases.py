@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField, TextAreaField
@@ -17,11 +17,16 @@ from licserver.domain.errors import ValidationFailed
 from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.runtime import mailer
-from licserver.services import products as product_service
+from licserver.services import policy_views as views
 from licserver.services import releases as svc
-from licserver.services import staff as staff_service
-from licserver.web.staff.base import SESSION_KEY, add_nav, bp, staff_origin, staff_required
-from licserver.web.staff.forms import ConfirmForm
+from licserver.web.shared.forms import ConfirmForm, field_errors
+from licserver.web.staff.base import (
+    add_nav,
+    allow_large_upload,
+    bp,
+    staff_origin,
+    staff_required,
+)
 
 
 class ReleaseForm(FlaskForm):  # type: ignore[misc]
@@ -46,22 +51,13 @@ class ReleaseForm(FlaskForm):  # type: ignore[misc]
     publish = BooleanField("Publish now (customers see it; the update email goes out)")
 
 
-@bp.before_app_request
-def _upload_limit() -> None:
-    """An admin's upload may be larger than MAX_CONTENT_LENGTH (read before the
-    view runs: the console's CSRF check reads the form). Anyone else's stays
-    limited."""
-    if request.endpoint != "staff.add_release" or request.method != "POST":
-        return
-    sid = session.get(SESSION_KEY)
-    ident = staff_service.load(db.session(), sid) if isinstance(sid, str) else None
-    if ident is not None and rules.at_least(ident.role, rules.ADMIN):
-        request.max_content_length = int(current_app.config["RELEASE_MAX_UPLOAD_BYTES"]) + 1024**2
+# An admin's upload may be larger than MAX_CONTENT_LENGTH.
+allow_large_upload("staff.add_release", "RELEASE_MAX_UPLOAD_BYTES")
 
 
 def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) -> Any:
     s = db.session()
-    products = product_service.by_name(s)
+    products = views.products(s)
     if code is None and products:
         code = products[0].code
     rows = svc.list_releases(s, code) if code else []
@@ -112,9 +108,7 @@ def add_release(code: str) -> Any:
             origin=staff_origin(),
         )
     except ValidationFailed as exc:
-        for name, messages in exc.errors.items():
-            target = getattr(form, name, form.url)
-            target.errors = list(messages)
+        field_errors(form, exc, default="url")
         return _page(code, form, 422)
     message = f"{code} {release.version} attached (SHA-256 {release.sha256})."
     if form.publish.data:
