@@ -79,9 +79,7 @@ def notify_expiry() -> None:
 def notify_product_update(product: str, subject: str, message_file: Any) -> None:
     """Email a product update to the users who want them and hold the product."""
     try:
-        count = notices.send_product_update(
-            context(), product, subject, message_file.read()
-        )
+        count = notices.send_product_update(context(), product, subject, message_file.read())
     except LicenseServerError as exc:
         fail(exc.detail)
         return
