@@ -46,13 +46,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = Api(app)
     register_blueprints(api, app, limiter)
 
-    from licserver import portal
+    from licserver import observability, security, web
 
-    portal.init_app(app)
-
-    from licserver import observability, security, staff
-
-    staff.init_app(app)
+    web.init_app(app)
     observability.init_app(app)
     security.init_app(app)
 

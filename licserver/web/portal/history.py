@@ -1,0 +1,135 @@
+"""Activation history: filters, pages, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, render_template, request, stream_with_context
+from sqlalchemy.orm import Session
+
+from licserver.domain import portal as rules
+from licserver.domain.errors import ValidationFailed
+from licserver.domain.portal import Principal
+from licserver.extensions import db
+from licserver.services import portal_history as svc
+from licserver.services import portal_licenses as license_svc
+from licserver.services.portal_history import Filters, Row
+from licserver.web.portal.base import bp, principal, requires
+from licserver.web.portal.forms import HistoryFilters, choices
+
+PAGE_SIZE = 50
+CSV_COLUMNS = (
+    "at",
+    "event",
+    "license_id",
+    "installation_id",
+    "machine_name",
+    "actor",
+    "ip",
+    "reason",
+)
+
+
+def _form() -> tuple[HistoryFilters, Filters]:
+    form = HistoryFilters(request.args)
+    lics = license_svc.list_licenses(db.session(), principal())
+    mine = [(lic.public_id, f"{lic.public_id} ({lic.product.name})") for lic in lics]
+    form.license.choices = choices([("", "all licences"), *mine])
+    form.kind.choices = choices([("", "all events")] + [(k, k) for k in svc.KINDS])
+    if not form.validate():
+        raise ValidationFailed(
+            {k: [str(m) for m in v] for k, v in form.errors.items()},
+            "A filter is not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()),
+        )
+    f = Filters(
+        license=form.license.data or None,
+        machine_name=(form.machine_name.data or "").strip() or None,
+        installation_id=(form.installation_id.data or "").strip() or None,
+        kind=form.kind.data or None,
+        since=form.since.data,
+        until=form.until.data,
+    )
+    return form, f
+
+
+def actor_text(row: Row) -> str:
+    e = row.event
+    return f"{e.actor_type}: {e.actor_id}" if e.actor_id else e.actor_type
+
+
+@bp.get("/history")
+@requires(rules.VIEW)
+def history() -> Any:
+    form, filters = _form()
+    cursor = request.args.get("cursor") or None
+    rows, next_cursor = svc.page(db.session(), principal(), filters, limit=PAGE_SIZE, cursor=cursor)
+    query = {k: v for k, v in request.args.items() if k != "cursor" and v}
+    return render_template(
+        "portal/history.html",
+        form=form,
+        rows=rows,
+        next_cursor=next_cursor,
+        query=query,
+        first_page=cursor is None,
+        actor_text=actor_text,
+    )
+
+
+def _cell(value: object) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas; machine
+    names are whatever a client sent, so such cells get a leading quote."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+@bp.get("/history.csv")
+@requires(rules.VIEW)
+def history_csv() -> Any:
+    _, filters = _form()
+    who = principal()
+    engine = db.engine
+
+    def generate() -> Iterator[str]:
+        # A session of its own, closed when the last row is out: the response
+        # is sent after the view (and its request's session) has finished.
+        with Session(engine) as session:
+            yield from _csv(session, who, filters)
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="activation-history.csv"'},
+    )
+
+
+def _csv(session: Session, who: Principal, filters: Filters) -> Iterator[str]:
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(CSV_COLUMNS)
+    for row in svc.all_rows(session, who, filters):
+        e = row.event
+        out.writerow(
+            [
+                _cell(x)
+                for x in (
+                    e.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    e.kind,
+                    row.license_id,
+                    e.installation_id,
+                    e.machine_name,
+                    actor_text(row),
+                    e.ip,
+                    e.reason,
+                )
+            ]
+        )
+        if buf.tell() > 16384:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()

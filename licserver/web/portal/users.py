@@ -1,0 +1,178 @@
+"""Users: list, invite, change role and licence limits, remove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from licserver.domain import portal as rules
+from licserver.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from licserver.extensions import db
+from licserver.models import User
+from licserver.services import notices
+from licserver.services import portal_licenses as license_svc
+from licserver.services import portal_users as svc
+from licserver.services.customers import Invitation
+from licserver.web.portal.base import bp, mailer, me, page, principal, requires
+from licserver.web.portal.forms import ConfirmForm, UserForm
+
+
+def _license_choices() -> list[tuple[str, str]]:
+    return [
+        (lic.public_id, f"{lic.public_id} — {lic.product.name}")
+        for lic in license_svc.list_licenses(db.session(), principal())
+    ]
+
+
+def _form(user: User | None = None) -> UserForm:
+    roles = rules.assignable_roles(principal().role)
+    form = UserForm(obj=None)
+    if user is not None and request.method == "GET":
+        form.role.data = user.role
+        form.licenses.data = [lic.public_id for lic in user.licenses]
+    return form.setup(roles, _license_choices())
+
+
+def _send_invitation(inv: Invitation) -> bool:
+    return notices.invitation(
+        mailer(),
+        to=inv.user.email,
+        name=inv.user.name,
+        role=inv.user.role,
+        company=me().customer_name,
+        token=inv.token,
+        hours=current_app.config["INVITATION_TTL_HOURS"],
+    )
+
+
+def _tell_owners_of_new_owner(user: User) -> None:
+    to = [a for a in notices.owners(db.session(), principal().customer_id) if a != user.email]
+    by = me().email or me().name
+    notices.new_owner(
+        mailer(),
+        to=to,
+        owner_name=user.name,
+        owner_email=user.email,
+        company=me().customer_name,
+        by=by,
+    )
+
+
+@bp.get("/users")
+@requires(rules.USERS)
+def users() -> Any:
+    rows = svc.list_users(db.session(), principal())
+    return render_template(
+        "portal/users.html",
+        users=rows,
+        manageable=set(rules.assignable_roles(principal().role)),
+        form=ConfirmForm(),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(rules.USERS)
+def invite() -> Any:
+    form = _form()
+    error = None
+    if request.method == "POST" and form.validate_on_submit():
+        if not form.name.data or not form.email.data:
+            error = "Give the new user's name and email."
+        else:
+            try:
+                inv = svc.invite(
+                    db.session(),
+                    principal(),
+                    email=form.email.data,
+                    name=form.name.data.strip(),
+                    role=form.role.data,
+                    licenses=list(form.licenses.data or []),
+                    ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
+                )
+            except (Conflict, ValidationFailed) as exc:
+                error = exc.detail if isinstance(exc, Conflict) else _first(exc)
+            else:
+                sent = _send_invitation(inv)
+                if inv.user.role == rules.OWNER:
+                    _tell_owners_of_new_owner(inv.user)
+                flash(
+                    f"{inv.user.email} is invited"
+                    + (
+                        "; the invitation email is on its way."
+                        if sent
+                        else ", but the email could not be sent."
+                    ),
+                    "info",
+                )
+                return redirect(url_for("portal.users"))
+    status = 422 if (error or form.errors) else 200
+    return render_template("portal/user_form.html", form=form, user=None, error=error), status
+
+
+def _first(exc: ValidationFailed) -> str:
+    for messages in exc.errors.values():
+        return messages[0]
+    return exc.detail
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(rules.USERS)
+def edit_user(user_id: int) -> Any:
+    user = svc.get_user(db.session(), principal(), user_id)
+    if user.role not in rules.assignable_roles(principal().role):
+        raise Forbidden(f"A {principal().role} may not change a user who is {user.role}.")
+    form = _form(user)
+    error = None
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            change = svc.update(
+                db.session(),
+                principal(),
+                user_id,
+                role=form.role.data,
+                licenses=list(form.licenses.data or []),
+            )
+        except (Conflict, ValidationFailed) as exc:
+            error = exc.detail if isinstance(exc, Conflict) else _first(exc)
+        else:
+            if change.became_owner:
+                _tell_owners_of_new_owner(change.user)
+            flash(f"{change.user.email} is now {change.user.role}.", "info")
+            return redirect(url_for("portal.users"))
+    status = 422 if (error or form.errors) else 200
+    return render_template("portal/user_form.html", form=form, user=user, error=error), status
+
+
+@bp.route("/users/<int:user_id>/remove", methods=["GET", "POST"])
+@requires(rules.USERS)
+def remove_user(user_id: int) -> Any:
+    user = svc.get_user(db.session(), principal(), user_id)
+    rules.check_manage(principal(), user.role)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            removed = svc.remove(db.session(), principal(), user_id)
+        except Conflict as exc:
+            return page(409, "Not possible", exc.detail)
+        flash(f"{removed.email} can no longer log in.", "info")
+        return redirect(url_for("portal.users"))
+    return render_template("portal/remove_user.html", user=user, form=form)
+
+
+@bp.post("/users/<int:user_id>/invitation")
+@requires(rules.USERS)
+def reinvite(user_id: int) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        raise NotFound()
+    inv = svc.reinvite(
+        db.session(), principal(), user_id, current_app.config["INVITATION_TTL_HOURS"]
+    )
+    sent = _send_invitation(inv)
+    flash(
+        f"A new invitation was sent to {inv.user.email}."
+        if sent
+        else "The invitation email could not be sent.",
+        "info",
+    )
+    return redirect(url_for("portal.users"))

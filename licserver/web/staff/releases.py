@@ -1,0 +1,137 @@
+"""Releases in the console: a product's releases, attaching one (an uploaded
+file or a URL) and publishing it. Support sees them; admins change them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import Length, Optional, Regexp
+
+from licserver.domain import staff as rules
+from licserver.domain.errors import ValidationFailed
+from licserver.extensions import db
+from licserver.models import utcnow
+from licserver.runtime import mailer
+from licserver.services import products as product_service
+from licserver.services import releases as svc
+from licserver.services import staff as staff_service
+from licserver.web.staff.base import SESSION_KEY, add_nav, bp, staff_origin, staff_required
+from licserver.web.staff.forms import ConfirmForm
+
+
+class ReleaseForm(FlaskForm):  # type: ignore[misc]
+    version = StringField(
+        "Version",
+        validators=[
+            Regexp(
+                svc.VERSION_RE, message="1 to 64 of A-Z a-z 0-9 . _ + -, starting with A-Z a-z 0-9."
+            )
+        ],
+    )
+    file = FileField("File (kept by this server)")
+    url = StringField("Or the URL where it is hosted", validators=[Optional(), Length(max=2000)])
+    sha256 = StringField(
+        "SHA-256 (needed with a URL; checked against a file)",
+        validators=[
+            Optional(),
+            Regexp(r"^\s*[0-9A-Fa-f]{64}\s*$", message="64 hexadecimal characters."),
+        ],
+    )
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=20000)])
+    publish = BooleanField("Publish now (customers see it; the update email goes out)")
+
+
+@bp.before_app_request
+def _upload_limit() -> None:
+    """An admin's upload may be larger than MAX_CONTENT_LENGTH (read before the
+    view runs: the console's CSRF check reads the form). Anyone else's stays
+    limited."""
+    if request.endpoint != "staff.add_release" or request.method != "POST":
+        return
+    sid = session.get(SESSION_KEY)
+    ident = staff_service.load(db.session(), sid) if isinstance(sid, str) else None
+    if ident is not None and rules.at_least(ident.role, rules.ADMIN):
+        request.max_content_length = int(current_app.config["RELEASE_MAX_UPLOAD_BYTES"]) + 1024**2
+
+
+def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) -> Any:
+    s = db.session()
+    products = product_service.by_name(s)
+    if code is None and products:
+        code = products[0].code
+    rows = svc.list_releases(s, code) if code else []
+    return render_template(
+        "staff/releases.html",
+        products=products,
+        code=code,
+        releases=rows,
+        form=form or ReleaseForm(formdata=None),
+        confirm=ConfirmForm(),
+    ), status
+
+
+@bp.get("/releases")
+@staff_required()
+def releases() -> Any:
+    return _page(request.args.get("product") or None)
+
+
+def _publish(code: str, version: str) -> int:
+    return svc.publish_and_notify(db.session(), mailer(), staff_origin(), code, version).sent
+
+
+@bp.post("/releases/<code>")
+@staff_required(rules.ADMIN)
+def add_release(code: str) -> Any:
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        return _page(code, form, 422)
+    upload = form.file.data if form.file.data and form.file.data.filename else None
+    url = (form.url.data or "").strip() or None
+    if (upload is None) == (url is None):
+        form.url.errors = ["Choose a file, or give a URL (not both)."]
+        return _page(code, form, 422)
+    cfg = current_app.config
+    try:
+        release = svc.add(
+            db.session(),
+            product_code=code,
+            version=form.version.data,
+            released_at=utcnow(),
+            notes=(form.notes.data or "").strip() or None,
+            upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
+            url=url,
+            sha256=(form.sha256.data or "").strip() or None,
+            releases_dir=Path(cfg["RELEASES_DIR"]),
+            max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
+            origin=staff_origin(),
+        )
+    except ValidationFailed as exc:
+        for name, messages in exc.errors.items():
+            target = getattr(form, name, form.url)
+            target.errors = list(messages)
+        return _page(code, form, 422)
+    message = f"{code} {release.version} attached (SHA-256 {release.sha256})."
+    if form.publish.data:
+        sent = _publish(code, release.version)
+        message += f" Published; update email to {sent} address(es)."
+    flash(message, "info")
+    return redirect(url_for("staff.releases", product=code))
+
+
+@bp.post("/releases/<code>/<version>/publish")
+@staff_required(rules.ADMIN)
+def publish_release(code: str, version: str) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        raise ValidationFailed({}, "The form was not valid.")
+    sent = _publish(code, version)
+    flash(f"{code} {version} is published; update email to {sent} address(es).", "info")
+    return redirect(url_for("staff.releases", product=code))
+
+
+add_nav("staff.releases", "Releases")
