@@ -33,6 +33,10 @@ class Origin:
     ip: str | None = None
 
 
+# Changes no one asked for over a request or a command (and test set-up).
+SYSTEM_ORIGIN = Origin(SYSTEM)
+
+
 @dataclass
 class Deps:
     """What every service needs besides its arguments."""
