@@ -13,20 +13,20 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from licserver.domain import policy as policy_rules
 from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
-from licserver.extensions import db
-from licserver.models import License, Product
 from licserver.models.policy import Policy
+from licserver.runtime import context
 from licserver.services import licenses as license_service
 from licserver.services import policies as svc
-from licserver.services import products as product_service
-from licserver.web.staff.base import add_nav, bp, service_deps, staff_origin, staff_required
-from licserver.web.staff.forms import ConfirmForm
+from licserver.services import policy_views as views
+from licserver.web.shared.forms import ConfirmForm, field_errors
+from licserver.web.staff.base import add_nav, bp, staff_origin, staff_required
+from licserver.web.staff.forms import RenewForm
 
 # What each setting means, for the page (docs/licence-models.md has the whole story).
 HELP = {
@@ -58,12 +58,6 @@ class PolicyForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class RenewForm(FlaskForm):  # type: ignore[misc]
-    days = IntegerField(
-        "Days", validators=[Optional(), NumberRange(1, 36500)], render_kw={"placeholder": "policy"}
-    )
-
-
 def parse_lines(text: str) -> dict[str, Any]:
     """``key = value`` lines into settings; ValidationFailed naming the bad lines."""
     out: dict[str, Any] = {}
@@ -90,28 +84,16 @@ def lines_of(stored: dict[str, Any]) -> str:
     return "\n".join(f"{k} = {json.dumps(v)}" for k, v in stored.items())
 
 
-def _products() -> list[Product]:
-    return product_service.by_name(db.session())
-
-
 def _form_errors(form: PolicyForm, exc: LicenseServerError) -> None:
-    if isinstance(exc, ValidationFailed):
-        form.settings.errors = [
-            f"{k.removeprefix('settings.')}: {' '.join(v)}" for k, v in exc.errors.items()
-        ]
-    else:
-        form.settings.errors = [exc.detail]
+    field_errors(form, exc, default="settings", prefix="settings.")
 
 
 def _list_page(code: str | None, form: PolicyForm | None = None, status: int = 200) -> Any:
-    products = _products()
+    session = context()
+    products = views.products(session)
     if code is None and products:
         code = products[0].code
-    session = db.session()
-    rows = []
-    if code:
-        for pol in svc.list_for_product(session, code):
-            rows.append((pol, svc.settings_of(pol), svc.license_count(session, pol)))
+    rows = views.product_policies(context(), code) if code else []
     return render_template(
         "staff/policies.html",
         products=products,
@@ -137,7 +119,7 @@ def create_policy(code: str) -> Any:
         return _list_page(code, form, 422)
     try:
         pol = svc.create(
-            service_deps(),
+            context(),
             staff_origin(),
             product=code,
             name=(form.name.data or "").strip(),
@@ -150,7 +132,7 @@ def create_policy(code: str) -> Any:
             _form_errors(form, exc)
         return _list_page(code, form, 422)
     except LicenseServerError as exc:
-        form.name.errors = [exc.detail]
+        field_errors(form, exc, default="name")
         return _list_page(code, form, 422)
     flash(f"Policy {pol.name} ({pol.public_id}) created.", "info")
     return redirect(url_for("staff.policy", public_id=pol.public_id))
@@ -162,11 +144,11 @@ def _policy_page(
     preview: svc.PolicyChange | None = None,
     status: int = 200,
 ) -> Any:
-    session = db.session()
+    session = context()
     form = form or PolicyForm(
         formdata=None, name=pol.name, settings=lines_of(dict(pol.settings or {}))
     )
-    licences = svc.licences_of(session, pol)
+    licences = views.policy_licences(session, pol)
     return render_template(
         "staff/policy.html",
         pol=pol,
@@ -182,14 +164,14 @@ def _policy_page(
 @bp.get("/policies/p/<public_id>")
 @staff_required()
 def policy(public_id: str) -> Any:
-    return _policy_page(svc.get(db.session(), public_id))
+    return _policy_page(svc.get(context(), public_id))
 
 
 @bp.post("/policies/p/<public_id>")
 @staff_required(rules.ADMIN)
 def change_policy(public_id: str) -> Any:
     """The first submit shows the dry run; "Save" (save=1) applies it."""
-    pol = svc.get(db.session(), public_id)
+    pol = svc.get(context(), public_id)
     form = PolicyForm()
     if not form.validate_on_submit():
         return _policy_page(pol, form, status=422)
@@ -200,7 +182,7 @@ def change_policy(public_id: str) -> Any:
         changes: dict[str, Any] = {k: None for k in (pol.settings or {}) if k not in wanted}
         changes.update(wanted)
         change = svc.update(
-            service_deps(),
+            context(),
             staff_origin(),
             public_id,
             name=(form.name.data or "").strip(),
@@ -209,9 +191,9 @@ def change_policy(public_id: str) -> Any:
         )
     except LicenseServerError as exc:
         _form_errors(form, exc)
-        return _policy_page(svc.get(db.session(), public_id), form, status=422)
+        return _policy_page(svc.get(context(), public_id), form, status=422)
     if not save:
-        return _policy_page(svc.get(db.session(), public_id), form, preview=change)
+        return _policy_page(svc.get(context(), public_id), form, preview=change)
     flash(
         f"Policy {change.policy.name} saved: "
         + (", ".join(change.changed) if change.changed else "nothing changed")
@@ -224,26 +206,12 @@ def change_policy(public_id: str) -> Any:
 # ---- a licence's model ---------------------------------------------------------
 
 
-@bp.app_template_global()
-def licence_model(lic: License) -> dict[str, Any]:
-    """For the licence page: its effective rules and the product's policies."""
-    s = svc.effective(lic)
-    others = svc.by_name(db.session(), lic.product_id)
-    return {
-        "settings": s,
-        "entitlements": policy_rules.features(s, lic.features),
-        "policies": others,
-        "paid": [p for p in others if not svc.settings_of(p).trial],
-        "renew": RenewForm(formdata=None),
-    }
-
-
 @bp.post("/licenses/<public_id>/policy")
 @staff_required(action=rules.CHANGE_TERMS)
 def set_licence_policy(public_id: str) -> Any:
     ref = (request.form.get("policy") or "").strip() or None
     ConfirmForm().validate_on_submit() or _csrf_failed()
-    lic = license_service.update(service_deps(), staff_origin(), public_id, {"policy": ref})
+    lic = license_service.update(context(), staff_origin(), public_id, {"policy": ref})
     flash(
         f"Licence {lic.public_id} follows {lic.policy.name if lic.policy else 'no policy'}.", "info"
     )
@@ -256,7 +224,7 @@ def renew_licence(public_id: str) -> Any:
     form = RenewForm()
     if not form.validate_on_submit():
         raise ValidationFailed({k: list(v) for k, v in form.errors.items()}, "Days: 1 to 36500.")
-    lic = license_service.renew(service_deps(), staff_origin(), public_id, form.days.data)
+    lic = license_service.renew(context(), staff_origin(), public_id, form.days.data)
     assert lic.expires_at is not None
     flash(f"Licence {lic.public_id} renewed to {lic.expires_at.strftime('%Y-%m-%d')}.", "info")
     return redirect(url_for("staff.license", public_id=public_id))
@@ -269,7 +237,7 @@ def convert_licence(public_id: str) -> Any:
     ConfirmForm().validate_on_submit() or _csrf_failed()
     if not ref:
         raise ValidationFailed({"policy": ["Choose the paid policy."]})
-    lic = license_service.convert(service_deps(), staff_origin(), public_id, policy=ref)
+    lic = license_service.convert(context(), staff_origin(), public_id, policy=ref)
     flash(
         f"Licence {lic.public_id} converted to {lic.policy.name if lic.policy else ref}; "
         "its installations keep working.",
