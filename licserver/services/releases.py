@@ -36,7 +36,7 @@ from licserver.domain.portal import Principal
 from licserver.domain.status import effective_status
 from licserver.models import License, Product
 from licserver.models.release import Release
-from licserver.services import SYSTEM, Origin, events, notices
+from licserver.services import SYSTEM_ORIGIN, Origin, events, notices
 from licserver.services import products as product_service
 from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
@@ -45,9 +45,6 @@ VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
 _CHUNK = 1024 * 1024
-
-
-_SYSTEM = Origin(SYSTEM)
 
 
 class LinkExpired(LicenseServerError):
@@ -107,7 +104,7 @@ def add(
     sha256: str | None = None,
     size: int | None = None,
     filename: str | None = None,
-    origin: Origin = _SYSTEM,
+    origin: Origin = SYSTEM_ORIGIN,
 ) -> Release:
     """Attach a release: ``upload`` (kept under the releases folder; its SHA-256 and
     size are computed, and ``sha256``, if given, must match) or ``url`` (with
@@ -294,7 +291,7 @@ def publish(
     *,
     now: datetime,
     notify: bool = True,
-    origin: Origin = _SYSTEM,
+    origin: Origin = SYSTEM_ORIGIN,
 ) -> Release:
     """Make the release visible to customers (recorded as ``release.published``).
     Publishing again changes nothing. ``notify=False``: no update email, now or
