@@ -13,6 +13,8 @@ from licserver.services import Actor, Deps, Origin
 from licserver.services.keys import Keyring
 from licserver.services.mail import MailSettings
 from licserver.services.notices import Mailer
+from licserver.storage import Storage
+from licserver.storage import from_config as storage_from_config
 
 _KEY = "licserver.runtime"
 
@@ -26,12 +28,18 @@ class Runtime:
         self._keys_dir = keys_dir
         self._data_key_setting = str(app.config["DATA_KEY"])
         self._box: Box | None = None
+        self._storage: Storage | None = None
         self.failed_limit: int | None = int(app.config["FAILED_ATTEMPTS_LIMIT"])
         if app.config["RATE_LIMITS"] == "off":
             self.failed_limit = None
         self.failed_window = int(app.config["FAILED_ATTEMPTS_WINDOW_SECONDS"])
         # Parsed and checked at start-up by licserver.security (a ConfigError there).
         self.deactivation_budget: Budget | None = parse_budget(app.config["DEACTIVATION_BUDGET"])
+
+    def storage(self, app: Flask) -> Storage:
+        if self._storage is None:
+            self._storage = storage_from_config(app.config)
+        return self._storage
 
     def box(self, create: bool = False) -> Box:
         if self._box is None:
@@ -58,6 +66,12 @@ def deps(app: Flask | None = None) -> Deps:
         failed_attempts_window=rt.failed_window,
         deactivation_budget=rt.deactivation_budget,
     )
+
+
+def storage(app: Flask | None = None) -> Storage:
+    """Where release artifacts are kept (RELEASES_STORAGE), built once."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return runtime(app).storage(app)
 
 
 def mailer(app: Flask | None = None) -> Mailer:

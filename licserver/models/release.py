@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licserver.models.base import Base, BigId, utcnow
 from licserver.models.product import Product
+
+if TYPE_CHECKING:
+    from licserver.models.update import ReleaseArtifact
 
 
 class Release(Base):
@@ -56,3 +59,6 @@ class Release(Base):
     requires_features: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)
+    artifacts: Mapped[list[ReleaseArtifact]] = relationship(
+        lazy="selectin", order_by="ReleaseArtifact.id", back_populates="release"
+    )
