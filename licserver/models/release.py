@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licserver.models.base import Base, BigId, utcnow
@@ -26,6 +35,8 @@ class Release(Base):
         CheckConstraint("(storage_path IS NULL) <> (url IS NULL)", name="file_or_url"),
         CheckConstraint("size IS NULL OR size >= 0", name="size_nonnegative"),
         CheckConstraint("status IN ('draft', 'published', 'yanked')", name="status_known"),
+        # The update check's candidate query (services.updates).
+        Index("ix_releases_product_status", "product_id", "status", "channel"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -95,10 +95,16 @@ def check_target(platform: str | None, arch: str | None) -> None:
 
 
 def _taken(session: Session, product: Product, version: str) -> bool:
-    found = session.scalars(
-        select(Release.id).where(Release.product_id == product.id, Release.version == version)
-    ).first()
-    return found is not None
+    """A release of the same semantic version (``3.1`` is ``3.1.0``) exists."""
+    wanted = updates.Version.parse(version)
+    for text in session.scalars(select(Release.version).where(Release.product_id == product.id)):
+        try:
+            if updates.Version.parse(text) == wanted:
+                return True
+        except updates.VersionError:
+            if text == version:
+                return True
+    return False
 
 
 def _conflict(product: Product, version: str) -> Conflict:
