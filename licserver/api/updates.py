@@ -3,7 +3,6 @@ service, shape the answer."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, redirect, send_file, url_for
@@ -12,8 +11,7 @@ from werkzeug.wrappers import Response
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
 from licserver.api.schemas.updates import UpdateIn, UpdateOut
-from licserver.extensions import db
-from licserver.runtime import deps, origin, storage
+from licserver.runtime import context, origin, storage
 from licserver.services import Actor
 from licserver.services import updates as svc
 from licserver.storage import LocalStorage
@@ -32,11 +30,10 @@ def check(data: dict[str, Any]) -> dict[str, Any]:
     release's artifact, with a short-lived download link and its UP1 manifest."""
     cfg = current_app.config
     offer = svc.check(
-        deps(),
+        context(),
         svc.Machine(data["activation_id"], data["activation_token"]),
         svc.Ask(data["current_version"], data["channel"], data["platform"], data["arch"]),
         secret=cfg["SECRET_KEY"],
-        link_seconds=int(cfg["DOWNLOAD_LINK_SECONDS"]),
     )
     if offer is None:
         return {"update": None}
@@ -63,9 +60,8 @@ def download(activation_id: str, token: str) -> Response:
     """The file a download link names (or a redirect to where it is kept):
     only for that activation, while the link is valid."""
     cfg = current_app.config
-    got = svc.download(
-        db.session(), activation_id, token, secret=cfg["SECRET_KEY"], origin=origin(CLIENT)
-    )
+    ctx = context()
+    got = svc.download(ctx, activation_id, token, secret=cfg["SECRET_KEY"], origin=origin(CLIENT))
     art = got.artifact
     if art.storage == "url":
         assert art.url is not None
@@ -75,5 +71,5 @@ def download(activation_id: str, token: str) -> Response:
         url = storage().presigned_url(art.object_key, got.filename, svc.MIN_LINK_SECONDS)
         assert url is not None
         return redirect(url, 302)
-    path = svc.local_file(LocalStorage(Path(cfg["RELEASES_DIR"])), art.object_key)
+    path = svc.local_file(LocalStorage(ctx.settings.releases_dir), art.object_key)
     return send_file(path, as_attachment=True, download_name=got.filename, conditional=True)

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from licserver.cli.common import CLI, error_message, fail
 from licserver.domain import updates
 from licserver.domain.errors import LicenseServerError
-from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
+from licserver.runtime import context
 from licserver.services import release_artifacts as artifacts
 from licserver.services import releases as svc
 
@@ -89,14 +88,13 @@ def releases_add(
     if (file_path is None) == (url is None):
         fail("give either --file or --url")
         return
-    cfg = current_app.config
     notes = notes_file.read() if notes_file is not None else None
     meta = svc.ReleaseMeta(channel, min_version, features, platform, arch)
     try:
         with contextlib.ExitStack() as stack:
             fh = stack.enter_context(file_path.open("rb")) if file_path is not None else None
             release = svc.add(
-                db.session(),
+                context(),
                 product_code=product,
                 version=version,
                 released_at=utcnow(),
@@ -106,8 +104,6 @@ def releases_add(
                 sha256=sha256,
                 size=size,
                 filename=filename,
-                releases_dir=Path(cfg["RELEASES_DIR"]),
-                max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
                 origin=CLI,
                 meta=meta,
             )
@@ -140,7 +136,6 @@ def releases_artifact(
     if (file_path is None) == (url is None):
         fail("give either --file or --url")
         return
-    cfg = current_app.config
     try:
         with contextlib.ExitStack() as stack:
             fh = stack.enter_context(file_path.open("rb")) if file_path is not None else None
@@ -154,14 +149,7 @@ def releases_artifact(
                 filename=filename,
             )
             row = artifacts.add_artifact(
-                db.session(),
-                storage(),
-                product_code=product,
-                version=version,
-                art=art,
-                staging_dir=Path(cfg["RELEASES_DIR"]),
-                max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
-                origin=CLI,
+                context(), storage(), product_code=product, version=version, art=art, origin=CLI
             )
         where = f"{platform or 'any'}/{arch or 'any'}"
         click.echo(f"added {product} {version} {where} sha256 {row.sha256}")
@@ -176,7 +164,7 @@ def releases_artifact(
 def releases_yank(product: str, version: str) -> None:
     """Withdraw a release for good: never offered as an update or download again."""
     try:
-        artifacts.yank(db.session(), product, version, now=utcnow(), origin=CLI)
+        artifacts.yank(context(), product, version, now=utcnow(), origin=CLI)
     except LicenseServerError as exc:
         fail(error_message(exc))
         return
@@ -184,9 +172,9 @@ def releases_yank(product: str, version: str) -> None:
 
 
 def _publish(product: str, version: str, *, notify: bool) -> None:
-    from licserver.runtime import mailer
+    from licserver.runtime import context
 
-    done = svc.publish_and_notify(db.session(), mailer(), CLI, product, version, notify=notify)
+    done = svc.publish_and_notify(context(), CLI, product, version, notify=notify)
     click.echo(f"published {product} {version}; update email to {done.sent} address(es)")
 
 
@@ -209,7 +197,7 @@ def releases_publish(product: str, version: str, no_notify: bool) -> None:
 def releases_list(product: str) -> None:
     """A product's releases, newest first: version, date, state, size, SHA-256, where."""
     try:
-        rows = svc.list_releases(db.session(), product)
+        rows = svc.list_releases(context(), product)
     except LicenseServerError as exc:
         fail(error_message(exc))
         return

@@ -7,11 +7,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from licserver.database import begin_write
 from licserver.domain.errors import Conflict, ValidationFailed
@@ -19,6 +17,7 @@ from licserver.models.release import Release
 from licserver.models.update import ReleaseArtifact, UpdateCheckCount
 from licserver.services import SYSTEM, Origin, events
 from licserver.services import releases as release_service
+from licserver.services.context import Context
 from licserver.storage import Storage, StorageError
 
 _SYSTEM = Origin(SYSTEM)
@@ -43,24 +42,24 @@ def _target(platform: str | None, arch: str | None) -> str:
 
 
 def add_artifact(
-    session: Session,
+    ctx: Context,
     storage: Storage,
     *,
     product_code: str,
     version: str,
     art: ArtifactIn,
-    staging_dir: Path,
-    max_bytes: int,
     origin: Origin = _SYSTEM,
 ) -> ReleaseArtifact:
     """Add a file for one platform and arch to a release (409 if it has one
     for that target, or was yanked). An upload is hashed as it arrives and
     kept in ``storage``; ``sha256``, if given, must match."""
+    session = ctx.session
+    staging_dir, max_bytes = ctx.settings.releases_dir, ctx.settings.release_max_upload_bytes
     release_service.check_target(art.platform, art.arch)
     if (art.upload is None) == (art.url is None):
         raise ValidationFailed({"body": ["Give either a file or a url (with sha256 and size)."]})
     sha256 = art.sha256.lower() if art.sha256 else None
-    release = release_service.get(session, product_code, version)
+    release = release_service.get(ctx, product_code, version)
     _check_free(release, art.platform, art.arch)
     session.rollback()  # end the read: the file may take a while
     if art.url is not None:
@@ -71,7 +70,7 @@ def add_artifact(
         name = release_service.safe_filename(art.filename or art.url.split("?", 1)[0])
         row = ReleaseArtifact(storage="url", url=art.url, sha256=sha256, size=art.size)
         row.filename = name
-        return _insert(session, product_code, version, art, row, origin)
+        return _insert(ctx, product_code, version, art, row, origin)
     assert art.upload is not None
     name = release_service.safe_filename(art.filename or art.upload.filename)
     staging_dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +94,7 @@ def add_artifact(
             size=got.size,
         )
         try:
-            return _insert(session, product_code, version, art, row, origin)
+            return _insert(ctx, product_code, version, art, row, origin)
         except BaseException:
             storage.delete(key)
             raise
@@ -114,15 +113,16 @@ def _check_free(release: Release, platform: str | None, arch: str | None) -> Non
 
 
 def _insert(
-    session: Session,
+    ctx: Context,
     product_code: str,
     version: str,
     art: ArtifactIn,
     row: ReleaseArtifact,
     origin: Origin,
 ) -> ReleaseArtifact:
+    session = ctx.session
     begin_write(session)
-    release = release_service.get(session, product_code, version)
+    release = release_service.get(ctx, product_code, version)
     _check_free(release, art.platform, art.arch)
     row.release = release
     row.platform, row.arch = art.platform, art.arch
@@ -147,7 +147,7 @@ def _insert(
 
 
 def yank(
-    session: Session,
+    ctx: Context,
     product_code: str,
     version: str,
     *,
@@ -156,8 +156,9 @@ def yank(
 ) -> Release:
     """Withdraw a release for good: never offered again, by updates or the
     portal. Yanking again changes nothing."""
+    session = ctx.session
     begin_write(session)
-    release = release_service.get(session, product_code, version)
+    release = release_service.get(ctx, product_code, version)
     if release.status != "yanked":
         release.status = "yanked"
         release.yanked_at = now
@@ -167,12 +168,12 @@ def yank(
     return release
 
 
-def check_counts(session: Session, release_ids: list[int]) -> dict[int, dict[str, int]]:
+def check_counts(ctx: Context, release_ids: list[int]) -> dict[int, dict[str, int]]:
     """How many update checks offered each release, per platform ("" for a
     check that named none)."""
     if not release_ids:
         return {}
-    rows = session.execute(
+    rows = ctx.session.execute(
         select(UpdateCheckCount.release_id, UpdateCheckCount.platform, UpdateCheckCount.count)
         .where(UpdateCheckCount.release_id.in_(release_ids))
         .order_by(UpdateCheckCount.platform)

@@ -27,11 +27,12 @@ from licserver.domain.errors import (
     ValidationFailed,
 )
 from licserver.domain.status import effective_status
-from licserver.models import Activation, utcnow
+from licserver.models import Activation
 from licserver.models.release import Release
 from licserver.models.update import ReleaseArtifact, UpdateCheckCount
-from licserver.services import Deps, Origin, events, links
+from licserver.services import Origin, events, links
 from licserver.services.activation import licence_features
+from licserver.services.context import Context
 from licserver.services.credentials import invalid
 from licserver.storage import LocalStorage, StorageError
 
@@ -144,15 +145,7 @@ def _candidates(
     return out, grouped
 
 
-def check(
-    deps: Deps,
-    machine: Machine,
-    ask: Ask,
-    *,
-    secret: str,
-    link_seconds: int,
-    now: datetime | None = None,
-) -> Offer | None:
+def check(ctx: Context, machine: Machine, ask: Ask, *, secret: str) -> Offer | None:
     """The update this machine may have, or None."""
     current = rules.parse_version(ask.current_version, "current_version")
     rules.check_channel(ask.channel)
@@ -160,8 +153,8 @@ def check(
         raise ValidationFailed({"platform": [f"One of {', '.join(rules.PLATFORMS)}."]})
     if ask.arch is not None and ask.arch not in rules.ARCHES:
         raise ValidationFailed({"arch": [f"One of {', '.join(rules.ARCHES)}."]})
-    now = now or utcnow()
-    session = deps.session
+    now = ctx.now()
+    session = ctx.session
     try:
         act = authenticate(session, machine, now)
         lic = act.license
@@ -186,7 +179,7 @@ def check(
         release = session.get(Release, chosen.release.id)
         art = session.get(ReleaseArtifact, chosen.artifact.id)
         assert release is not None and art is not None
-        offer = _offer(deps, release, art, act, secret, link_seconds, now)
+        offer = _offer(ctx, release, art, act, secret, now)
         _count(session, release.id, ask.platform or "", now)
         session.commit()
         return offer
@@ -195,15 +188,14 @@ def check(
 
 
 def _offer(
-    deps: Deps,
+    ctx: Context,
     release: Release,
     art: ReleaseArtifact,
     act: Activation,
     secret: str,
-    link_seconds: int,
     now: datetime,
 ) -> Offer:
-    kid, key = deps.keyring.signer(deps.session)
+    kid, key = ctx.keyring.signer(ctx.session)
     payload = signing.update_manifest_payload(
         prod=release.product.code,
         ver=release.version,
@@ -215,7 +207,7 @@ def _offer(
         rel=int(release.released_at.timestamp()),
     )
     manifest = signing.encode(signing.UPDATE_MANIFEST_PREFIX, payload, kid, key)
-    seconds = max(MIN_LINK_SECONDS, link_seconds)
+    seconds = max(MIN_LINK_SECONDS, ctx.settings.download_link_seconds)
     link = links.sign_link(secret, art.id, act.public_id, now, seconds, links.UPDATE)
     return Offer(
         version=release.version,
@@ -257,12 +249,12 @@ class Download:
 
 
 def download(
-    session: Session, activation_id: str, token: str, *, secret: str, origin: Origin
+    ctx: Context, activation_id: str, token: str, *, secret: str, origin: Origin
 ) -> Download:
     """The artifact a download link opens, if the link is this activation's and
     still valid, the activation still live and the release not yanked since;
     recorded as ``update.downloaded`` in the licence's history."""
-    now = utcnow()
+    session, now = ctx.session, ctx.now()
     artifact_id = links.read_link(secret, token, activation_id, now, links.UPDATE, _AGAIN)
     begin_write(session)
     try:
