@@ -18,6 +18,7 @@ from licserver.api.schemas.stores import (
     IntegrationPage,
     IntegrationPatch,
     ReceiveOut,
+    StoreEventOut,
     StoreEventPage,
 )
 from licserver.domain.permissions import STORES
@@ -131,6 +132,16 @@ def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
         session, svc.events_query(integ), StoreEvent.id, args["limit"], args["cursor"], True
     )
     return {"items": [event_view(e) for e in rows], "next_cursor": cursor}
+
+
+@blp.post("/<integration_id>/events/<event_id>/reapply")
+@blp.response(200, StoreEventOut)
+@errors(blp, 401, 403, 404, 409, 503)
+@require(STORES)
+def reapply(integration_id: str, event_id: str) -> dict[str, Any]:
+    """Apply an ``ignored`` or ``failed`` event again (after mapping its item,
+    say); the answer is the event with its new outcome. An applied one: 409."""
+    return event_view(receiver.reapply_by_id(deps(), mailer(), integration_id, event_id))
 
 
 _STORE_BODY = {
