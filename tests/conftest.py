@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from licserver import create_app, migrate
 from licserver.extensions import db
 from licserver.models import Base
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import Actor, Origin
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
@@ -96,7 +96,7 @@ def test_database() -> Iterator[TestDatabase]:
         from licserver.runtime import runtime
 
         runtime().box(create=True)
-        ensure_signing_key(db.session(), keys_dir, "")
+        ensure_signing_key(context(), keys_dir, "")
         db.session.remove()
         db.engine.dispose()
     try:
@@ -164,7 +164,7 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def admin_token(app: Flask) -> str:
-    _, token = token_service.create(db.session(), "tests", "full")
+    _, token = token_service.create(context(), "tests", "full")
     return token
 
 
@@ -219,7 +219,7 @@ class Factory:
     def product(self, code: str | None = None, **kw: Any) -> str:
         self._n += 1
         code = code or f"prod-{self._n}"
-        product_service.create(db.session(), code=code, name=kw.pop("name", code.title()), **kw)
+        product_service.create(context(), code=code, name=kw.pop("name", code.title()), **kw)
         return code
 
     def customer(
@@ -227,7 +227,7 @@ class Factory:
     ) -> str:
         self._n += 1
         cust, _ = customer_service.create(
-            db.session(),
+            context(),
             name=name,
             email=email or f"owner{self._n}@acme.test",
             company_password=company_password,
@@ -241,7 +241,7 @@ class Factory:
         product = product or self.product()
         customer = customer or self.customer()
         lic, sec = license_service.create(
-            deps(), TEST_ORIGIN, product=product, customer=customer, seats=seats, **kw
+            context(), TEST_ORIGIN, product=product, customer=customer, seats=seats, **kw
         )
         return IssuedLicense(lic.public_id, sec.key, sec.activation_password, customer, product)
 

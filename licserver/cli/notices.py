@@ -8,9 +8,8 @@ import click
 
 from licserver.cli.common import fail
 from licserver.domain.errors import LicenseServerError
-from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import mailer
+from licserver.runtime import context
 from licserver.services import notices
 
 
@@ -22,7 +21,7 @@ def notices_group() -> None:
 @notices_group.command("expiry")
 def notices_expiry() -> None:
     """Remind users of licences expiring within 30, 7 and 1 days (run it daily)."""
-    count = notices.send_expiry_reminders(db.session(), mailer(), utcnow())
+    count = notices.send_expiry_reminders(context(), utcnow())
     click.echo(f"expiry reminders: {count} licence(s)")
 
 
@@ -33,9 +32,7 @@ def notices_expiry() -> None:
 def notices_product_update(product: str, subject: str, message_file: Any) -> None:
     """Email a product update to the users who want them and hold the product."""
     try:
-        count = notices.send_product_update(
-            db.session(), mailer(), product, subject, message_file.read()
-        )
+        count = notices.send_product_update(context(), product, subject, message_file.read())
     except LicenseServerError as exc:
         fail(exc.detail)
         return

@@ -8,9 +8,8 @@ import click
 from flask.cli import with_appcontext
 
 from licserver.cli.releases import releases_group
-from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import mailer
+from licserver.runtime import context
 from licserver.services import notices
 from licserver.services import releases as release_service
 
@@ -43,10 +42,8 @@ def notify_command(now_text: str | None) -> None:
     yet announced. Safe to run as often as you like, even twice at once:
     nothing is ever sent twice. Run it from cron, e.g. hourly."""
     now = parse_now(now_text)
-    session = db.session()
-    m = mailer()
-    reminded = notices.send_expiry_reminders(session, m, now)
-    announced = release_service.send_release_notices(session, m, now)
+    reminded = notices.send_expiry_reminders(context(), now)
+    announced = release_service.send_release_notices(context(), now)
     click.echo(f"expiry reminders: {reminded} licence(s)")
     click.echo(f"release emails: {announced} message(s)")
 

@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from licserver.cli.common import CLI, error_message, fail
 from licserver.domain.errors import LicenseServerError
-from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
+from licserver.runtime import context
 from licserver.services import releases as svc
 
 
@@ -61,14 +60,12 @@ def releases_add(
     if (file_path is None) == (url is None):
         fail("give either --file or --url")
         return
-    cfg = current_app.config
     notes = notes_file.read() if notes_file is not None else None
-    session = db.session()
     try:
         if file_path is not None:
             with file_path.open("rb") as fh:
                 release = svc.add(
-                    session,
+                    context(),
                     product_code=product,
                     version=version,
                     released_at=utcnow(),
@@ -76,13 +73,11 @@ def releases_add(
                     upload=svc.Upload(fh, file_path.name),
                     sha256=sha256,
                     filename=filename,
-                    releases_dir=Path(cfg["RELEASES_DIR"]),
-                    max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
                     origin=CLI,
                 )
         else:
             release = svc.add(
-                session,
+                context(),
                 product_code=product,
                 version=version,
                 released_at=utcnow(),
@@ -90,8 +85,6 @@ def releases_add(
                 url=url,
                 sha256=sha256,
                 filename=filename,
-                releases_dir=Path(cfg["RELEASES_DIR"]),
-                max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
                 origin=CLI,
             )
         click.echo(f"added {product} {release.version} sha256 {release.sha256}")
@@ -102,9 +95,9 @@ def releases_add(
 
 
 def _publish(product: str, version: str, *, notify: bool) -> None:
-    from licserver.runtime import mailer
+    from licserver.runtime import context
 
-    done = svc.publish_and_notify(db.session(), mailer(), CLI, product, version, notify=notify)
+    done = svc.publish_and_notify(context(), CLI, product, version, notify=notify)
     click.echo(f"published {product} {version}; update email to {done.sent} address(es)")
 
 
@@ -127,7 +120,7 @@ def releases_publish(product: str, version: str, no_notify: bool) -> None:
 def releases_list(product: str) -> None:
     """A product's releases, newest first: version, date, state, size, SHA-256, where."""
     try:
-        rows = svc.list_releases(db.session(), product)
+        rows = svc.list_releases(context(), product)
     except LicenseServerError as exc:
         fail(error_message(exc))
         return

@@ -15,6 +15,7 @@ from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.domain.ids import new_customer_number
 from licserver.models import Customer, License, User, utcnow
+from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
 
@@ -24,7 +25,8 @@ class Invitation:
     token: str  # secret; goes into the emailed link only
 
 
-def get(session: Session, number: str) -> Customer:
+def get(ctx: Context, number: str) -> Customer:
+    session = ctx.session
     cust = session.scalars(select(Customer).where(Customer.number == number)).first()
     if cust is None:
         raise NotFound(f"No customer with number '{number}'.")
@@ -49,7 +51,7 @@ def _new_user(customer: Customer, email: str, name: str, role: str, ttl_hours: i
 
 
 def create(
-    session: Session,
+    ctx: Context,
     *,
     name: str,
     email: str,
@@ -57,6 +59,7 @@ def create(
     invitation_ttl_hours: int,
 ) -> tuple[Customer, Invitation]:
     """A customer and its first owner (the contact email), invited to set a password."""
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     email = email.strip().lower()
     if _email_taken(session, email):
@@ -83,9 +86,10 @@ def create(
     return cust, invitation
 
 
-def update(session: Session, number: str, changes: dict[str, Any]) -> Customer:
+def update(ctx: Context, number: str, changes: dict[str, Any]) -> Customer:
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
-    cust = get(session, number)
+    cust = get(ctx, number)
     if "name" in changes:
         cust.name = changes["name"]
     if "email" in changes:
@@ -98,7 +102,7 @@ def update(session: Session, number: str, changes: dict[str, Any]) -> Customer:
 
 
 def add_user(
-    session: Session,
+    ctx: Context,
     number: str,
     *,
     email: str,
@@ -107,8 +111,9 @@ def add_user(
     licenses: list[str] | None,
     invitation_ttl_hours: int,
 ) -> Invitation:
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
-    cust = get(session, number)
+    cust = get(ctx, number)
     email = email.strip().lower()
     if _email_taken(session, email):
         raise Conflict(f"A portal user with email '{email}' already exists.")
@@ -136,26 +141,28 @@ def add_user(
     return invitation
 
 
-def list_users(session: Session, number: str) -> list[User]:
-    cust = get(session, number)
+def list_users(ctx: Context, number: str) -> list[User]:
+    session = ctx.session
+    cust = get(ctx, number)
     return list(
         session.scalars(select(User).where(User.customer_id == cust.id).order_by(User.id)).all()
     )
 
 
-def list_customers(session: Session, req: PageRequest, email: str | None = None) -> Page[Customer]:
+def list_customers(ctx: Context, req: PageRequest, email: str | None = None) -> Page[Customer]:
     """Customers, oldest first; with ``email``, the one of that contact email."""
     q = select(Customer)
     if email:
         q = q.where(Customer.email == email.strip().lower())
-    return fetch(session, q, Customer.id, req)
+    return fetch(ctx.session, q, Customer.id, req)
 
 
-def users_page(session: Session, number: str, req: PageRequest) -> Page[User]:
+def users_page(ctx: Context, number: str, req: PageRequest) -> Page[User]:
     """The customer's portal users, oldest first."""
-    cust = get(session, number)
-    return fetch(session, select(User).where(User.customer_id == cust.id), User.id, req)
+    cust = get(ctx, number)
+    return fetch(ctx.session, select(User).where(User.customer_id == cust.id), User.id, req)
 
 
-def count(session: Session) -> int:
+def count(ctx: Context) -> int:
+    session = ctx.session
     return int(session.scalar(select(func.count(Customer.id))) or 0)

@@ -34,10 +34,11 @@ from licserver.domain.errors import (
 )
 from licserver.domain.portal import Principal
 from licserver.domain.status import effective_status
-from licserver.models import License, Product, utcnow
+from licserver.models import License, Product
 from licserver.models.release import Release
 from licserver.services import SYSTEM, Origin, events, notices
 from licserver.services import products as product_service
+from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -95,7 +96,7 @@ class Upload:
 
 
 def add(
-    session: Session,
+    ctx: Context,
     *,
     product_code: str,
     version: str,
@@ -106,13 +107,14 @@ def add(
     sha256: str | None = None,
     size: int | None = None,
     filename: str | None = None,
-    releases_dir: Path,
-    max_bytes: int,
     origin: Origin = _SYSTEM,
 ) -> Release:
-    """Attach a release: ``upload`` (kept under ``releases_dir``; its SHA-256 and
+    """Attach a release: ``upload`` (kept under the releases folder; its SHA-256 and
     size are computed, and ``sha256``, if given, must match) or ``url`` (with
     its ``sha256``). Unpublished until ``publish``."""
+    session = ctx.session
+    releases_dir = ctx.settings.releases_dir
+    max_bytes = ctx.settings.release_max_upload_bytes
     _check_version(version)
     if (upload is None) == (url is None):
         raise ValidationFailed({"body": ["Give either a file or a url (with its sha256)."]})
@@ -120,7 +122,7 @@ def add(
         sha256 = sha256.lower()
         if not SHA256_RE.match(sha256):
             raise ValidationFailed({"sha256": ["64 hexadecimal characters."]})
-    product = product_service.get(session, product_code)
+    product = product_service.get(ctx, product_code)
     if _taken(session, product, version):  # before receiving a large file for nothing
         raise _conflict(product, version)
     session.rollback()  # end the read: the file may take a while
@@ -130,17 +132,7 @@ def add(
             raise ValidationFailed({"sha256": ["Give the SHA-256 of the file at the URL."]})
         name = safe_filename(filename or url.split("?", 1)[0].rstrip("/"))
         return _insert(
-            session,
-            product_code,
-            version,
-            released_at,
-            notes,
-            name,
-            None,
-            url,
-            sha256,
-            size,
-            origin,
+            ctx, product_code, version, released_at, notes, name, None, url, sha256, size, origin
         )
 
     assert upload is not None
@@ -160,7 +152,7 @@ def add(
         os.replace(tmp.path, final)
         try:
             return _insert(
-                session,
+                ctx,
                 product_code,
                 version,
                 released_at,
@@ -215,7 +207,7 @@ def _receive(stream: BinaryIO, folder: Path, max_bytes: int) -> _Received:
 
 
 def _insert(
-    session: Session,
+    ctx: Context,
     product_code: str,
     version: str,
     released_at: datetime,
@@ -227,8 +219,9 @@ def _insert(
     size: int | None,
     origin: Origin,
 ) -> Release:
+    session = ctx.session
     begin_write(session)
-    product = product_service.get(session, product_code)
+    product = product_service.get(ctx, product_code)
     if _taken(session, product, version):
         raise _conflict(product, version)
     release = Release(
@@ -254,9 +247,10 @@ def _insert(
     return release
 
 
-def list_releases(session: Session, product_code: str) -> list[Release]:
+def list_releases(ctx: Context, product_code: str) -> list[Release]:
     """A product's releases, newest first (by release date, then as attached)."""
-    product = product_service.get(session, product_code)
+    session = ctx.session
+    product = product_service.get(ctx, product_code)
     return list(
         session.scalars(
             select(Release)
@@ -268,14 +262,17 @@ def list_releases(session: Session, product_code: str) -> list[Release]:
     )
 
 
-def releases_page(session: Session, product_code: str, req: PageRequest) -> Page[Release]:
+def releases_page(ctx: Context, product_code: str, req: PageRequest) -> Page[Release]:
     """A product's releases, oldest first (as attached), published or not."""
-    product = product_service.get(session, product_code)
-    return fetch(session, select(Release).where(Release.product_id == product.id), Release.id, req)
+    product = product_service.get(ctx, product_code)
+    return fetch(
+        ctx.session, select(Release).where(Release.product_id == product.id), Release.id, req
+    )
 
 
-def get(session: Session, product_code: str, version: str) -> Release:
-    product = product_service.get(session, product_code)
+def get(ctx: Context, product_code: str, version: str) -> Release:
+    session = ctx.session
+    product = product_service.get(ctx, product_code)
     release = (
         session.scalars(
             select(Release)
@@ -291,7 +288,7 @@ def get(session: Session, product_code: str, version: str) -> Release:
 
 
 def publish(
-    session: Session,
+    ctx: Context,
     product_code: str,
     version: str,
     *,
@@ -302,8 +299,9 @@ def publish(
     """Make the release visible to customers (recorded as ``release.published``).
     Publishing again changes nothing. ``notify=False``: no update email, now or
     later (a quiet fix, say)."""
+    session = ctx.session
     begin_write(session)
-    release = get(session, product_code, version)
+    release = get(ctx, product_code, version)
     if release.published_at is None:
         release.published_at = now
         release.published_by = origin.actor.id
@@ -322,8 +320,7 @@ class Published:
 
 
 def publish_and_notify(
-    session: Session,
-    mailer: notices.Mailer,
+    ctx: Context,
     origin: Origin,
     product_code: str,
     version: str,
@@ -333,22 +330,21 @@ def publish_and_notify(
 ) -> Published:
     """Publish the release, then send its update email, once: the admin API,
     the console and ``licserver releases publish`` all come here."""
-    now = now or utcnow()
-    release = publish(session, product_code, version, now=now, notify=notify, origin=origin)
+    now = now or ctx.clock()
+    release = publish(ctx, product_code, version, now=now, notify=notify, origin=origin)
     sent = 0
     if release.notified_at is None:
-        sent = send_release_notices(session, mailer, now, release.id)
-    return Published(get(session, product_code, version), sent)
+        sent = send_release_notices(ctx, now, release.id)
+    return Published(get(ctx, product_code, version), sent)
 
 
-def send_release_notices(
-    session: Session, mailer: notices.Mailer, now: datetime, release_id: int | None = None
-) -> int:
+def send_release_notices(ctx: Context, now: datetime, release_id: int | None = None) -> int:
     """Email every published release whose update email has not gone out (or
     only ``release_id``) to the users who want product updates and see an
     active licence of the product. Each release's email is claimed with one
     conditional UPDATE before anything is sent: whatever runs this at the same
     time, or again, never sends it twice. Returns the number of messages."""
+    session, mailer = ctx.session, ctx.mailer
     q = select(Release.id).where(Release.published_at.is_not(None), Release.notified_at.is_(None))
     if release_id is not None:
         q = q.where(Release.id == release_id)
@@ -368,7 +364,7 @@ def send_release_notices(
             continue
         release = session.get(Release, rid, populate_existing=True)
         assert release is not None
-        to = notices.update_recipients(session, release.product_id, active_at=now)
+        to = notices.update_recipients(ctx, release.product_id, active_at=now)
         release.notified_count = len(to)
         product_name, product_code = release.product.name, release.product.code
         version, notes = release.version, release.notes
@@ -405,9 +401,10 @@ class ProductDownloads:
     releases: list[Release]
 
 
-def downloads(session: Session, principal: Principal, now: datetime) -> list[ProductDownloads]:
+def downloads(ctx: Context, principal: Principal, now: datetime) -> list[ProductDownloads]:
     """The published releases of the products the principal holds an active
     licence of (and, for a limited user, sees), newest first, by product name."""
+    session = ctx.session
     rules.check(principal, rules.DOWNLOADS)
     held = _held_products(session, principal, now)
     if not held:
@@ -427,9 +424,10 @@ def downloads(session: Session, principal: Principal, now: datetime) -> list[Pro
     return sorted(by_product.values(), key=lambda p: (p.product.name.lower(), p.product.code))
 
 
-def downloadable(session: Session, principal: Principal, release_id: int, now: datetime) -> Release:
+def downloadable(ctx: Context, principal: Principal, release_id: int, now: datetime) -> Release:
     """The release, if the principal may download it now; else Forbidden (no
     longer holding the product) or NotFound (no such published release)."""
+    session = ctx.session
     rules.check(principal, rules.DOWNLOADS)
     release = session.get(Release, release_id)
     if release is None or release.published_at is None:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from licserver.database import begin_write
 from licserver.services import Origin, events
+from licserver.services.context import Context
 
 
-def record(session: Session, kind: str, origin: Origin, data: dict[str, Any]) -> None:
+def record(ctx: Context, kind: str, origin: Origin, data: dict[str, Any]) -> None:
     """One event, in a transaction of its own, after the change it describes."""
+    session = ctx.session
     begin_write(session)
     events.record(session, kind, origin, data=data)
     session.commit()

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from licserver.extensions import db
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import leases
 from tests.api.helpers import (
     activate,
@@ -50,7 +50,7 @@ DAY = 86400
 def _sweep(after_seconds: float = 0) -> leases.SweepResult:
     """A sweep run ``after_seconds`` from now."""
     try:
-        return leases.sweep(deps(), now=now() + timedelta(seconds=after_seconds))
+        return leases.sweep(context(), now=now() + timedelta(seconds=after_seconds))
     finally:
         db.session.remove()
 

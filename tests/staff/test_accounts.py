@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from licserver.extensions import db
 from licserver.models import Event
+from licserver.runtime import context
 from tests.staff.conftest import PASSWORD, Console, StaffMaker
 
 
@@ -229,7 +230,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(
     def demote_two() -> None:
         with app.app_context():
             try:
-                staff_service.set_role(db.session(), two.email, "support", origin)
+                staff_service.set_role(context(), two.email, "support", origin)
                 outcome.append("demoted")
             except Conflict as exc:
                 outcome.append(exc.detail)

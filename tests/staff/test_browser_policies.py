@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from licserver.extensions import db
 from licserver.models import Activation, License, utcnow
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import Actor, Origin
 from licserver.services import policies as policy_service
 from tests.e2e.conftest import LiveServer
@@ -40,7 +40,7 @@ def test_preview_then_save_a_policy_change(
     acc = make_account("acme", activations=2)
     lic = acc.licenses[0]
     pol = policy_service.create(
-        deps(), Origin(Actor("admin", "tests")), product=lic.product, name="office", settings={}
+        context(), Origin(Actor("admin", "tests")), product=lic.product, name="office", settings={}
     )
     pol_id, pol_public_id = pol.id, pol.public_id
     db.session.execute(update(License).where(License.public_id == lic.id).values(policy_id=pol_id))

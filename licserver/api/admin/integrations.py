@@ -22,9 +22,8 @@ from licserver.api.schemas.stores import (
     StoreEventPage,
 )
 from licserver.domain.permissions import STORES
-from licserver.extensions import db
 from licserver.models.store import StoreEvent, StoreIntegration
-from licserver.runtime import deps, mailer
+from licserver.runtime import context
 from licserver.services import pagination
 from licserver.services.stores import integrations as svc
 from licserver.services.stores import receive as receiver
@@ -75,7 +74,7 @@ def event_view(ev: StoreEvent) -> dict[str, Any]:
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Add an integration; paste its ``webhook_url`` into the store, then set
     ``signing_secret`` (by PATCH) to the secret the store shows."""
-    return view(svc.create(deps(), data))
+    return view(svc.create(context(), data))
 
 
 @blp.get("")
@@ -86,7 +85,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Integrations, oldest first (never their secrets)."""
     rows, cursor = pagination.page(
-        db.session(), svc.query(), StoreIntegration.id, args["limit"], args["cursor"]
+        context().session, svc.query(), StoreIntegration.id, args["limit"], args["cursor"]
     )
     return {"items": [view(i) for i in rows], "next_cursor": cursor}
 
@@ -96,7 +95,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 401, 403, 404, 503)
 @require(STORES)
 def show(integration_id: str) -> dict[str, Any]:
-    return view(svc.get(db.session(), integration_id))
+    return view(svc.get(context().session, integration_id))
 
 
 @blp.patch("/<integration_id>")
@@ -107,7 +106,7 @@ def show(integration_id: str) -> dict[str, Any]:
 def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """Change it; ``items`` replaces the whole mapping; a new ``signing_secret``
     takes effect at once (signatures made with the old one are refused)."""
-    return view(svc.update(deps(), integration_id, data))
+    return view(svc.update(context(), integration_id, data))
 
 
 @blp.delete("/<integration_id>")
@@ -116,7 +115,7 @@ def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
 @require(STORES)
 def remove(integration_id: str) -> None:
     """Remove it with its event log; the licences it issued stay."""
-    svc.delete(db.session(), integration_id)
+    svc.delete(context().session, integration_id)
 
 
 @blp.get("/<integration_id>/events")
@@ -126,10 +125,10 @@ def remove(integration_id: str) -> None:
 @require(STORES)
 def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """The events received, newest first, with what each did."""
-    session = db.session()
-    integ = svc.get(session, integration_id)
+    ctx = context()
+    integ = svc.get(ctx.session, integration_id)
     rows, cursor = pagination.page(
-        session, svc.events_query(integ), StoreEvent.id, args["limit"], args["cursor"], True
+        ctx.session, svc.events_query(integ), StoreEvent.id, args["limit"], args["cursor"], True
     )
     return {"items": [event_view(e) for e in rows], "next_cursor": cursor}
 
@@ -167,6 +166,6 @@ def receive(integration_id: str) -> dict[str, Any]:
     """The store's webhook (no token: the store's signature). Answers 200 once
     the event is recorded and applied (or recorded as ignored/failed)."""
     got = receiver.receive(
-        deps(), mailer(), integration_id, dict(request.headers), request.get_data()
+        context(), context().mailer, integration_id, dict(request.headers), request.get_data()
     )
     return {"received": [vars(r) for r in got]}

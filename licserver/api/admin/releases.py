@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import marshmallow as ma
@@ -24,10 +23,9 @@ from licserver.api.schemas.releases import (
 )
 from licserver.domain.errors import LicenseServerError, ValidationFailed
 from licserver.domain.permissions import CATALOG, READ, check_scope
-from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
-from licserver.runtime import mailer, origin
+from licserver.runtime import context, origin
 from licserver.services import releases as svc
 from licserver.services import tokens as token_service
 from licserver.services.pagination import PageRequest
@@ -71,7 +69,7 @@ def _upload_limit() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         return
     try:
-        ident = token_service.authenticate(db.session(), token.strip())
+        ident = token_service.authenticate(context(), token.strip())
         check_scope(ident.scope, CATALOG)
     except LicenseServerError:
         return  # answered by `require` (401/403) once the body's format is checked
@@ -123,16 +121,13 @@ _BODY = {
 @require(CATALOG)
 def create(data: dict[str, Any], code: str) -> dict[str, Any]:
     """Attach a release to a product (unpublished until published)."""
-    cfg = current_app.config
     upload = data.pop("file", None)
     released_at = data.pop("released_at", None) or utcnow()
     release = svc.add(
-        db.session(),
+        context(),
         product_code=code,
         released_at=released_at,
         upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
-        releases_dir=Path(cfg["RELEASES_DIR"]),
-        max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
         origin=origin(admin_actor()),
         **data,
     )
@@ -146,7 +141,7 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any], code: str) -> dict[str, Any]:
     """A product's releases, oldest first, published or not."""
-    found = svc.releases_page(db.session(), code, PageRequest(args["limit"], args["cursor"]))
+    found = svc.releases_page(context(), code, PageRequest(args["limit"], args["cursor"]))
     return {"items": [release_view(r) for r in found.items], "next_cursor": found.next_cursor}
 
 
@@ -156,7 +151,7 @@ def index(args: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def show(code: str, version: str) -> dict[str, Any]:
     """One release."""
-    return release_view(svc.get(db.session(), code, version))
+    return release_view(svc.get(context(), code, version))
 
 
 @blp.post("/<code>/releases/<version>/publish")
@@ -170,6 +165,6 @@ def publish(data: dict[str, Any], code: str, version: str) -> dict[str, Any]:
     want product updates get one email. Publishing again changes nothing and
     sends nothing."""
     done = svc.publish_and_notify(
-        db.session(), mailer(), origin(admin_actor()), code, version, notify=data["notify"]
+        context(), origin(admin_actor()), code, version, notify=data["notify"]
     )
     return release_view(done.release)

@@ -14,10 +14,10 @@ from wtforms.validators import DataRequired, Length
 
 from licserver.domain import portal as rules
 from licserver.domain.errors import LicenseServerError, NotFound, ValidationFailed
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import offline as svc
 from licserver.services import portal_licenses
-from licserver.web.portal.base import bp, mailer, me, origin, principal, requires, service_deps
+from licserver.web.portal.base import bp, me, origin, principal, requires
 from licserver.web.portal.licenses import license_view
 from licserver.web.shared.forms import field_errors, plain_text
 
@@ -53,7 +53,7 @@ class OfflineDeactivationForm(FlaskForm):  # type: ignore[misc]
 @bp.route("/licenses/<public_id>/offline", methods=["GET", "POST"])
 @requires(rules.OFFLINE)
 def offline_activate(public_id: str) -> Any:
-    lic = portal_licenses.get(db.session(), principal(), public_id)
+    lic = portal_licenses.get(context(), principal(), public_id)
     view = license_view(lic)
     form = OfflineRequestForm()
     result = None
@@ -62,7 +62,7 @@ def offline_activate(public_id: str) -> Any:
         if form.validate():
             try:
                 result = svc.issue_certificate(
-                    service_deps(), origin(), form.request.data, license_id=public_id
+                    context(), origin(), form.request.data, license_id=public_id
                 )
             except (ValidationFailed, NotFound) as exc:
                 field_errors(form, exc, default="request")
@@ -72,7 +72,7 @@ def offline_activate(public_id: str) -> Any:
         if result is None and status == 200:
             status = 422
         if result is not None:
-            lic = portal_licenses.get(db.session(), principal(), public_id)
+            lic = portal_licenses.get(context(), principal(), public_id)
             view = license_view(lic)
     download = OfflineDownloadForm(formdata=None)
     if result is not None:
@@ -92,11 +92,11 @@ def offline_download(public_id: str) -> Any:
     """The certificate file just shown, as a download: the page posts it back
     (nothing secret is kept on the server); only a file this server signed for
     this licence is sent."""
-    portal_licenses.get(db.session(), principal(), public_id)
+    portal_licenses.get(context(), principal(), public_id)
     form = OfflineDownloadForm()
     if not form.validate_on_submit():
         raise ValidationFailed({"certificate": ["No certificate to download."]})
-    cert = svc.read_certificate_file(service_deps(), form.certificate.data)
+    cert = svc.read_certificate_file(context(), form.certificate.data)
     if cert.license_id != public_id:
         raise NotFound("No such certificate for this licence.")
     return Response(
@@ -109,14 +109,13 @@ def offline_download(public_id: str) -> Any:
 @bp.route("/licenses/<public_id>/offline/deactivate", methods=["GET", "POST"])
 @requires(rules.OFFLINE)
 def offline_deactivate(public_id: str) -> Any:
-    session = db.session()
-    lic = portal_licenses.get(session, principal(), public_id)
+    lic = portal_licenses.get(context(), principal(), public_id)
     form = OfflineDeactivationForm()
     status = 200
     if form.is_submitted():
         status = 422
         if form.validate():
-            deps = service_deps()
+            deps = context()
             try:
                 code = svc.parse_deactivation(form.code.data)
                 act = svc.find_activation(deps, code)
@@ -135,11 +134,10 @@ def offline_deactivate(public_id: str) -> Any:
             else:
                 machine = done.activation.machine_name
                 if done.changed:
-                    lic = portal_licenses.get(session, principal(), public_id)
+                    lic = portal_licenses.get(context(), principal(), public_id)
                     by = me().name if me().email is None else f"{me().name} <{me().email}>"
                     portal_licenses.notify_deactivated(
-                        session,
-                        mailer(),
+                        context(),
                         portal_licenses.Deactivation(done.activation, lic, True),
                         by,
                     )

@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import InvalidCredentials
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import staff as svc
 from licserver.web.shared.pages import check_login, limit_exceeded, per_ip
 from licserver.web.staff.base import (
@@ -18,7 +18,6 @@ from licserver.web.staff.base import (
     bp,
     current_staff,
     safe_next,
-    service_deps,
     staff_required,
     start_session,
 )
@@ -29,7 +28,7 @@ ISSUER = "licserver"
 
 
 def _finish(ident: svc.StaffIdentity, target: str | None) -> Any:
-    svc.logged_in(db.session(), ident.id)
+    svc.logged_in(context(), ident.id)
     start_session(ident)
     return redirect(safe_next(target) or url_for("staff.index"))
 
@@ -45,7 +44,7 @@ def login() -> Any:
             ident = check_login(
                 "staff-login",
                 email,
-                lambda: svc.check_password(db.session(), email, form.password.data),
+                lambda: svc.check_password(context(), email, form.password.data),
             )
             if ident is None:
                 error, status = "The email or the password is wrong.", 401
@@ -75,7 +74,7 @@ def login_code() -> Any:
         if form.validate_on_submit():
             limit_exceeded("PORTAL_LOGIN_LIMIT", "staff-code", pending, hit=False)
             try:
-                ident = svc.check_code(db.session(), service_deps().box, pending, form.code.data)
+                ident = svc.check_code(context(), pending, form.code.data)
             except InvalidCredentials as exc:
                 limit_exceeded("PORTAL_LOGIN_LIMIT", "staff-code", pending, hit=True)
                 error, status = exc.detail, 401
@@ -91,7 +90,7 @@ def logout() -> Any:
     sid = session.get(SESSION_KEY)
     if isinstance(sid, str) and g.staff is not None:
         # Server-side: this cookie, replayed, no longer opens the console.
-        svc.logout(db.session(), sid)
+        svc.logout(context(), sid)
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("staff.login"))
@@ -126,7 +125,7 @@ def totp_confirm() -> Any:
         flash("Give the six digits your app shows.", "error")
         return redirect(url_for("staff.account"))
     try:
-        ident = svc.confirm_totp(db.session(), service_deps().box, me.id, secret, form.code.data)
+        ident = svc.confirm_totp(context(), me.id, secret, form.code.data)
     except InvalidCredentials as exc:
         flash(exc.detail, "error")
         return redirect(url_for("staff.account"))
@@ -145,7 +144,7 @@ def totp_remove() -> Any:
         flash("Give the six digits your app shows.", "error")
         return redirect(url_for("staff.account"))
     try:
-        ident = svc.remove_totp(db.session(), service_deps().box, me.id, form.code.data)
+        ident = svc.remove_totp(context(), me.id, form.code.data)
     except InvalidCredentials as exc:
         flash(exc.detail, "error")
         return redirect(url_for("staff.account"))

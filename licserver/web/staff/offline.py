@@ -14,9 +14,10 @@ from wtforms.validators import DataRequired, Length
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
+from licserver.runtime import context
 from licserver.services import offline as svc
 from licserver.web.shared.forms import field_errors, plain_text
-from licserver.web.staff.base import add_nav, bp, service_deps, staff_origin, staff_required
+from licserver.web.staff.base import add_nav, bp, staff_origin, staff_required
 
 
 class StaffOfflineRequestForm(FlaskForm):  # type: ignore[misc]
@@ -55,7 +56,7 @@ def offline_activate() -> Any:
         status = 422
         if form.validate():
             try:
-                result = svc.issue_certificate(service_deps(), staff_origin(), form.request.data)
+                result = svc.issue_certificate(context(), staff_origin(), form.request.data)
                 status = 200
             except LicenseServerError as exc:
                 status = field_errors(form, exc, default="request")
@@ -74,7 +75,7 @@ def offline_download() -> Any:
     form = StaffOfflineDownloadForm()
     if not form.validate_on_submit():
         raise ValidationFailed({"certificate": ["No certificate to download."]})
-    cert = svc.read_certificate_file(service_deps(), form.certificate.data)
+    cert = svc.read_certificate_file(context(), form.certificate.data)
     return Response(
         cert.text,
         mimetype="text/plain",
@@ -92,7 +93,7 @@ def offline_deactivate() -> Any:
         if form.validate():
             try:
                 code = svc.parse_deactivation(form.code.data)
-                done = svc.redeem_deactivation(service_deps(), staff_origin(), code)
+                done = svc.redeem_deactivation(context(), staff_origin(), code)
             except LicenseServerError as exc:
                 status = field_errors(form, exc, default="code")
             else:

@@ -3,10 +3,9 @@ file or a URL) and publishing it. Support sees them; admins change them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField, TextAreaField
@@ -14,9 +13,8 @@ from wtforms.validators import Length, Optional, Regexp
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import mailer
+from licserver.runtime import context
 from licserver.services import policy_views as views
 from licserver.services import releases as svc
 from licserver.web.shared.forms import ConfirmForm, field_errors
@@ -56,11 +54,11 @@ allow_large_upload("staff.add_release", "RELEASE_MAX_UPLOAD_BYTES")
 
 
 def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) -> Any:
-    s = db.session()
+    s = context()
     products = views.products(s)
     if code is None and products:
         code = products[0].code
-    rows = svc.list_releases(s, code) if code else []
+    rows = svc.list_releases(context(), code) if code else []
     return render_template(
         "staff/releases.html",
         products=products,
@@ -78,7 +76,7 @@ def releases() -> Any:
 
 
 def _publish(code: str, version: str) -> int:
-    return svc.publish_and_notify(db.session(), mailer(), staff_origin(), code, version).sent
+    return svc.publish_and_notify(context(), staff_origin(), code, version).sent
 
 
 @bp.post("/releases/<code>")
@@ -92,10 +90,9 @@ def add_release(code: str) -> Any:
     if (upload is None) == (url is None):
         form.url.errors = ["Choose a file, or give a URL (not both)."]
         return _page(code, form, 422)
-    cfg = current_app.config
     try:
         release = svc.add(
-            db.session(),
+            context(),
             product_code=code,
             version=form.version.data,
             released_at=utcnow(),
@@ -103,8 +100,6 @@ def add_release(code: str) -> Any:
             upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
             url=url,
             sha256=(form.sha256.data or "").strip() or None,
-            releases_dir=Path(cfg["RELEASES_DIR"]),
-            max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
             origin=staff_origin(),
         )
     except ValidationFailed as exc:
