@@ -140,7 +140,8 @@ def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
 def reapply(integration_id: str, event_id: str) -> dict[str, Any]:
     """Apply an ``ignored`` or ``failed`` event again (after mapping its item,
     say); the answer is the event with its new outcome. An applied one: 409."""
-    return event_view(receiver.reapply_by_id(deps(), mailer(), integration_id, event_id))
+    ctx = context()
+    return event_view(receiver.reapply_by_id(ctx, ctx.mailer, integration_id, event_id))
 
 
 _STORE_BODY = {
