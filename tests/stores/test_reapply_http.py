@@ -8,7 +8,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.conftest import AdminClient
 from tests.mail import SmtpServer, body_text
@@ -59,6 +59,6 @@ def test_reapply_unknown_and_scope(
     missing = admin.post(_url(integ, "nope"))
     assert missing.status_code == 404 and missing.get_json()["code"] == "NOT_FOUND"
     assert admin.post("/api/v1/integrations/I-NOTHERE/events/x/reapply").status_code == 404
-    _, token = token_service.create(db.session(), "reader", "licenses")
+    _, token = token_service.create(context(), "reader", "licenses")
     resp = client.post(_url(integ, "nope"), headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 403
