@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from licserver.api.admin import views as admin_views
 from licserver.api.auth import require
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
@@ -18,12 +19,12 @@ from licserver.api.schemas.stores import (
     IntegrationPage,
     IntegrationPatch,
     ReceiveOut,
+    StoreEventOut,
     StoreEventPage,
 )
 from licserver.domain.permissions import STORES
 from licserver.models.store import StoreEvent, StoreIntegration
 from licserver.runtime import context
-from licserver.services import pagination
 from licserver.services.stores import integrations as svc
 from licserver.services.stores import receive as receiver
 
@@ -83,10 +84,9 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(STORES)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Integrations, oldest first (never their secrets)."""
-    rows, cursor = pagination.page(
-        context().session, svc.query(), StoreIntegration.id, args["limit"], args["cursor"]
+    return admin_views.page(
+        svc.list_integrations(context().session, admin_views.page_request(args)), view
     )
-    return {"items": [view(i) for i in rows], "next_cursor": cursor}
 
 
 @blp.get("/<integration_id>")
@@ -124,12 +124,19 @@ def remove(integration_id: str) -> None:
 @require(STORES)
 def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """The events received, newest first, with what each did."""
+    found = svc.events_page(context().session, integration_id, admin_views.page_request(args))
+    return admin_views.page(found, event_view)
+
+
+@blp.post("/<integration_id>/events/<event_id>/reapply")
+@blp.response(200, StoreEventOut)
+@errors(blp, 401, 403, 404, 409, 503)
+@require(STORES)
+def reapply(integration_id: str, event_id: str) -> dict[str, Any]:
+    """Apply an ``ignored`` or ``failed`` event again (after mapping its item,
+    say); the answer is the event with its new outcome. An applied one: 409."""
     ctx = context()
-    integ = svc.get(ctx.session, integration_id)
-    rows, cursor = pagination.page(
-        ctx.session, svc.events_query(integ), StoreEvent.id, args["limit"], args["cursor"], True
-    )
-    return {"items": [event_view(e) for e in rows], "next_cursor": cursor}
+    return event_view(receiver.reapply_by_id(ctx, ctx.mailer, integration_id, event_id))
 
 
 _STORE_BODY = {
