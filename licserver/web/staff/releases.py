@@ -129,7 +129,7 @@ def publish_release(code: str, version: str) -> Any:
 def yank_release(code: str, version: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    artifacts.yank(context(), code, version, now=utcnow(), origin=staff_origin())
+    artifacts.yank(context(), code, version, now=context().now(), origin=staff_origin())
     flash(f"{code} {version} is yanked: it is never offered again.", "info")
     return redirect(url_for("staff.releases", product=code))
 
