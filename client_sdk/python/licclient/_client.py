@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from licclient import _fingerprint, _offline, _state, _verify
+from licclient import _fingerprint, _offline, _state, _update, _verify
 from licclient._state import State, StateError, StateStore
 from licclient._verify import Certificate, InvalidToken
 from licclient.errors import (
@@ -416,6 +416,45 @@ class LicenseClient:
         licence it is ``deactivate()``. Either way the local activation is gone,
         and the next start activates again."""
         self.deactivate()
+
+    def check_for_update(
+        self,
+        current_version: str,
+        channel: str = "stable",
+        *,
+        platform: str | None = None,
+        arch: str | None = None,
+    ) -> _update.Update | None:
+        """The newest release this licence may have above ``current_version`` on
+        ``channel`` (or a more stable one), for ``platform``/``arch`` if given
+        (``windows``, ``macos``, ``linux``; ``x86_64``, ``arm64``), or None.
+        Its UP1 manifest is verified with the pinned keys
+        (``CertificateInvalid`` otherwise); errors as for ``checkin()``."""
+        state = self._stored_state()
+        body: dict[str, Any] = {
+            "activation_id": state.activation_id,
+            "activation_token": state.activation_token,
+            "current_version": current_version,
+            "channel": channel,
+        }
+        if platform is not None:
+            body["platform"] = platform
+        if arch is not None:
+            body["arch"] = arch
+        _, answer = self._http().request("POST", "/api/v1/updates", body)
+        found = answer.get("update")
+        if found is None:
+            return None
+        if not isinstance(found, dict):
+            raise LicenseError("The server's update answer is not an object.")
+        return _update.from_answer(
+            found,
+            self.product,
+            self._keys,
+            timeout=max(self.timeout, 30.0),
+            retries=self.retries,
+            user_agent=f"licclient/{__version__} Python/{sys.version.split()[0]}",
+        )
 
     @contextlib.contextmanager
     def lease(self, **credentials: str) -> Iterator[Status]:
