@@ -175,6 +175,25 @@ def list_keys(ctx: Context) -> list[KeyInfo]:
     return [KeyInfo(r.kid, r.public_key, r.status, r.created_at) for r in rows]
 
 
+def list_with_files(ctx: Context) -> list[tuple[KeyInfo, Path, bool]]:
+    """Every signing key, oldest first, with the path of its private key file in
+    this server's keys folder and whether that file is there."""
+    keys_dir = ctx.keyring.keys_dir
+    out = []
+    for info in list_keys(ctx):
+        path = keys_dir / f"{info.kid}.pem"
+        out.append((info, path, path.is_file()))
+    return out
+
+
+def rotate_in_keyring(ctx: Context) -> tuple[KeyInfo, list[str], Path]:
+    """:func:`rotate` in this server's keys folder, with its passphrase; also
+    returns the new private key file's path."""
+    keys_dir = ctx.keyring.keys_dir
+    info, retired = rotate(ctx, keys_dir, ctx.keyring.passphrase)
+    return info, retired, keys_dir / f"{info.kid}.pem"
+
+
 def rotate(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, list[str]]:
     """Make a new active key; every previously active key becomes ``retired``
     (still listed, still verifies what it signed). Returns the new key and the

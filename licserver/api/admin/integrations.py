@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 
 from licserver.api.admin import views as admin_views
 from licserver.api.auth import require
@@ -37,7 +37,7 @@ blp = Blueprint(
 
 
 def webhook_url(integ: StoreIntegration) -> str:
-    base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
+    base = context().settings.public_url
     return f"{base}/api/v1/integrations/{integ.public_id}/events"
 
 
