@@ -33,6 +33,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m licserver.tools.layers
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
