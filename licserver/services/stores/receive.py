@@ -34,6 +34,7 @@ from licserver.domain.stores import (
     signatures,
     stripe,
 )
+from licserver.faults import fault
 from licserver.models import utcnow
 from licserver.models.store import StoreEvent, StoreIntegration
 from licserver.services.notices import Mailer
@@ -115,6 +116,7 @@ def _one(ctx: Ctx, mailer: Mailer, integ: StoreIntegration, cmd: Command, raw: s
         session.flush()  # the unique (integration, event id) decides a race here
         result = _apply(ctx, integ, cmd)
         _store(row, result)
+        fault("store_before_commit")  # test-only (licserver.faults)
         session.commit()
     except IntegrityError:
         session.rollback()
