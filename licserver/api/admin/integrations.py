@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from licserver.api.admin import views as admin_views
 from licserver.api.auth import require
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
@@ -24,7 +25,6 @@ from licserver.api.schemas.stores import (
 from licserver.domain.permissions import STORES
 from licserver.models.store import StoreEvent, StoreIntegration
 from licserver.runtime import context
-from licserver.services import pagination
 from licserver.services.stores import integrations as svc
 from licserver.services.stores import receive as receiver
 
@@ -84,10 +84,9 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(STORES)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Integrations, oldest first (never their secrets)."""
-    rows, cursor = pagination.page(
-        context().session, svc.query(), StoreIntegration.id, args["limit"], args["cursor"]
+    return admin_views.page(
+        svc.list_integrations(context().session, admin_views.page_request(args)), view
     )
-    return {"items": [view(i) for i in rows], "next_cursor": cursor}
 
 
 @blp.get("/<integration_id>")
@@ -125,12 +124,8 @@ def remove(integration_id: str) -> None:
 @require(STORES)
 def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """The events received, newest first, with what each did."""
-    ctx = context()
-    integ = svc.get(ctx.session, integration_id)
-    rows, cursor = pagination.page(
-        ctx.session, svc.events_query(integ), StoreEvent.id, args["limit"], args["cursor"], True
-    )
-    return {"items": [event_view(e) for e in rows], "next_cursor": cursor}
+    found = svc.events_page(context().session, integration_id, admin_views.page_request(args))
+    return admin_views.page(found, event_view)
 
 
 @blp.post("/<integration_id>/events/<event_id>/reapply")
