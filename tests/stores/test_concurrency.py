@@ -21,7 +21,7 @@ from tests.conftest import AdminClient
 from tests.live import LiveServer
 from tests.mail import SmtpServer
 from tests.stores import fixtures as f
-from tests.stores.conftest import SECRET, events, make_integration
+from tests.stores.helpers import SECRET, events, make_integration
 
 pytestmark = pytest.mark.e2e
 

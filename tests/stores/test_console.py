@@ -10,9 +10,9 @@ from flask import Flask
 
 from licserver.runtime import context
 from licserver.services import staff as staff_service
-from tests.staff.conftest import Console
 from tests.stores import fixtures as f
-from tests.stores.conftest import SECRET, outcome
+from tests.stores.helpers import SECRET, outcome
+from tests.support.console import Console
 
 
 def _login(app: Flask, role: str = "admin") -> Console:

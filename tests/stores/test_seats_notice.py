@@ -14,7 +14,7 @@ from licserver.services import staff as staff_service
 from tests.conftest import AdminClient
 from tests.mail import SmtpServer, body_text
 from tests.stores import fixtures as f
-from tests.stores.conftest import events, licence, make_integration, outcome
+from tests.stores.helpers import events, licence, make_integration, outcome
 
 
 def test_quantity_below_seats_in_use_fails_and_tells_staff(
