@@ -29,7 +29,7 @@ from licserver import signing
 from licserver.domain.ids import ALPHABET
 from licserver.extensions import db
 from licserver.models import Activation, License
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import Actor, Origin
 from licserver.services import activation as activation_service
 from licserver.services import customers as customer_service
@@ -60,10 +60,9 @@ def make_scenario_rows(app: Flask, licences: int, live_per_licence: int) -> Scen
     activations on each of the first, made by the activation service itself."""
     rows = ScenarioRows()
     with app.app_context():
-        session = db.session()
-        product_service.create(session, code=PRODUCT, name="Bench App", offline_grace_days=14)
+        product_service.create(context(), code=PRODUCT, name="Bench App", offline_grace_days=14)
         cust, _ = customer_service.create(
-            session,
+            context(),
             name="Bench Customer",
             email="bench@bench.example",
             company_password=None,
@@ -72,7 +71,7 @@ def make_scenario_rows(app: Flask, licences: int, live_per_licence: int) -> Scen
         number = cust.number
         for i in range(licences + 1):
             lic, secrets = license_service.create(
-                deps(),
+                context(),
                 BENCH,
                 product=PRODUCT,
                 customer=number,
@@ -88,7 +87,7 @@ def make_scenario_rows(app: Flask, licences: int, live_per_licence: int) -> Scen
             for j in range(live_per_licence):
                 iid = f"bench-live-{i:05d}-{j}-{token_hex(6)}"
                 result = activation_service.activate(
-                    deps(),
+                    context(),
                     Credentials(kind=LICENSE_KEY, license_key=secrets.key),
                     iid,
                     f"LIVE-PC-{i}-{j}",
@@ -160,9 +159,9 @@ def bulk_load(app: Flask, licences: int, activations_per_licence: int) -> LoadRe
     statistics."""
     customers = max(1, licences // 10)
     with app.app_context():
-        box = deps().box
+        box = context().box
         # One sealed key and password for all: real ciphertexts the app can open.
-        kid, key = deps().keyring.signer(db.session())
+        kid, key = context().keyring.signer(db.session())
         lk = signing.encode(
             signing.LICENSE_KEY_PREFIX,
             signing.license_key_payload("L-0000-0000", "bulk-0", "C-000000", 1, 0),

@@ -28,16 +28,27 @@ from sqlalchemy import create_engine, text
 from licserver import create_app, migrate
 from licserver.extensions import db
 from licserver.models import Base
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import Actor, Origin
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
 from licserver.services.keys import ensure_signing_key
+from tests.support import CHEAP_PASSWORD_HASH
 
-# Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd).
-pytest_plugins = ["tests.mail"]
+# Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd), ``live_server``
+# (gunicorn), ``chromium`` (a headless browser), ``instance`` (an installation
+# whose ``licserver`` command runs as a subprocess).
+pytest_plugins = [
+    "tests.mail",
+    "tests.support.servers",
+    "tests.support.browser",
+    "tests.support.cli",
+]
+
+# Every app this process builds hashes cheaply (argon2id's smallest cost).
+os.environ.update(CHEAP_PASSWORD_HASH)
 
 BACKEND = os.environ.get("LICSERVER_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(
@@ -47,6 +58,14 @@ PG_ADMIN_URL = os.environ.get(
 
 def pytest_report_header() -> str:
     return f"licserver test database: {BACKEND}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Unreachable PostgreSQL ends the run with exit status 3 before any test,
+    in the one process that runs or distributes them (pytest-xdist's workers
+    each make a database of their own, see ``test_database``)."""
+    if BACKEND == "postgresql" and not hasattr(session.config, "workerinput"):
+        _drop_pg_database(_create_pg_database()[0])
 
 
 @dataclass
@@ -96,7 +115,7 @@ def test_database() -> Iterator[TestDatabase]:
         from licserver.runtime import runtime
 
         runtime().box(create=True)
-        ensure_signing_key(db.session(), keys_dir, "")
+        ensure_signing_key(context(), keys_dir, "")
         db.session.remove()
         db.engine.dispose()
     try:
@@ -164,7 +183,7 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def admin_token(app: Flask) -> str:
-    _, token = token_service.create(db.session(), "tests", "full")
+    _, token = token_service.create(context(), "tests", "full")
     return token
 
 
@@ -219,7 +238,7 @@ class Factory:
     def product(self, code: str | None = None, **kw: Any) -> str:
         self._n += 1
         code = code or f"prod-{self._n}"
-        product_service.create(db.session(), code=code, name=kw.pop("name", code.title()), **kw)
+        product_service.create(context(), code=code, name=kw.pop("name", code.title()), **kw)
         return code
 
     def customer(
@@ -227,7 +246,7 @@ class Factory:
     ) -> str:
         self._n += 1
         cust, _ = customer_service.create(
-            db.session(),
+            context(),
             name=name,
             email=email or f"owner{self._n}@acme.test",
             company_password=company_password,
@@ -241,7 +260,7 @@ class Factory:
         product = product or self.product()
         customer = customer or self.customer()
         lic, sec = license_service.create(
-            deps(), TEST_ORIGIN, product=product, customer=customer, seats=seats, **kw
+            context(), TEST_ORIGIN, product=product, customer=customer, seats=seats, **kw
         )
         return IssuedLicense(lic.public_id, sec.key, sec.activation_password, customer, product)
 

@@ -10,7 +10,7 @@ from flask import g, request
 
 from licserver.domain.errors import Unauthorized
 from licserver.domain.permissions import check_scope
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import Actor
 from licserver.services import tokens as token_service
 
@@ -28,7 +28,7 @@ def require(ability: str) -> Callable[[F], F]:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("Send 'Authorization: Bearer <admin token>'.")
-            ident = token_service.authenticate(db.session(), token.strip())
+            ident = token_service.authenticate(context(), token.strip())
             check_scope(ident.scope, ability)
             g.admin_actor = Actor("admin", f"token:{ident.public_id}")
             return func(*args, **kwargs)

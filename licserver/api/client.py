@@ -19,7 +19,7 @@ from licserver.api.schemas.client import (
     ValidateOut,
 )
 from licserver.domain.errors import InvalidCredentials
-from licserver.runtime import deps, origin
+from licserver.runtime import context, origin
 from licserver.services import Actor
 from licserver.services import activation as svc
 from licserver.services.keys import KeyInfo
@@ -44,7 +44,7 @@ ACTIVATE_IN, CHECKIN_IN, VALIDATE_IN = ActivateIn(), CheckinIn(), ValidateIn()
 def activate(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Activate an installation on a licence."""
     result = svc.activate(
-        deps(),
+        context(),
         data["credentials"],
         data["installation_id"],
         data["machine_name"],
@@ -80,7 +80,7 @@ def activate(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
 def checkin(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
     """Refresh the certificate of a live activation (floating: renew its lease)."""
     result = svc.check_in(
-        deps(),
+        context(),
         activation_id,
         data["activation_token"],
         origin(CLIENT),
@@ -115,7 +115,7 @@ def deactivate(activation_id: str) -> dict[str, Any]:
     if scheme.lower() != "activation" or not token.strip():
         raise InvalidCredentials("Send 'Authorization: Activation <activation_token>'.")
     act, warnings = svc.deactivate_reporting(
-        deps(), activation_id, origin(CLIENT), activation_token=token.strip()
+        context(), activation_id, origin(CLIENT), activation_token=token.strip()
     )
     return {"deactivated_at": act.deactivated_at, "warnings": [w.to_json() for w in warnings]}
 
@@ -132,7 +132,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         features=tuple(data["features"]) if data.get("features") is not None else None,
     )
     result = svc.validate(
-        deps(), data["credentials"], data["installation_id"], origin(CLIENT), request=request
+        context(), data["credentials"], data["installation_id"], origin(CLIENT), request=request
     )
     lic = result.license
     body: dict[str, Any] = {
@@ -160,7 +160,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 503)
 def keys() -> dict[str, Any]:
     """The public keys that verify LK1 keys and AC1 certificates."""
-    d = deps()
+    d = context()
     infos: list[KeyInfo] = d.keyring.infos(d.session)
     return {
         "keys": [

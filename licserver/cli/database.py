@@ -10,7 +10,7 @@ from flask import current_app
 from licserver import migrate
 from licserver.cli.common import fail
 from licserver.extensions import db
-from licserver.runtime import runtime
+from licserver.runtime import context, runtime
 from licserver.services.keys import ensure_signing_key
 
 
@@ -23,7 +23,7 @@ def init_command() -> None:
         rt = runtime()
         rt.box(create=True)
         kid, created = ensure_signing_key(
-            db.session(), Path(app.config["KEYS_DIR"]), app.config["KEY_PASSPHRASE"]
+            context(), Path(app.config["KEYS_DIR"]), app.config["KEY_PASSPHRASE"]
         )
     except (OSError, ValueError, RuntimeError) as exc:
         fail(str(exc))

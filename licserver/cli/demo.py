@@ -11,9 +11,8 @@ import click
 from flask import current_app
 
 from licserver.cli.common import CLI
-from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import demo as demo_service
 
 DEMO_MACHINES = (
@@ -42,7 +41,7 @@ def _demo_history(number: str, license_id: str, password: str) -> None:
         )
     today = utcnow().date()
     order_service.create(
-        db.session(),
+        context(),
         customer=number,
         number=f"DEMO-{number[2:]}-1",
         date=today - timedelta(days=40),
@@ -55,7 +54,7 @@ def _demo_history(number: str, license_id: str, password: str) -> None:
         ],
     )
     order_service.create(
-        db.session(),
+        context(),
         customer=number,
         number=f"DEMO-{number[2:]}-2",
         date=today,
@@ -70,7 +69,7 @@ def _demo_history(number: str, license_id: str, password: str) -> None:
 def demo_command() -> None:
     """Load a demo product, customer, licences and users; print how to use them.
     Safe to run again: it reuses what exists and issues a fresh demo admin token."""
-    d = deps()
+    d = context()
     demo = demo_service.load(
         d, CLI, invitation_ttl_hours=current_app.config["INVITATION_TTL_HOURS"]
     )

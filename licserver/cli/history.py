@@ -9,16 +9,14 @@ import click
 from flask.cli import with_appcontext
 
 from licserver.extensions import db
-from licserver.runtime import runtime
+from licserver.runtime import context
 from licserver.services import history
 
 
 def _verify(license_id: str | None, quiet: bool) -> int:
     """Print the check of every licence (or one); the number that failed."""
-    session = db.session()
-    keyring = runtime().keyring
     checked = failed = 0
-    for verdict in history.verify_all(session, keyring, public_id=license_id):
+    for verdict in history.verify_all(context(), public_id=license_id):
         checked += 1
         if verdict.problem is not None:
             failed += 1
@@ -33,7 +31,7 @@ def _verify(license_id: str | None, quiet: bool) -> int:
 
 
 def _sign() -> int:
-    report = history.sign_heads(db.session(), runtime().keyring)
+    report = history.sign_heads(context())
     for verdict in report.failed:
         click.echo(f"not signed: {verdict.describe()}", err=True)
     click.echo(

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 
 from licserver.cli.common import fail
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import keys as key_service
 
 
@@ -22,7 +22,7 @@ def keys_list() -> None:
     """Print every signing key: kid, status (active|retired), created (UTC)."""
     keys_dir = Path(current_app.config["KEYS_DIR"])
     click.echo("kid\tstatus\tcreated\tprivate key file")
-    for info in key_service.list_keys(db.session()):
+    for info in key_service.list_keys(context()):
         created = f"{info.created_at:%Y-%m-%dT%H:%M:%SZ}" if info.created_at else "-"
         present = "present" if (keys_dir / f"{info.kid}.pem").is_file() else "absent"
         click.echo(f"{info.kid}\t{info.status}\t{created}\t{present}")
@@ -38,7 +38,7 @@ def keys_rotate() -> None:
     cfg = current_app.config
     keys_dir = Path(cfg["KEYS_DIR"])
     try:
-        info, retired = key_service.rotate(db.session(), keys_dir, cfg["KEY_PASSPHRASE"])
+        info, retired = key_service.rotate(context(), keys_dir, cfg["KEY_PASSPHRASE"])
     except (OSError, ValueError) as exc:
         fail(f"cannot rotate: {exc}")
         return

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 
 from licserver.extensions import db
-from licserver.runtime import runtime
+from licserver.runtime import context, runtime
 from licserver.services import backup as backup_service
 
 
@@ -56,7 +56,7 @@ def check_command() -> None:
     Exits 1 and says what is wrong when it is not."""
     cfg = current_app.config
     report = backup_service.check(
-        db.session(),
+        context(),
         Path(cfg["KEYS_DIR"]),
         cfg["KEY_PASSPHRASE"],
         lambda: runtime().box(),

@@ -11,8 +11,7 @@ import click
 
 from licserver.cli.common import CLI, error_message, fail, run_passes
 from licserver.domain.errors import LicenseServerError
-from licserver.extensions import db
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import leases as lease_service
 from licserver.services import policies as svc
 
@@ -51,25 +50,24 @@ def policies_group() -> None:
 def policies_create(product: str, name: str, pairs: tuple[str, ...]) -> None:
     """Create policy NAME of PRODUCT, e.g. --set model=floating --set lease_ttl=600."""
     try:
-        pol = svc.create(deps(), CLI, product=product, name=name, settings=_settings(pairs))
+        pol = svc.create(context(), CLI, product=product, name=name, settings=_settings(pairs))
     except LicenseServerError as exc:
         fail(error_message(exc))
-    _print_policy(svc.view(db.session(), pol))
+    _print_policy(svc.view(context(), pol))
 
 
 @policies_group.command("list")
 @click.argument("product")
 def policies_list(product: str) -> None:
     """Print PRODUCT's policies: id, name, model, trial, licences."""
-    session = db.session()
     try:
-        rows = svc.list_for_product(session, product)
+        rows = svc.list_for_product(context(), product)
     except LicenseServerError as exc:
         fail(error_message(exc))
     for pol in rows:
         s = svc.settings_of(pol)
         trial = "trial" if s.trial else "-"
-        count = svc.license_count(session, pol)
+        count = svc.license_count(context(), pol)
         click.echo(f"{pol.public_id}\t{pol.name}\t{s.model}\t{trial}\tlicences: {count}")
 
 
@@ -77,12 +75,11 @@ def policies_list(product: str) -> None:
 @click.argument("policy_id")
 def policies_show(policy_id: str) -> None:
     """Print one policy with every setting."""
-    session = db.session()
     try:
-        pol = svc.get(session, policy_id)
+        pol = svc.get(context(), policy_id)
     except LicenseServerError as exc:
         fail(error_message(exc))
-    _print_policy(svc.view(session, pol))
+    _print_policy(svc.view(context(), pol))
 
 
 @policies_group.command("update")
@@ -97,7 +94,7 @@ def policies_update(
     act on now (release a lease, mark inactive, free a seat)."""
     try:
         change = svc.update(
-            deps(), CLI, policy_id, name=name, settings=_settings(pairs), dry_run=dry_run
+            context(), CLI, policy_id, name=name, settings=_settings(pairs), dry_run=dry_run
         )
     except LicenseServerError as exc:
         fail(error_message(exc))
@@ -130,7 +127,7 @@ def sweep(loop: bool, interval: float) -> None:
     sweepers may run at once: a licence is settled by one of them."""
 
     def one_pass(_stop: Callable[[], bool]) -> str | None:
-        result = lease_service.sweep(deps())
+        result = lease_service.sweep(context())
         if loop and not (result.seats_freed or result.marked_inactive):
             return None
         return (

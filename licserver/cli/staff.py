@@ -11,9 +11,8 @@ from flask import current_app
 from licserver.cli.common import CLI, error_message, fail
 from licserver.domain import staff as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import staff as staff_service
-from licserver.services import staff_audit
 
 T = TypeVar("T")
 
@@ -47,14 +46,8 @@ def staff_create(email: str, name: str, role: str, password: str) -> None:
     """Create a staff account that logs in at /admin with email and password."""
     row = _change(
         lambda: staff_service.create(
-            db.session(), email=email, name=name, role=role, password=password
+            context(), email=email, name=name, role=role, password=password, origin=CLI
         )
-    )
-    staff_audit.record(
-        db.session(),
-        "staff.created",
-        CLI,
-        {"staff": row.public_id, "email": row.email, "role": row.role},
     )
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     click.echo(f"Staff account {row.email} ({row.role}) created. Log in at {base}/admin/login")
@@ -64,7 +57,7 @@ def staff_create(email: str, name: str, role: str, password: str) -> None:
 def staff_list() -> None:
     """Print every staff account: email, name, role, second factor, state."""
     click.echo("email\tname\trole\ttotp\tstate\tlast login")
-    for row in staff_service.list_staff(db.session()):
+    for row in staff_service.list_staff(context()):
         state = "disabled" if row.disabled_at else "active"
         last = f"{row.last_login_at:%Y-%m-%dT%H:%M:%SZ}" if row.last_login_at else "-"
         totp = "on" if row.totp_secret_enc else "off"
@@ -76,7 +69,7 @@ def staff_list() -> None:
 def staff_disable(email: str) -> None:
     """Disable a staff account (by email): no more log-ins, open sessions end.
     The last enabled admin cannot be disabled."""
-    row = _change(lambda: staff_service.disable(db.session(), email, CLI))
+    row = _change(lambda: staff_service.disable(context(), email, CLI))
     click.echo(f"Staff account {row.email} is disabled.")
 
 
@@ -84,7 +77,7 @@ def staff_disable(email: str) -> None:
 @click.argument("email")
 def staff_enable(email: str) -> None:
     """Let a disabled staff account (by email) log in again."""
-    row = _change(lambda: staff_service.enable(db.session(), email, CLI))
+    row = _change(lambda: staff_service.enable(context(), email, CLI))
     click.echo(f"Staff account {row.email} ({row.role}) is enabled and can log in again.")
 
 
@@ -94,7 +87,7 @@ def staff_enable(email: str) -> None:
 def staff_set_role(email: str, role: str) -> None:
     """Give a staff account (by email) the role support or admin. The last
     enabled admin keeps the admin role."""
-    row, before = _change(lambda: staff_service.set_role(db.session(), email, role, CLI))
+    row, before = _change(lambda: staff_service.set_role(context(), email, role, CLI))
     if before == row.role:
         click.echo(f"Staff account {row.email} is {row.role} already.")
     else:
@@ -113,7 +106,7 @@ def staff_set_role(email: str, role: str) -> None:
 def staff_set_password(email: str, password: str) -> None:
     """Set a staff account's password (by email), e.g. when it was forgotten;
     every open session of that account ends."""
-    row = _change(lambda: staff_service.set_password(db.session(), email, password, CLI))
+    row = _change(lambda: staff_service.set_password(context(), email, password, CLI))
     click.echo(f"New password set for {row.email}; their open sessions have ended.")
 
 
@@ -129,11 +122,12 @@ def demo_staff_admin(base_url: str) -> str:
     that tell how to log in to the console."""
     try:
         staff_service.create(
-            db.session(),
+            context(),
             email=DEMO_STAFF_EMAIL,
             name="Demo Admin",
             role=rules.ADMIN,
             password=DEMO_STAFF_PASSWORD,
+            origin=CLI,
         )
         note = ""
     except Conflict:

@@ -7,7 +7,7 @@ import click
 from licserver.cli.common import CLI, fail
 from licserver.domain.errors import LicenseServerError
 from licserver.domain.permissions import SCOPES
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import tokens as token_service
 
 
@@ -22,7 +22,7 @@ def tokens_group() -> None:
 def tokens_create(name: str, scope: str) -> None:
     """Print a new admin token alone on stdout (it is shown only this once)."""
     try:
-        _, text = token_service.create(db.session(), name, scope, CLI)
+        _, text = token_service.create(context(), name, scope, CLI)
     except LicenseServerError as exc:
         fail(exc.detail)
         return
@@ -32,7 +32,7 @@ def tokens_create(name: str, scope: str) -> None:
 @tokens_group.command("list")
 def tokens_list() -> None:
     """List tokens (never their secrets)."""
-    for row in token_service.list_tokens(db.session()):
+    for row in token_service.list_tokens(context()):
         state = "revoked" if row.revoked_at else "active"
         click.echo(f"{row.public_id}\t{row.scope}\t{state}\t{row.name}")
 
@@ -42,7 +42,7 @@ def tokens_list() -> None:
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id (the part after 'lsa_')."""
     try:
-        token_service.revoke(db.session(), token_id, CLI)
+        token_service.revoke(context(), token_id, CLI)
     except LicenseServerError as exc:
         fail(exc.detail)
     click.echo(f"revoked {token_id}")

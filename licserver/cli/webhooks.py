@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
-from flask import current_app
 
 from licserver.cli.common import error_message, fail, run_passes
 from licserver.domain.errors import LicenseServerError
-from licserver.extensions import db
-from licserver.runtime import runtime
+from licserver.runtime import context
 from licserver.services import webhooks as svc
 
 
@@ -41,11 +39,9 @@ def webhooks_deliver(loop: bool, interval: float, limit: int) -> None:
     One pass by default (for cron or a systemd timer); --loop runs as a worker
     until SIGTERM or Ctrl-C, finishing the delivery in hand first. Several
     workers may run at once: none sends an event twice to an endpoint."""
-    settings = svc.Settings.from_config(current_app.config)
-    box = runtime().box()
 
     def one_pass(stop: Callable[[], bool]) -> str | None:
-        result = svc.deliver(db.session(), box, settings, limit=limit, stop=stop)
+        result = svc.deliver(context(), limit=limit, stop=stop)
         if not (result.queued or result.attempted or not loop):
             return None
         return (
@@ -59,10 +55,9 @@ def webhooks_deliver(loop: bool, interval: float, limit: int) -> None:
 @webhooks_group.command("list")
 def webhooks_list() -> None:
     """Print every endpoint: id, enabled|disabled, url, subscriptions."""
-    session = db.session()
     cursor: str | None = None
     while True:
-        rows, cursor = svc.page(session, 200, cursor)
+        rows, cursor = svc.page(context(), 200, cursor)
         for e in rows:
             state = "enabled" if e.enabled else "disabled"
             click.echo(f"{e.public_id}\t{state}\t{e.url}\t{','.join(e.events)}")
@@ -85,16 +80,13 @@ def webhooks_add(
     url: str, events: tuple[str, ...], description: str | None, include_ip: bool
 ) -> None:
     """Register an endpoint; prints its id, then its signing secret (shown only once)."""
-    settings = svc.Settings.from_config(current_app.config)
     try:
         endpoint, secret = svc.create(
-            db.session(),
-            runtime().box(),
+            context(),
             url=url,
             events=list(events),
             description=description,
             include_ip=include_ip,
-            allow_private=settings.allow_private,
         )
     except LicenseServerError as exc:
         fail(error_message(exc))
@@ -105,7 +97,7 @@ def webhooks_add(
 
 def _set_enabled(webhook_id: str, enabled: bool) -> None:
     try:
-        svc.update_endpoint(db.session(), webhook_id, {"enabled": enabled})
+        svc.update_endpoint(context(), webhook_id, {"enabled": enabled})
     except LicenseServerError as exc:
         fail(error_message(exc))
         return

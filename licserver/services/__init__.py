@@ -1,16 +1,11 @@
-"""One module per use case. A service takes a session and plain values, loads,
+"""One module per use case. A service takes a Context (services.context) and plain
+values, loads,
 decides with ``licserver.domain``, persists, and commits. Views and CLI commands
 call the same services; neither touches the session themselves."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy.orm import Session
-
-from licserver.crypto import Box
-from licserver.domain.budget import Budget
-from licserver.services.keys import Keyring
 
 
 @dataclass(frozen=True)
@@ -33,15 +28,5 @@ class Origin:
     ip: str | None = None
 
 
-@dataclass
-class Deps:
-    """What every service needs besides its arguments."""
-
-    session: Session
-    keyring: Keyring
-    box: Box
-    # None: no failed-attempt budget (RATE_LIMITS=off turns every limit off).
-    failed_attempts_limit: int | None = 20
-    failed_attempts_window: int = 3600
-    # None: client and portal deactivations are not limited (DEACTIVATION_BUDGET = 0).
-    deactivation_budget: Budget | None = None
+# Changes no one asked for over a request or a command (and test set-up).
+SYSTEM_ORIGIN = Origin(SYSTEM)

@@ -67,7 +67,8 @@ from licserver.domain.status import effective_status, usability_error
 from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.models.base import UTCDateTime
 from licserver.models.policy import Policy, TrialUse
-from licserver.services import Deps, Origin, events, leases
+from licserver.services import Origin, events, leases
+from licserver.services.context import Context
 from licserver.services.credentials import (
     COMPANY_PASSWORD,
     LICENSE_KEY,
@@ -612,7 +613,7 @@ class _Refusal(Exception):
 
 
 def _load(
-    deps: Deps,
+    ctx: Context,
     attempt: Attempt,
     creds: Credentials,
     claims: signing.LicenseKeyClaims | None,
@@ -622,7 +623,7 @@ def _load(
     lock: bool,
 ) -> Sequence[Any]:
     """The licence rows the credentials give access to, credentials checked."""
-    conn = deps.session.connection()
+    conn = ctx.session.connection()
     if company_ids is not None:
         q = _LOCK_BY_IDS if lock else _BY_IDS
         rows = conn.execute(q, {"ids": company_ids, "iid": installation_id}).all()
@@ -646,7 +647,7 @@ def _load(
 
 
 def activate(
-    deps: Deps,
+    ctx: Context,
     creds: Credentials,
     installation_id: str,
     machine_name: str,
@@ -661,21 +662,21 @@ def activate(
     when fingerprint continuity moved an activation to it).
     ``event_data``: more facts for the history event (offline activation: ``offline``).
     ``request``: the licence models' extras (site, fingerprints, release date)."""
-    attempt = Attempt(deps, origin, "activation.refused", installation_id, machine_name)
-    session = deps.session
+    attempt = Attempt(ctx, origin, "activation.refused", installation_id, machine_name)
+    session = ctx.session
     claims, company_ids = None, None
-    signer = deps.keyring.signer(session)  # cached per process
+    signer = ctx.keyring.signer(session)  # cached per process
     if creds.kind == LICENSE_KEY:
         # Verified before any lock is taken: a forged key costs no one a turn.
-        claims = verify_key(deps, creds.license_key)
+        claims = verify_key(ctx, creds.license_key)
         fast = not request.fingerprints and not rules.degenerate_id(installation_id)
         if fast and is_postgres(session):
-            done = _activate_pg(deps, attempt, claims, client, signer, event_data, request)
+            done = _activate_pg(ctx, attempt, claims, client, signer, event_data, request)
             if done is not None:
                 return done
     elif creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)
-    args = (deps, attempt, creds, claims, company_ids, client, signer, event_data, request)
+    args = (ctx, attempt, creds, claims, company_ids, client, signer, event_data, request)
     try:
         return _activate(*args)
     except IntegrityError:
@@ -687,7 +688,7 @@ def activate(
 
 
 def _activate_pg(
-    deps: Deps,
+    ctx: Context,
     attempt: Attempt,
     claims: signing.LicenseKeyClaims,
     client: dict[str, Any] | None,
@@ -696,7 +697,7 @@ def _activate_pg(
     request: Request = NO_REQUEST,
 ) -> ActivationResult | None:
     """The common activation in one statement (``_PG_ACTIVATE``), or None for the full path."""
-    session = deps.session
+    session = ctx.session
     installation_id, machine_name = attempt.installation_id, attempt.machine_name
     assert installation_id is not None and machine_name is not None
     now, token, activation_id = utcnow(), random_token(), new_activation_id()
@@ -757,7 +758,7 @@ class _Written:
 
 
 def _activate(
-    deps: Deps,
+    ctx: Context,
     attempt: Attempt,
     creds: Credentials,
     claims: signing.LicenseKeyClaims | None,
@@ -767,14 +768,14 @@ def _activate(
     event_data: dict[str, Any] | None = None,
     request: Request = NO_REQUEST,
 ) -> ActivationResult:
-    session = deps.session
+    session = ctx.session
     installation_id, machine_name = attempt.installation_id, attempt.machine_name
     assert installation_id is not None and machine_name is not None
     begin_write(session)
     try:
         now = utcnow()
         token = random_token()
-        rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=True)
+        rows = _load(ctx, attempt, creds, claims, company_ids, installation_id, lock=True)
         written = _write(
             attempt, rows, client, token, now, request, final=False, event_data=event_data
         )
@@ -783,7 +784,7 @@ def _activate(
             # are their latest versions but the joined activations are as of the
             # statement's start. Read again, under the lock we now hold: current.
             # (Also every refusal and every full licence: decided on current rows.)
-            rows = _load(deps, attempt, creds, claims, company_ids, installation_id, lock=True)
+            rows = _load(ctx, attempt, creds, claims, company_ids, installation_id, lock=True)
             written = _write(
                 attempt, rows, client, token, now, request, final=True, event_data=event_data
             )
@@ -916,7 +917,7 @@ def _write(
     """Decide on ``rows`` and write the activation. Unless ``final``, None instead
     of a refusal (or of a full licence), or of a re-activation whose activation is
     no longer live: the rows may be stale."""
-    session = attempt.deps.session
+    session = attempt.ctx.session
     origin = attempt.origin
     installation_id, machine_name = attempt.installation_id, attempt.machine_name
     assert installation_id is not None and machine_name is not None
@@ -1132,7 +1133,7 @@ def _choose(views: Sequence[_View], now: datetime) -> tuple[_View, bool]:
 def _record_refusal(attempt: Attempt, refusal: _Refusal, activation_id: str | None = None) -> None:
     """Write the refusal into the licence's history, in the transaction that
     decided it, and commit (with what it wrote before: leases it released)."""
-    session = attempt.deps.session
+    session = attempt.ctx.session
     try:
         events.add(
             session,
@@ -1153,13 +1154,13 @@ def _record_refusal(attempt: Attempt, refusal: _Refusal, activation_id: str | No
         raise
 
 
-def checkin(deps: Deps, activation_id: str, activation_token: str, origin: Origin) -> str:
+def checkin(ctx: Context, activation_id: str, activation_token: str, origin: Origin) -> str:
     """A fresh certificate for a live activation, or the reason there is none."""
-    return check_in(deps, activation_id, activation_token, origin).certificate
+    return check_in(ctx, activation_id, activation_token, origin).certificate
 
 
 def check_in(
-    deps: Deps,
+    ctx: Context,
     activation_id: str,
     activation_token: str,
     origin: Origin,
@@ -1168,8 +1169,8 @@ def check_in(
 ) -> CheckinResult:
     """A fresh certificate for a live activation (floating: a renewed lease), or
     the reason there is none."""
-    session = deps.session
-    signer = deps.keyring.signer(session)
+    session = ctx.session
+    signer = ctx.keyring.signer(session)
     if is_postgres(session):
         now = utcnow()
         params = {
@@ -1206,7 +1207,7 @@ def check_in(
         if row is None:
             raise invalid()
         attempt = Attempt(
-            deps, origin, "activation.checkin_refused", row.installation_id, row.machine_name
+            ctx, origin, "activation.checkin_refused", row.installation_id, row.machine_name
         )
         if not tokens_equal(row.token_hash, activation_token):
             raise _Refusal(invalid(), row)
@@ -1290,8 +1291,13 @@ def licence_settings(lic: License) -> rules.Settings:
     )
 
 
+def licence_features(lic: License) -> list[Any]:
+    """The entitlements of a licence loaded with the ORM."""
+    return _features(licence_settings(lic), lic.features)
+
+
 def deactivate(
-    deps: Deps,
+    ctx: Context,
     activation_id: str,
     origin: Origin,
     *,
@@ -1304,13 +1310,13 @@ def deactivate(
     no-op answering the first deactivation. A floating lease is released: it never
     spends the transfer budget."""
     act, _ = deactivate_reporting(
-        deps, activation_id, origin, activation_token=activation_token, reason=reason
+        ctx, activation_id, origin, activation_token=activation_token, reason=reason
     )
     return act
 
 
 def deactivate_reporting(
-    deps: Deps,
+    ctx: Context,
     activation_id: str,
     origin: Origin,
     *,
@@ -1319,7 +1325,7 @@ def deactivate_reporting(
 ) -> tuple[Activation, list[PolicyWarning]]:
     """``deactivate``, with the warnings of a report-only licence (a transfer
     budget it would have refused)."""
-    session = deps.session
+    session = ctx.session
     begin_write(session)
     try:
         act = _load_activation(session, activation_id)
@@ -1340,7 +1346,7 @@ def deactivate_reporting(
         s = licence_settings(lic)
         warnings: list[PolicyWarning] = []
         if not s.floating:  # a floating release never counts
-            refusal = _check_deactivation_budget(deps, origin, lic, act, s)
+            refusal = _check_deactivation_budget(ctx, origin, lic, act, s)
             if refusal is not None:
                 warnings.append(_warning(refusal))
         act.deactivated_at = utcnow()
@@ -1375,7 +1381,7 @@ def deactivate_reporting(
 
 
 def _check_deactivation_budget(
-    deps: Deps,
+    ctx: Context,
     origin: Origin,
     lic: License,
     act: Activation,
@@ -1387,10 +1393,10 @@ def _check_deactivation_budget(
     concurrent deactivations cannot both take the last one. The refusal is
     recorded (``activation.deactivation_refused``) and committed; a report-only
     licence is not refused: the would-be refusal is returned."""
-    budget = settings.budget(deps.deactivation_budget)
+    budget = settings.budget(ctx.settings.deactivation_budget)
     if budget is None or not budget_rules.spends_deactivation_budget(origin.actor.type):
         return None
-    session = deps.session
+    session = ctx.session
     now = utcnow()
     earlier = session.scalars(
         select(Event.at)
@@ -1431,7 +1437,7 @@ FEATURE_MISSING = "FEATURE_MISSING"
 
 
 def validate(
-    deps: Deps,
+    ctx: Context,
     creds: Credentials,
     installation_id: str,
     origin: Origin,
@@ -1440,14 +1446,14 @@ def validate(
 ) -> ValidationResult:
     """Read-only: is this installation licensed now? Answers with a code, not an
     error. (A report-only licence's would-be refusals are recorded.)"""
-    attempt = Attempt(deps, origin, "validation.refused", installation_id, None)
-    session = deps.session
+    attempt = Attempt(ctx, origin, "validation.refused", installation_id, None)
+    session = ctx.session
     company_ids = None
     if creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)
     try:
         begin_autocommit(session)  # one statement reads all it needs
-        rows = _load(deps, attempt, creds, None, company_ids, installation_id, lock=False)
+        rows = _load(ctx, attempt, creds, None, company_ids, installation_id, lock=False)
         degenerate = _degenerate(rows, installation_id)
         if degenerate is not None:
             raise degenerate
@@ -1499,15 +1505,15 @@ def validate(
         if session.in_transaction():
             session.commit()
     if warnings:
-        _report_validation(deps, origin, lic, installation_id, warnings)
+        _report_validation(ctx, origin, lic, installation_id, warnings)
     return result
 
 
 def _report_validation(
-    deps: Deps, origin: Origin, lic: Any, installation_id: str, warnings: Sequence[PolicyWarning]
+    ctx: Context, origin: Origin, lic: Any, installation_id: str, warnings: Sequence[PolicyWarning]
 ) -> None:
     """Record a report-only licence's would-be refusals of a validation."""
-    session = deps.session
+    session = ctx.session
     begin_write(session)
     try:
         now = utcnow()

@@ -4,14 +4,14 @@ installation ID and/or machine name."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from licserver.models import Activation
+from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
 
 def search(
-    session: Session,
+    ctx: Context,
     req: PageRequest,
     *,
     installation_id: str | None = None,
@@ -23,4 +23,4 @@ def search(
         q = q.where(Activation.installation_id == installation_id)
     if machine_name:
         q = q.where(func.lower(Activation.machine_name) == machine_name.lower())
-    return fetch(session, q, Activation.id, req, descending=True)
+    return fetch(ctx.session, q, Activation.id, req, descending=True)

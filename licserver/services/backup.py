@@ -34,6 +34,7 @@ from licserver.models import (
     SigningKey,
     User,
 )
+from licserver.services.context import Context
 
 KEY_PURPOSE = "license_key"  # services.licenses.KEY_PURPOSE
 
@@ -122,12 +123,13 @@ _COUNTED: tuple[tuple[str, type], ...] = (
 
 
 def check(
-    session: Session,
+    ctx: Context,
     keys_dir: Path,
     passphrase: str,
     box: Callable[[], Box],
 ) -> CheckReport:
     """Is this database complete and usable with these keys? Never writes."""
+    session = ctx.session
     report = CheckReport()
     try:
         _check(session, keys_dir, passphrase, box, report)

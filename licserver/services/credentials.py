@@ -31,7 +31,8 @@ from licserver.crypto import b64u_decode, verify_password
 from licserver.database import begin_write
 from licserver.domain.errors import InvalidCredentials, NotFound, RateLimited
 from licserver.models import Customer, License, Product, utcnow
-from licserver.services import Deps, Origin, events
+from licserver.services import Origin, events
+from licserver.services.context import Context
 from licserver.services.licenses import KEY_PURPOSE, PASSWORD_PURPOSE
 
 LICENSE_KEY = "license_key"
@@ -72,7 +73,7 @@ def invalid() -> InvalidCredentials:
 class Attempt:
     """One credential check, and how its refusals go into the history."""
 
-    deps: Deps
+    ctx: Context
     origin: Origin
     kind: str  # activation.refused / validation.refused
     installation_id: str | None
@@ -89,7 +90,7 @@ class Attempt:
         """Record the refusal and commit it (ending whatever the request had open)."""
         # A read transaction cannot be upgraded on SQLite once another worker has
         # committed; end it and write under the write lock.
-        session = self.deps.session
+        session = self.ctx.session
         begin_write(session)
         events.add(
             session,
@@ -108,11 +109,14 @@ class Attempt:
         """429 once the failed-attempt budget is spent, before the password is
         even looked at: right and wrong passwords get the same answer. Per licence
         with ``license_id``, else per customer (the company password)."""
-        limit, window = self.deps.failed_attempts_limit, self.deps.failed_attempts_window
+        limit, window = (
+            self.ctx.settings.failed_attempts_limit,
+            self.ctx.settings.failed_attempts_window,
+        )
         if limit is None:  # RATE_LIMITS=off
             return
         count, oldest = events.recent_failures(
-            self.deps.session,
+            self.ctx.session,
             license_id=license_id,
             customer_id=None if license_id is not None else customer_id,
             window_seconds=window,
@@ -131,12 +135,12 @@ class Attempt:
         raise RateLimited("Too many failed attempts; try again later.", retry_after=retry)
 
 
-def verify_key(deps: Deps, license_key: str | None) -> signing.LicenseKeyClaims:
+def verify_key(ctx: Context, license_key: str | None) -> signing.LicenseKeyClaims:
     """The claims of a licence key whose signature verifies, else INVALID_CREDENTIALS.
 
     Needs no database unless the key names a kid this process has not loaded yet
     (another server rotated): then the keys are reloaded (at most every few seconds)."""
-    keyring, session = deps.keyring, deps.session
+    keyring, session = ctx.keyring, ctx.session
     try:
         return signing.parse_license_key(license_key, keyring.public_keys(session))
     except signing.TokenError:
@@ -171,10 +175,10 @@ def key_license_id(license_key: str | None) -> str | None:
     return lid if isinstance(lid, str) else None
 
 
-def _is_issued_key(deps: Deps, lic: LicenceFacts, license_key: str) -> bool:
+def _is_issued_key(ctx: Context, lic: LicenceFacts, license_key: str) -> bool:
     """Is this exactly the key the server issued for ``lic`` (and still holds)?"""
     try:
-        issued = deps.box.open(lic.key_enc, KEY_PURPOSE)
+        issued = ctx.box.open(lic.key_enc, KEY_PURPOSE)
     except (InvalidTag, ValueError):
         return False
     return hmac.compare_digest(issued.encode(), license_key.encode())
@@ -190,13 +194,13 @@ def check_licence(
     names (``claims``: the key's, when already verified). A wrong one is recorded
     and answered INVALID_CREDENTIALS; a spent budget RATE_LIMITED (passwords
     only: a key is not guessable)."""
-    deps = attempt.deps
+    ctx = attempt.ctx
     if creds.kind == LICENSE_KEY:
         key = creds.license_key or ""
         if claims is None:
-            if _is_issued_key(deps, lic, key):
+            if _is_issued_key(ctx, lic, key):
                 return  # the current key, byte for byte: no signature to check
-            claims = verify_key(deps, key)  # a forgery ends here, unrecorded
+            claims = verify_key(ctx, key)  # a forgery ends here, unrecorded
         # A reissued key has a new serial: the old one stops working.
         if (claims.lid, claims.ser, claims.prod, claims.cust) != (
             lic.public_id,
@@ -213,7 +217,7 @@ def check_licence(
             raise invalid()
         return
     attempt.check_budget(license_id=lic.id, customer_id=lic.customer_id)
-    expected = deps.box.open(lic.activation_password_enc, PASSWORD_PURPOSE)
+    expected = ctx.box.open(lic.activation_password_enc, PASSWORD_PURPOSE)
     given = creds.activation_password or ""
     if not hmac.compare_digest(expected.encode(), given.encode()):
         attempt.refuse(
@@ -237,7 +241,7 @@ def unknown_licence(attempt: Attempt, creds: Credentials) -> InvalidCredentials:
     for a licence that exists); a password runs the budget query and has its
     refusal recorded (without a licence)."""
     if creds.kind == LICENSE_KEY:
-        verify_key(attempt.deps, creds.license_key)  # raises for every forgery
+        verify_key(attempt.ctx, creds.license_key)  # raises for every forgery
         why = "licence of a genuine key not found"
     else:
         attempt.check_budget(license_id=_NO_ROW, customer_id=_NO_ROW)
@@ -251,7 +255,7 @@ def authenticate_company(attempt: Attempt, creds: Credentials) -> list[int]:
     right company password; checked in a short read transaction (no lock is held
     while argon2 hashes). Order, as API.md fixes it: the failed-attempt budget
     (429) before the password (401), the password before the product (404)."""
-    session = attempt.deps.session
+    session = attempt.ctx.session
     try:
         cust = session.scalars(
             select(Customer).where(Customer.number == creds.customer_number)

@@ -15,6 +15,7 @@ from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.domain.ids import new_customer_number
 from licserver.models import Customer, License, User, utcnow
+from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
 
@@ -24,7 +25,8 @@ class Invitation:
     token: str  # secret; goes into the emailed link only
 
 
-def get(session: Session, number: str) -> Customer:
+def get(ctx: Context, number: str) -> Customer:
+    session = ctx.session
     cust = session.scalars(select(Customer).where(Customer.number == number)).first()
     if cust is None:
         raise NotFound(f"No customer with number '{number}'.")
@@ -48,8 +50,69 @@ def _new_user(customer: Customer, email: str, name: str, role: str, ttl_hours: i
     return Invitation(user, token)
 
 
+def _new_number(session: Session) -> str:
+    for _ in range(5):
+        number = new_customer_number()
+        if session.scalars(select(Customer.id).where(Customer.number == number)).first() is None:
+            break
+    return number
+
+
+def find_by_email(session: Session, email: str) -> Customer | None:
+    """The customer whose contact email, or one of whose portal users' email,
+    is ``email`` (any case)."""
+    low = email.strip().lower()
+    cust = session.scalars(
+        select(Customer).where(func.lower(Customer.email) == low).order_by(Customer.id)
+    ).first()
+    if cust is None:
+        user = session.scalars(select(User).where(func.lower(User.email) == low)).first()
+        cust = session.get(Customer, user.customer_id) if user else None
+    return cust
+
+
+def buyer(
+    ctx: Context, email: str, name: str | None, invitation_ttl_hours: int
+) -> tuple[Customer, str | None]:
+    """A buyer's account (a store's sale): found by email, any case, or
+    created with its owner. The invitation token when the owner has no portal
+    password yet (a new one is made each time). In the caller's transaction,
+    no commit.
+
+    Race-free: a new customer comes with its owner, and ``users.email`` is
+    unique, so of two transactions creating one for the same email the second
+    one's insert fails (PostgreSQL makes it wait for the first to commit); it
+    rolls back its savepoint and takes the first one's customer. On SQLite the
+    caller holds the write lock, so there is no race."""
+    session = ctx.session
+    low = email.strip().lower()
+    cust = find_by_email(session, low)
+    if cust is None:
+        try:
+            with session.begin_nested():
+                cust = Customer(number=_new_number(session), name=name or low, email=low)
+                session.add(cust)
+                session.flush()
+                session.add(_new_user(cust, low, name or low, "owner", invitation_ttl_hours).user)
+                session.flush()
+        except IntegrityError:
+            cust = find_by_email(session, low)
+            if cust is None:
+                raise
+    user = session.scalars(select(User).where(func.lower(User.email) == low)).first()
+    if user is not None and user.password_hash:
+        return cust, None
+    if user is None:  # a customer whose contact email has no portal user yet
+        user = _new_user(cust, low, name or low, "owner", invitation_ttl_hours).user
+        session.add(user)
+    token = random_token(32)
+    user.invite_token_hash = token_hash(token)
+    user.invite_expires_at = utcnow() + timedelta(hours=invitation_ttl_hours)
+    return cust, token
+
+
 def create(
-    session: Session,
+    ctx: Context,
     *,
     name: str,
     email: str,
@@ -57,16 +120,13 @@ def create(
     invitation_ttl_hours: int,
 ) -> tuple[Customer, Invitation]:
     """A customer and its first owner (the contact email), invited to set a password."""
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     email = email.strip().lower()
     if _email_taken(session, email):
         raise Conflict(f"A portal user with email '{email}' already exists.")
-    for _ in range(5):
-        number = new_customer_number()
-        if session.scalars(select(Customer.id).where(Customer.number == number)).first() is None:
-            break
     cust = Customer(
-        number=number,
+        number=_new_number(session),
         name=name,
         email=email,
         company_password_hash=hash_password(company_password) if company_password else None,
@@ -83,9 +143,10 @@ def create(
     return cust, invitation
 
 
-def update(session: Session, number: str, changes: dict[str, Any]) -> Customer:
+def update(ctx: Context, number: str, changes: dict[str, Any]) -> Customer:
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
-    cust = get(session, number)
+    cust = get(ctx, number)
     if "name" in changes:
         cust.name = changes["name"]
     if "email" in changes:
@@ -98,7 +159,7 @@ def update(session: Session, number: str, changes: dict[str, Any]) -> Customer:
 
 
 def add_user(
-    session: Session,
+    ctx: Context,
     number: str,
     *,
     email: str,
@@ -107,8 +168,9 @@ def add_user(
     licenses: list[str] | None,
     invitation_ttl_hours: int,
 ) -> Invitation:
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
-    cust = get(session, number)
+    cust = get(ctx, number)
     email = email.strip().lower()
     if _email_taken(session, email):
         raise Conflict(f"A portal user with email '{email}' already exists.")
@@ -136,26 +198,28 @@ def add_user(
     return invitation
 
 
-def list_users(session: Session, number: str) -> list[User]:
-    cust = get(session, number)
+def list_users(ctx: Context, number: str) -> list[User]:
+    session = ctx.session
+    cust = get(ctx, number)
     return list(
         session.scalars(select(User).where(User.customer_id == cust.id).order_by(User.id)).all()
     )
 
 
-def list_customers(session: Session, req: PageRequest, email: str | None = None) -> Page[Customer]:
+def list_customers(ctx: Context, req: PageRequest, email: str | None = None) -> Page[Customer]:
     """Customers, oldest first; with ``email``, the one of that contact email."""
     q = select(Customer)
     if email:
         q = q.where(Customer.email == email.strip().lower())
-    return fetch(session, q, Customer.id, req)
+    return fetch(ctx.session, q, Customer.id, req)
 
 
-def users_page(session: Session, number: str, req: PageRequest) -> Page[User]:
+def users_page(ctx: Context, number: str, req: PageRequest) -> Page[User]:
     """The customer's portal users, oldest first."""
-    cust = get(session, number)
-    return fetch(session, select(User).where(User.customer_id == cust.id), User.id, req)
+    cust = get(ctx, number)
+    return fetch(ctx.session, select(User).where(User.customer_id == cust.id), User.id, req)
 
 
-def count(session: Session) -> int:
+def count(ctx: Context) -> int:
+    session = ctx.session
     return int(session.scalar(select(func.count(Customer.id))) or 0)

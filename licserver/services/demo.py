@@ -8,17 +8,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from licserver.crypto import hash_password
 from licserver.domain.errors import LicenseServerError
 from licserver.models import Customer, License, Product, User, utcnow
-from licserver.services import Deps, Origin
+from licserver.services import Origin
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
 from licserver.services import policies as policy_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
+from licserver.services.context import Context
 
 PRODUCT = "demo-app"
 OWNER = "owner@demo.example"
@@ -46,38 +46,38 @@ class Demo:
     fresh: bool  # made now (not found from an earlier run)
 
 
-def load(d: Deps, origin: Origin, *, invitation_ttl_hours: int) -> Demo:
+def load(d: Context, origin: Origin, *, invitation_ttl_hours: int) -> Demo:
     session = d.session
     try:
-        product = product_service.get(session, PRODUCT)
+        product = product_service.get(d, PRODUCT)
     except LicenseServerError:
         product = product_service.create(
-            session, code=PRODUCT, name="Demo App", default_seats=3, offline_grace_days=14
+            d, code=PRODUCT, name="Demo App", default_seats=3, offline_grace_days=14
         )
     cust = session.scalars(select(Customer).where(Customer.email == OWNER)).first()
     fresh = cust is None
     if cust is None:
         cust, _ = customer_service.create(
-            session,
+            d,
             name="Demo Ltd",
             email=OWNER,
             company_password=COMPANY_PASSWORD,
             invitation_ttl_hours=invitation_ttl_hours,
         )
         _licences(d, origin, product.code, cust.number)
-    _users(session, cust.number, invitation_ttl_hours)
+    _users(d, cust.number, invitation_ttl_hours)
     rows = session.scalars(
         select(License).where(License.customer_id == cust.id).order_by(License.id)
     ).all()
-    for row in token_service.list_tokens(session):
+    for row in token_service.list_tokens(d):
         if row.name == "demo" and row.revoked_at is None:
-            token_service.revoke(session, row.public_id, origin)
-    _, token = token_service.create(session, "demo", "full", origin)
+            token_service.revoke(d, row.public_id, origin)
+    _, token = token_service.create(d, "demo", "full", origin)
     licenses = [(lic, license_service.reveal(d, lic)) for lic in rows]
     return Demo(product, cust, licenses, token, fresh)
 
 
-def _licences(d: Deps, origin: Origin, product: str, customer: str) -> None:
+def _licences(d: Context, origin: Origin, product: str, customer: str) -> None:
     for seats, expires_at, features in (
         (5, None, ["export", "pro"]),
         (2, utcnow() + timedelta(days=30), []),
@@ -91,7 +91,7 @@ def _licences(d: Deps, origin: Origin, product: str, customer: str) -> None:
             expires_at=expires_at,
             features=features,
         )
-    have = {p.name for p in policy_service.list_for_product(d.session, product)}
+    have = {p.name for p in policy_service.list_for_product(d, product)}
     for name, settings in POLICIES.items():
         if name not in have:
             policy_service.create(d, origin, product=product, name=name, settings=settings)
@@ -101,12 +101,13 @@ def _licences(d: Deps, origin: Origin, product: str, customer: str) -> None:
     license_service.create(d, origin, product=product, customer=customer, seats=1, policy="trial")
 
 
-def _users(session: Session, number: str, invitation_ttl_hours: int) -> None:
+def _users(d: Context, number: str, invitation_ttl_hours: int) -> None:
+    session = d.session
     """The owner's password, and the other demo users with theirs (made when missing)."""
     for role, email, name, _ in USERS:
         if session.scalars(select(User.id).where(User.email == email)).first() is None:
             customer_service.add_user(
-                session,
+                d,
                 number,
                 email=email,
                 name=name,

@@ -38,6 +38,7 @@ from licserver.domain.history import FIELDS, Head, Problem, StoredEvent
 from licserver.models.base import utcnow
 from licserver.models.event import Event, SignedHead
 from licserver.models.license import License
+from licserver.services.context import Context
 from licserver.services.keys import Keyring
 
 _L = cast(Table, License.__table__)
@@ -282,8 +283,10 @@ def _check(
 _LICENSES = select(_L.c.id, _L.c.public_id, _L.c.history_seq, _L.c.history_head)
 
 
-def verify_license(session: Session, keyring: Keyring, license_id: int) -> Verdict:
+def verify_license(ctx: Context, license_id: int) -> Verdict:
     """Check one licence's history (reads all its events)."""
+    session = ctx.session
+    keyring = ctx.keyring
     lic = session.execute(_LICENSES.where(_L.c.id == license_id)).one()
     rows = session.execute(
         select(*_EVENT_COLUMNS).where(_E.c.license_id == license_id).order_by(_E.c.id)
@@ -293,9 +296,11 @@ def verify_license(session: Session, keyring: Keyring, license_id: int) -> Verdi
 
 
 def verify_all(
-    session: Session, keyring: Keyring, *, public_id: str | None = None, batch: int = 200
+    ctx: Context, *, public_id: str | None = None, batch: int = 200
 ) -> Iterator[Verdict]:
     """Check every licence's history (or one's), in licence id order."""
+    session = ctx.session
+    keyring = ctx.keyring
     after = 0
     while True:
         q = _LICENSES.where(_L.c.id > after).order_by(_L.c.id).limit(batch)
@@ -330,18 +335,20 @@ class SignReport:
     failed: list[Verdict]
 
 
-def sign_heads(session: Session, keyring: Keyring) -> SignReport:
+def sign_heads(ctx: Context) -> SignReport:
     """Sign the head of every licence whose history verifies and has grown since
     its last signed head: the head as verified (events written meanwhile wait for
     the next run). A history that does not verify is not signed (that would bless
     the tampering): it is reported instead."""
+    session = ctx.session
+    keyring = ctx.keyring
     from licserver.database import begin_write
 
     kid, key = keyring.signer(session)
     signed = unchanged = 0
     failed: list[Verdict] = []
     todo: list[Verdict] = []
-    for v in verify_all(session, keyring):
+    for v in verify_all(ctx):
         if v.problem is not None:
             failed.append(v)
         elif v.head.seq == 0:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from licserver import signing
 from licserver.database import begin_write, is_postgres
 from licserver.models import SigningKey
+from licserver.services.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +133,13 @@ class Keyring:
         return self._active
 
 
-def ensure_signing_key(session: Session, keys_dir: Path, passphrase: str) -> tuple[str, bool]:
+def ensure_signing_key(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[str, bool]:
     """Make sure an active key exists, its private half on disk. Returns (kid, created).
 
     An empty database with key files already in KEYS_DIR (a restored or reset
     database) adopts them: the newest becomes active, the rest retired.
     """
+    session = ctx.session
     active = session.scalars(select(SigningKey).where(SigningKey.status == "active")).first()
     if active is not None:
         signing.read_private_key(keys_dir, active.kid, passphrase)  # fail loudly if absent
@@ -166,13 +168,14 @@ def ensure_signing_key(session: Session, keys_dir: Path, passphrase: str) -> tup
     return kid, True
 
 
-def list_keys(session: Session) -> list[KeyInfo]:
+def list_keys(ctx: Context) -> list[KeyInfo]:
     """Every signing key, oldest first."""
+    session = ctx.session
     rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
     return [KeyInfo(r.kid, r.public_key, r.status, r.created_at) for r in rows]
 
 
-def rotate(session: Session, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, list[str]]:
+def rotate(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, list[str]]:
     """Make a new active key; every previously active key becomes ``retired``
     (still listed, still verifies what it signed). Returns the new key and the
     kids retired.
@@ -181,6 +184,7 @@ def rotate(session: Session, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, 
     process that sees the new row finds the file in a shared KEYS_DIR; a
     failed commit removes the file again.
     """
+    session = ctx.session
     key = Ed25519PrivateKey.generate()
     now = datetime.now(UTC)
     kid = signing.new_kid(now)

@@ -28,7 +28,8 @@ from licserver.domain import policy as rules
 from licserver.domain.history import Head
 from licserver.models import Activation, License, utcnow
 from licserver.models.policy import Policy
-from licserver.services import SYSTEM, Deps, Origin, events
+from licserver.services import SYSTEM, Origin, events
+from licserver.services.context import Context
 
 _L = cast(Table, License.__table__)
 _A = cast(Table, Activation.__table__)
@@ -206,10 +207,10 @@ _LOCK = (
 _LOCK_PG = _LOCK.with_for_update(of=_L, skip_locked=True)
 
 
-def due_licences(deps: Deps, now: datetime) -> list[int]:
+def due_licences(ctx: Context, now: datetime) -> list[int]:
     """The ids of the licences the rules have something to do on now (read
     without locks: ``settle`` checks again under each licence's lock)."""
-    session = deps.session
+    session = ctx.session
     due: set[int] = set()
     try:
         conn = session.connection()
@@ -234,15 +235,15 @@ def _seen_due(row: Any) -> rules.Seen:
     )
 
 
-def sweep(deps: Deps, now: datetime | None = None) -> SweepResult:
+def sweep(ctx: Context, now: datetime | None = None) -> SweepResult:
     """Release the floating leases that ran out, mark inactive (or free the
     seats of) node-locked machines past their heartbeat deadline; every licence
     in its own short transaction under its lock. Safe to run in several
     processes at once."""
     now = now or utcnow()
-    session = deps.session
+    session = ctx.session
     total = SweepResult()
-    for license_id in due_licences(deps, now):
+    for license_id in due_licences(ctx, now):
         begin_write(session)
         try:
             conn = session.connection()

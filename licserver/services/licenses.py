@@ -18,10 +18,11 @@ from licserver.domain.ids import ALPHABET, new_license_id
 from licserver.domain.status import stored_terms, transition
 from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.models.policy import Policy
-from licserver.services import Deps, Origin, events
+from licserver.services import Origin, events
 from licserver.services import customers as customer_service
 from licserver.services import policies as policy_service
 from licserver.services import products as product_service
+from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
 KEY_PURPOSE = "license_key"
@@ -40,7 +41,8 @@ class Secrets:
     activation_password: str
 
 
-def get(session: Session, public_id: str) -> License:
+def get(ctx: Context, public_id: str) -> License:
+    session = ctx.session
     lic = session.scalars(select(License).where(License.public_id == public_id)).first()
     if lic is None:
         raise NotFound(f"No licence with id '{public_id}'.")
@@ -58,7 +60,7 @@ class LicenseFilters:
 
 
 def list_licenses(
-    session: Session, filters: LicenseFilters, req: PageRequest, now: datetime | None = None
+    ctx: Context, filters: LicenseFilters, req: PageRequest, now: datetime | None = None
 ) -> Page[License]:
     """Licences, oldest first, as the filters say."""
     q = select(License)
@@ -71,40 +73,40 @@ def list_licenses(
     if filters.status:
         stored, passed = stored_terms(filters.status)
         q = q.where(License.status == stored)
-        now = now or utcnow()
+        now = now or ctx.clock()
         if passed is True:
             q = q.where(License.expires_at.is_not(None), License.expires_at <= now)
         elif passed is False:
             q = q.where(License.expires_at.is_(None) | (License.expires_at > now))
-    return fetch(session, q, License.id, req)
+    return fetch(ctx.session, q, License.id, req)
 
 
 def list_activations(
-    session: Session, public_id: str, req: PageRequest, *, active_only: bool
+    ctx: Context, public_id: str, req: PageRequest, *, active_only: bool
 ) -> Page[Activation]:
     """The licence's activations (only the live ones with ``active_only``), oldest first."""
-    lic = get(session, public_id)
+    lic = get(ctx, public_id)
     q = select(Activation).where(Activation.license_id == lic.id)
     if active_only:
         q = q.where(Activation.deactivated_at.is_(None))
-    return fetch(session, q, Activation.id, req)
+    return fetch(ctx.session, q, Activation.id, req)
 
 
-def list_events(session: Session, public_id: str, req: PageRequest) -> Page[Event]:
+def list_events(ctx: Context, public_id: str, req: PageRequest) -> Page[Event]:
     """The licence's history, oldest first."""
-    lic = get(session, public_id)
-    return fetch(session, select(Event).where(Event.license_id == lic.id), Event.id, req)
+    lic = get(ctx, public_id)
+    return fetch(ctx.session, select(Event).where(Event.license_id == lic.id), Event.id, req)
 
 
-def reveal(deps: Deps, lic: License) -> Secrets:
+def reveal(ctx: Context, lic: License) -> Secrets:
     return Secrets(
-        key=deps.box.open(lic.key_enc, KEY_PURPOSE),
-        activation_password=deps.box.open(lic.activation_password_enc, PASSWORD_PURPOSE),
+        key=ctx.box.open(lic.key_enc, KEY_PURPOSE),
+        activation_password=ctx.box.open(lic.activation_password_enc, PASSWORD_PURPOSE),
     )
 
 
-def _sign_key(deps: Deps, lic: License, now: datetime) -> str:
-    kid, key = deps.keyring.signer(deps.session)
+def _sign_key(ctx: Context, lic: License, now: datetime) -> str:
+    kid, key = ctx.keyring.signer(ctx.session)
     payload = signing.license_key_payload(
         lic.public_id, lic.product.code, lic.customer.number, lic.key_serial, int(now.timestamp())
     )
@@ -112,7 +114,7 @@ def _sign_key(deps: Deps, lic: License, now: datetime) -> str:
 
 
 def create(
-    deps: Deps,
+    ctx: Context,
     origin: Origin,
     *,
     product: str,
@@ -123,16 +125,52 @@ def create(
     policy: str | None = None,
     policy_overrides: dict[str, Any] | None = None,
 ) -> tuple[License, Secrets]:
-    """Issue a licence. ``policy``: one of the product's policies (id or name);
-    ``policy_overrides``: this licence's own values of some of its settings.
-    Without ``expires_at``, the policy's expiry rule decides (fixed date, or
-    from issue), else the product's default duration."""
+    """Issue a licence (see :func:`issue`) and commit. ``policy``: one of the
+    product's policies (id or name)."""
     overrides = _checked_overrides(policy_overrides)
-    begin_write(deps.session)  # SQLite: take the write lock before reading
-    session = deps.session
-    prod = product_service.get(session, product)
-    cust = customer_service.get(session, customer)
-    pol = _policy_of(session, prod.id, policy)
+    begin_write(ctx.session)  # SQLite: take the write lock before reading
+    try:
+        prod = product_service.get(ctx, product)
+        cust = customer_service.get(ctx, customer)
+        pol = policy_of(ctx, prod.id, policy)
+        out = issue(
+            ctx,
+            origin,
+            prod,
+            cust,
+            seats=seats,
+            expires_at=expires_at,
+            features=features,
+            policy=pol,
+            policy_overrides=overrides,
+        )
+        ctx.session.commit()
+    except BaseException:
+        ctx.session.rollback()
+        raise
+    return out
+
+
+def issue(
+    ctx: Context,
+    origin: Origin,
+    prod: Product,
+    cust: Customer,
+    *,
+    seats: int | None = None,
+    expires_at: datetime | None | Any = _UNSET,
+    features: list[str] | None = None,
+    policy: Policy | None = None,
+    policy_overrides: dict[str, Any] | None = None,
+    event_data: dict[str, Any] | None = None,
+) -> tuple[License, Secrets]:
+    """The one way a licence is made: signed key, sealed activation password,
+    a ``license.created`` event (with ``event_data`` added to its data). Runs
+    in the caller's transaction and does not commit (``create`` does; a store
+    event commits it with its own record). ``policy_overrides``: checked
+    already. Without ``expires_at``, the policy's expiry rule decides (fixed
+    date, or from issue), else the product's default duration."""
+    session, pol, overrides = ctx.session, policy, policy_overrides
     settings = rules.resolve(pol.settings if pol else None, overrides)
     now = utcnow()
     if expires_at is _UNSET:
@@ -163,12 +201,12 @@ def create(
         policy_overrides=overrides,
         key_serial=1,
         key_enc=b"",
-        activation_password_enc=deps.box.seal(password, PASSWORD_PURPOSE),
+        activation_password_enc=ctx.box.seal(password, PASSWORD_PURPOSE),
         created_at=now,
     )
     lic.product, lic.customer, lic.policy = prod, cust, pol
-    key = _sign_key(deps, lic, now)
-    lic.key_enc = deps.box.seal(key, KEY_PURPOSE)
+    key = _sign_key(ctx, lic, now)
+    lic.key_enc = ctx.box.seal(key, KEY_PURPOSE)
     session.add(lic)
     session.flush()
     events.record(
@@ -184,9 +222,9 @@ def create(
             "features": lic.features,
             **({"policy": pol.public_id} if pol else {}),
             **({"policy_overrides": overrides} if overrides else {}),
+            **(event_data or {}),
         },
     )
-    session.commit()
     return lic, Secrets(key, password)
 
 
@@ -202,11 +240,13 @@ def _checked_overrides(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return rules.settings_json(checked)
 
 
-def _policy_of(session: Session, product_id: int, ref: str | None) -> Policy | None:
+def policy_of(ctx: Context, product_id: int, ref: str | None) -> Policy | None:
+    """The product's policy by id or name (None for None); ``ValidationFailed``
+    when it has none of that name."""
     if ref is None:
         return None
     try:
-        return policy_service.find(session, product_id, ref)
+        return policy_service.find(ctx, product_id, ref)
     except NotFound:
         raise ValidationFailed({"policy": [f"This product has no policy '{ref}'."]}) from None
 
@@ -233,11 +273,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-def update(deps: Deps, origin: Origin, public_id: str, changes: dict[str, Any]) -> License:
+def update(ctx: Context, origin: Origin, public_id: str, changes: dict[str, Any]) -> License:
     """Seats, expiry, features, policy, policy overrides. Lowering seats below
     those in use is allowed: the installations stay, new ones are refused until
     enough are freed."""
-    session = deps.session
+    session = ctx.session
     begin_write(session)
     try:
         lic = _locked(session, public_id)
@@ -251,7 +291,7 @@ def update(deps: Deps, origin: Origin, public_id: str, changes: dict[str, Any]) 
                 setattr(lic, field, changes[field])
         rules_changed = False
         if "policy" in changes:
-            pol = _policy_of(session, lic.product_id, changes["policy"])
+            pol = policy_of(ctx, lic.product_id, changes["policy"])
             if (pol.id if pol else None) != lic.policy_id:
                 old_ref = lic.policy.public_id if lic.policy else None
                 diff["policy"] = {"from": old_ref, "to": pol.public_id if pol else None}
@@ -264,7 +304,7 @@ def update(deps: Deps, origin: Origin, public_id: str, changes: dict[str, Any]) 
                 lic.policy_overrides = overrides
                 rules_changed = True
         if rules_changed:
-            policy_service.rederive_live(session, lic, _check_whole(lic))
+            policy_service.rederive_live(ctx, lic, _check_whole(lic))
         if diff:
             events.record(session, "license.updated", origin, license=lic, data=diff)
         session.commit()
@@ -274,10 +314,10 @@ def update(deps: Deps, origin: Origin, public_id: str, changes: dict[str, Any]) 
         raise
 
 
-def renew(deps: Deps, origin: Origin, public_id: str, days: int | None = None) -> License:
+def renew(ctx: Context, origin: Origin, public_id: str, days: int | None = None) -> License:
     """Extend by ``days`` (default: the policy's duration), from the old expiry or
     from now as the policy's renewal basis says (``domain.policy.renewed_expiry``)."""
-    session = deps.session
+    session = ctx.session
     begin_write(session)
     try:
         lic = _locked(session, public_id)
@@ -309,7 +349,7 @@ def renew(deps: Deps, origin: Origin, public_id: str, days: int | None = None) -
 
 
 def convert(
-    deps: Deps,
+    ctx: Context,
     origin: Origin,
     public_id: str,
     *,
@@ -320,14 +360,14 @@ def convert(
     """A trial licence becomes a paid one: it moves to ``policy`` (not a trial),
     keeping its key, password and activations. Expiry: ``expires_at`` if given,
     else the new policy's rule from now, else perpetual."""
-    session = deps.session
+    session = ctx.session
     begin_write(session)
     try:
         lic = _locked(session, public_id)
         before = policy_service.effective(lic)
         if not before.trial:
             raise Conflict("Only a trial licence can be converted.")
-        pol = _policy_of(session, lic.product_id, policy)
+        pol = policy_of(ctx, lic.product_id, policy)
         assert pol is not None
         target = rules.resolve(pol.settings, lic.policy_overrides)
         if target.trial:
@@ -345,7 +385,7 @@ def convert(
         if seats is not None:
             lic.seats = seats
         lic.converted_at = now
-        policy_service.rederive_live(session, lic, _check_whole(lic))
+        policy_service.rederive_live(ctx, lic, _check_whole(lic))
         events.record(
             session,
             "license.converted",
@@ -386,9 +426,9 @@ _KIND = {
 
 
 def change_status(
-    deps: Deps, origin: Origin, public_id: str, action: str, reason: str | None = None
+    ctx: Context, origin: Origin, public_id: str, action: str, reason: str | None = None
 ) -> License:
-    session = deps.session
+    session = ctx.session
     begin_write(session)
     try:
         lic = _locked(session, public_id)
@@ -411,25 +451,25 @@ def change_status(
         raise
 
 
-def regenerate_password(deps: Deps, origin: Origin, public_id: str) -> tuple[License, str]:
-    session = deps.session
+def regenerate_password(ctx: Context, origin: Origin, public_id: str) -> tuple[License, str]:
+    session = ctx.session
     begin_write(session)
     lic = _locked(session, public_id)
     password = new_activation_password()
-    lic.activation_password_enc = deps.box.seal(password, PASSWORD_PURPOSE)
+    lic.activation_password_enc = ctx.box.seal(password, PASSWORD_PURPOSE)
     events.record(session, "license.password_regenerated", origin, license=lic)
     session.commit()
     return lic, password
 
 
-def reissue_key(deps: Deps, origin: Origin, public_id: str) -> tuple[License, str]:
+def reissue_key(ctx: Context, origin: Origin, public_id: str) -> tuple[License, str]:
     """A new serial: the old key stops working at once; activations made with it stay."""
-    session = deps.session
+    session = ctx.session
     begin_write(session)
     lic = _locked(session, public_id)
     lic.key_serial += 1
-    key = _sign_key(deps, lic, utcnow())
-    lic.key_enc = deps.box.seal(key, KEY_PURPOSE)
+    key = _sign_key(ctx, lic, utcnow())
+    lic.key_enc = ctx.box.seal(key, KEY_PURPOSE)
     events.record(
         session, "license.key_reissued", origin, license=lic, data={"serial": lic.key_serial}
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from licserver.domain.portal import wants_notice
 from licserver.models import User
 from licserver.services import mail
+from licserver.services.context import Context
 from licserver.services.mail import MailSettings
 
 
@@ -216,7 +217,7 @@ def _iso(at: datetime) -> str:
 
 
 def send_expiry_reminders(
-    session: Session, mailer: Mailer, now: datetime, days: tuple[int, ...] = REMINDER_DAYS
+    ctx: Context, now: datetime, days: tuple[int, ...] = REMINDER_DAYS
 ) -> int:
     """Remind the users who want it of licences expiring within ``days`` (the
     nearest threshold reached, once per threshold and expiry date: run it
@@ -226,6 +227,8 @@ def send_expiry_reminders(
     a lock (SQLite: the write lock; PostgreSQL: their rows, FOR UPDATE, in id
     order), and each reminder is recorded as an event in that transaction
     before any mail goes out, so a second run waits, then sees the record."""
+    session = ctx.session
+    mailer = ctx.mailer
     from licserver.database import begin_write
     from licserver.domain.status import effective_status
     from licserver.models import Event, License
@@ -278,10 +281,11 @@ def send_expiry_reminders(
 
 
 def update_recipients(
-    session: Session, product_id: int, *, active_at: datetime | None = None
+    ctx: Context, product_id: int, *, active_at: datetime | None = None
 ) -> list[str]:
     """Addresses of the users who want product updates and see a licence of the
     product (with ``active_at``: a licence usable then), each once."""
+    session = ctx.session
     from licserver.domain.status import effective_status
     from licserver.models import License
 
@@ -302,14 +306,13 @@ def update_recipients(
     return list(addresses)
 
 
-def send_product_update(
-    session: Session, mailer: Mailer, product_code: str, subject: str, body: str
-) -> int:
+def send_product_update(ctx: Context, product_code: str, subject: str, body: str) -> int:
     """A product update to every user who wants them and sees a licence of the
     product. Returns the number of addresses written to."""
+    mailer = ctx.mailer
     from licserver.services import products as product_service
 
-    product = product_service.get(session, product_code)
-    addresses = update_recipients(session, product.id)
+    product = product_service.get(ctx, product_code)
+    addresses = update_recipients(ctx, product.id)
     _each(mailer, addresses, subject, body + _SIGNATURE)
     return len(addresses)

@@ -1,4 +1,4 @@
-"""Offline (air-gapped) activation and deactivation (docs/api-notes.md, "Offline
+"""Offline (air-gapped) activation and deactivation (docs/api.md, "Offline
 activation").
 
 A machine without a network makes a request code (``LOR1.…``, SDK
@@ -38,8 +38,9 @@ from licserver.database import begin_write
 from licserver.domain.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
 from licserver.models import Activation, License, Product, utcnow
 from licserver.models.offline import OfflineDeactivationCode
-from licserver.services import Deps, Origin
+from licserver.services import Origin
 from licserver.services import activation as activation_service
+from licserver.services.context import Context
 from licserver.services.credentials import LICENSE_KEY, Credentials
 from licserver.services.licenses import KEY_PURPOSE
 
@@ -231,7 +232,7 @@ class OfflineCertificate:
 
 
 def issue_certificate(
-    deps: Deps,
+    ctx: Context,
     origin: Origin,
     request_text: str | None,
     *,
@@ -256,7 +257,7 @@ def issue_certificate(
                 ]
             }
         )
-    session = deps.session
+    session = ctx.session
     try:
         row = session.execute(
             select(License.key_enc, Product.code)
@@ -278,13 +279,13 @@ def issue_certificate(
             }
         )
     try:
-        key = deps.box.open(key_enc, KEY_PURPOSE)
+        key = ctx.box.open(key_enc, KEY_PURPOSE)
     except (InvalidTag, ValueError) as exc:  # pragma: no cover - a damaged database
         raise RuntimeError(f"the licence key of {req.license_id} cannot be opened") from exc
     # The licence's own current key: the seat rule, status checks and history of
     # an online activation, authenticated by the server's own record.
     result = activation_service.activate(
-        deps,
+        ctx,
         Credentials(kind=LICENSE_KEY, license_key=key),
         req.installation_id,
         req.machine_name,
@@ -293,7 +294,7 @@ def issue_certificate(
         event_data={"offline": True},
     )
     now = utcnow()
-    kid, signer = deps.keyring.signer(session)
+    kid, signer = ctx.keyring.signer(session)
     token = signing.encode(
         ENVELOPE_PREFIX,
         {
@@ -336,13 +337,13 @@ def _file_text(token: str, license_id: str, product: str, machine: str, made: da
     )
 
 
-def read_certificate_file(deps: Deps, text: str | None) -> OfflineCertificate:
+def read_certificate_file(ctx: Context, text: str | None) -> OfflineCertificate:
     """A certificate file this server signed, read back (the portal's download
     button posts the file it showed: nothing secret is kept on the server);
     ValidationFailed for anything else."""
     token = unwrap(text)
     try:
-        keys = deps.keyring.public_keys(deps.session)
+        keys = ctx.keyring.public_keys(ctx.session)
         env = signing.decode(token, ENVELOPE_PREFIX, keys)
         cert = signing.decode(env.get("cert"), signing.CERTIFICATE_PREFIX, keys)
     except signing.TokenError:
@@ -350,7 +351,7 @@ def read_certificate_file(deps: Deps, text: str | None) -> OfflineCertificate:
             {"certificate": ["Not a certificate file of this server."]}
         ) from None
     finally:
-        deps.session.rollback()
+        ctx.session.rollback()
     made = datetime.fromtimestamp(int(env.get("iat") or 0), utcnow().tzinfo)
     lid, prod, mn = str(cert.get("lid")), str(cert.get("prod")), str(cert.get("mn"))
     return OfflineCertificate(
@@ -376,10 +377,10 @@ class OfflineDeactivation:
     changed: bool  # False: it was deactivated already (by someone else)
 
 
-def find_activation(deps: Deps, code: DeactivationCode) -> Activation:
+def find_activation(ctx: Context, code: DeactivationCode) -> Activation:
     """The activation a code names, its MAC checked; INVALID_CREDENTIALS for a
     forged, altered or stale code (one answer: no oracle on activation ids)."""
-    session = deps.session
+    session = ctx.session
     act = session.scalars(
         select(Activation)
         .where(Activation.public_id == code.activation_id)
@@ -407,7 +408,7 @@ def _forged() -> InvalidCredentials:
 
 
 def redeem_deactivation(
-    deps: Deps,
+    ctx: Context,
     origin: Origin,
     code: DeactivationCode,
     *,
@@ -419,7 +420,7 @@ def redeem_deactivation(
     whoever pastes the code may act on its licence. A second use is CONFLICT; a
     deactivation already made otherwise (staff, portal) still uses the code up.
     """
-    session = deps.session
+    session = ctx.session
     code_hash = hashlib.sha256(code.token.encode("ascii")).hexdigest()
     try:
         used = session.scalars(
@@ -429,9 +430,9 @@ def redeem_deactivation(
         session.rollback()
     if used is not None:
         raise _used(used.used_at)
-    act = find_activation(deps, code)
+    act = find_activation(ctx, code)
     was_active = act.deactivated_at is None
-    act = activation_service.deactivate(deps, code.activation_id, origin, reason=reason)
+    act = activation_service.deactivate(ctx, code.activation_id, origin, reason=reason)
     changed = was_active and act.deactivated_by_id == origin.actor.id
     begin_write(session)
     try:
@@ -463,3 +464,28 @@ def _used(at: datetime) -> Conflict:
         f"This deactivation code was already used ({at:%Y-%m-%d %H:%M} UTC); "
         "its installation is deactivated."
     )
+
+
+def deactivate_offline(
+    ctx: Context,
+    origin: Origin,
+    text: str | None,
+    *,
+    license_id: str | None = None,
+    field: str = "code",
+) -> OfflineDeactivation:
+    """Redeem a pasted deactivation code (``text``): the offline pages' use case.
+
+    ``license_id``: the licence the caller may act on (the portal page's); a code
+    of another licence's installation is refused before anything changes."""
+    code = parse_deactivation(text, field)
+    if license_id is not None and find_activation(ctx, code).license.public_id != license_id:
+        raise ValidationFailed(
+            {
+                field: [
+                    "This deactivation code is for an installation of another "
+                    "licence: paste it on that licence's page."
+                ]
+            }
+        )
+    return redeem_deactivation(ctx, origin, code)

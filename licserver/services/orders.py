@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from licserver.database import begin_write
 from licserver.domain import portal as rules
@@ -17,6 +16,7 @@ from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.domain.portal import Principal
 from licserver.models import License, Order, OrderItem
 from licserver.services import customers as customer_service
+from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
 
@@ -48,7 +48,7 @@ def money(amount_cents: int) -> str:
 
 
 def create(
-    session: Session,
+    ctx: Context,
     *,
     customer: str,
     number: str,
@@ -60,6 +60,7 @@ def create(
 ) -> Order:
     """Record an order; its items must add up to ``amount``. A number already
     recorded is CONFLICT (the billing system's retry of a done request)."""
+    session = ctx.session
     total = cents(amount)
     item_cents = []
     for i, item in enumerate(items):
@@ -73,7 +74,7 @@ def create(
         )
     begin_write(session)
     try:
-        cust = customer_service.get(session, customer)
+        cust = customer_service.get(ctx, customer)
         if session.scalars(select(Order.id).where(Order.number == number)).first() is not None:
             raise Conflict(f"An order numbered '{number}' is recorded already.")
         wanted = {i.license_id for i in items if i.license_id}
@@ -115,24 +116,26 @@ def create(
         raise
 
 
-def list_orders(session: Session, req: PageRequest, customer: str | None = None) -> Page[Order]:
+def list_orders(ctx: Context, req: PageRequest, customer: str | None = None) -> Page[Order]:
     """Orders, oldest first; with ``customer``, that customer's."""
     q = select(Order)
     if customer:
-        cust = customer_service.get(session, customer)
+        cust = customer_service.get(ctx, customer)
         q = q.where(Order.customer_id == cust.id)
-    return fetch(session, q, Order.id, req)
+    return fetch(ctx.session, q, Order.id, req)
 
 
-def get_by_number(session: Session, number: str) -> Order:
+def get_by_number(ctx: Context, number: str) -> Order:
+    session = ctx.session
     order = session.scalars(select(Order).where(Order.number == number)).unique().first()
     if order is None:
         raise NotFound(f"No order numbered '{number}'.")
     return order
 
 
-def for_account(session: Session, principal: Principal) -> list[Order]:
+def for_account(ctx: Context, principal: Principal) -> list[Order]:
     """The account's orders, newest first."""
+    session = ctx.session
     rules.check(principal, rules.PAYMENTS)
     return list(
         session.scalars(
@@ -145,7 +148,8 @@ def for_account(session: Session, principal: Principal) -> list[Order]:
     )
 
 
-def get_for_account(session: Session, principal: Principal, order_id: int) -> Order:
+def get_for_account(ctx: Context, principal: Principal, order_id: int) -> Order:
+    session = ctx.session
     rules.check(principal, rules.PAYMENTS)
     order = session.get(Order, order_id)
     if order is None or order.customer_id != principal.customer_id:

@@ -22,8 +22,9 @@ from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.domain.ids import new_policy_id
 from licserver.models import Activation, License, utcnow
 from licserver.models.policy import Policy
-from licserver.services import Deps, Origin, events
+from licserver.services import Origin, events
 from licserver.services import products as product_service
+from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
 
@@ -80,15 +81,17 @@ def _check_name(name: str) -> None:
         )
 
 
-def get(session: Session, public_id: str) -> Policy:
+def get(ctx: Context, public_id: str) -> Policy:
+    session = ctx.session
     pol = session.scalars(select(Policy).where(Policy.public_id == public_id)).first()
     if pol is None:
         raise NotFound(f"No policy with id '{public_id}'.")
     return pol
 
 
-def find(session: Session, product_id: int, ref: str) -> Policy:
+def find(ctx: Context, product_id: int, ref: str) -> Policy:
     """A product's policy by its id or its name."""
+    session = ctx.session
     pol = session.scalars(
         select(Policy).where(
             Policy.product_id == product_id, (Policy.public_id == ref) | (Policy.name == ref)
@@ -99,50 +102,34 @@ def find(session: Session, product_id: int, ref: str) -> Policy:
     return pol
 
 
-def list_for_product(session: Session, product: str) -> list[Policy]:
-    prod = product_service.get(session, product)
+def list_for_product(ctx: Context, product: str) -> list[Policy]:
+    session = ctx.session
+    prod = product_service.get(ctx, product)
     return list(
         session.scalars(select(Policy).where(Policy.product_id == prod.id).order_by(Policy.id))
     )
 
 
-def policies_page(session: Session, product: str, req: PageRequest) -> Page[Policy]:
+def policies_page(ctx: Context, product: str, req: PageRequest) -> Page[Policy]:
     """The product's policies, oldest first."""
-    prod = product_service.get(session, product)
-    return fetch(session, select(Policy).where(Policy.product_id == prod.id), Policy.id, req)
+    prod = product_service.get(ctx, product)
+    return fetch(ctx.session, select(Policy).where(Policy.product_id == prod.id), Policy.id, req)
 
 
-def by_name(session: Session, product_id: int) -> list[Policy]:
-    """The product's policies by name (the licence page's choice of policy)."""
-    return list(
-        session.scalars(
-            select(Policy).where(Policy.product_id == product_id).order_by(Policy.name)
-        ).all()
-    )
-
-
-def licences_of(session: Session, policy: Policy) -> list[License]:
-    """The licences that follow the policy, oldest first."""
-    return list(
-        session.scalars(
-            select(License).where(License.policy_id == policy.id).order_by(License.id)
-        ).all()
-    )
-
-
-def license_count(session: Session, policy: Policy) -> int:
+def license_count(ctx: Context, policy: Policy) -> int:
+    session = ctx.session
     return int(session.scalar(select(func.count()).where(License.policy_id == policy.id)) or 0)
 
 
 def create(
-    deps: Deps, origin: Origin, *, product: str, name: str, settings: dict[str, Any] | None
+    ctx: Context, origin: Origin, *, product: str, name: str, settings: dict[str, Any] | None
 ) -> Policy:
-    session = deps.session
+    session = ctx.session
     _check_name(name)
     checked = _checked(dict(settings or {}), partial=False)
     begin_write(session)
     try:
-        prod = product_service.get(session, product)
+        prod = product_service.get(ctx, product)
         if session.scalars(
             select(Policy.id).where(Policy.product_id == prod.id, Policy.name == name)
         ).first():
@@ -182,10 +169,11 @@ def _live_of_policy(session: Session, policy_id: int) -> list[tuple[Activation, 
 
 
 def affected_by(
-    session: Session, policy: Policy, stored: dict[str, Any], now: datetime
+    ctx: Context, policy: Policy, stored: dict[str, Any], now: datetime
 ) -> list[Affected]:
     """What the rules ``stored`` (a policy's settings) would do now to the live
     activations of the policy's licences (each with its own overrides)."""
+    session = ctx.session
     out = []
     for act, lic in _live_of_policy(session, policy.id):
         s = rules.resolve(stored, lic.policy_overrides)
@@ -210,9 +198,10 @@ def affected_by(
     return out
 
 
-def rederive_live(session: Session, lic: License, s: rules.Settings) -> None:
+def rederive_live(ctx: Context, lic: License, s: rules.Settings) -> None:
     """Set the lease ends and heartbeat deadlines of a licence's live activations
     from the rules ``s`` (after a change of policy or overrides)."""
+    session = ctx.session
     for act in session.scalars(
         select(Activation).where(
             Activation.license_id == lic.id, Activation.deactivated_at.is_(None)
@@ -230,7 +219,7 @@ def rederive_live(session: Session, lic: License, s: rules.Settings) -> None:
 
 
 def update(
-    deps: Deps,
+    ctx: Context,
     origin: Origin,
     public_id: str,
     *,
@@ -241,10 +230,10 @@ def update(
     """Change a policy's name and settings: ``settings`` is merged over the stored
     ones (null resets a setting to its default) and checked whole. With
     ``dry_run`` nothing is saved; the answer says what would change."""
-    session = deps.session
+    session = ctx.session
     begin_write(session)
     try:
-        pol = get(session, public_id)
+        pol = get(ctx, public_id)
         if name is not None and name != pol.name:
             _check_name(name)
             if session.scalars(
@@ -267,7 +256,7 @@ def update(
         if name is not None and name != pol.name:
             changed.insert(0, "name")
         now = utcnow()
-        affected = affected_by(session, pol, stored, now)
+        affected = affected_by(ctx, pol, stored, now)
         if dry_run or not changed:
             view = Policy(
                 public_id=pol.public_id,
@@ -289,7 +278,7 @@ def update(
         pol.plain = after_settings.plain
         pol.updated_at = now
         for lic in session.scalars(select(License).where(License.policy_id == pol.id)):
-            rederive_live(session, lic, rules.resolve(stored, lic.policy_overrides))
+            rederive_live(ctx, lic, rules.resolve(stored, lic.policy_overrides))
         events.record(
             session,
             "policy.updated",
@@ -303,14 +292,14 @@ def update(
         raise
 
 
-def view(session: Session, pol: Policy, s: rules.Settings | None = None) -> dict[str, Any]:
+def view(ctx: Context, pol: Policy, s: rules.Settings | None = None) -> dict[str, Any]:
     """A policy as the API and the CLI show it."""
     return {
         "id": pol.public_id,
         "product": pol.product.code,
         "name": pol.name,
         "settings": (s or rules.resolve(pol.settings, None)).to_json(),
-        "licenses": license_count(session, pol) if pol.id is not None else 0,
+        "licenses": license_count(ctx, pol) if pol.id is not None else 0,
         "created_at": pol.created_at,
         "updated_at": pol.updated_at,
     }

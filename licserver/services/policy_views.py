@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from licserver.domain import policy as rules
 from licserver.models import License, Product
 from licserver.models.policy import Policy
 from licserver.services import policies
+from licserver.services.context import Context
 
 
 class PolicyRow(NamedTuple):
@@ -31,29 +31,29 @@ class LicenceModel:
     paid: list[Policy]  # the product's policies a trial may be converted to
 
 
-def products(session: Session) -> list[Product]:
+def products(ctx: Context) -> list[Product]:
     """Every product, by name: the pages' product picker (its first is the default)."""
-    return list(session.scalars(select(Product).order_by(Product.name, Product.code)))
+    return list(ctx.session.scalars(select(Product).order_by(Product.name, Product.code)))
 
 
-def product_policies(session: Session, product: str) -> list[PolicyRow]:
+def product_policies(ctx: Context, product: str) -> list[PolicyRow]:
     """``product``'s policies (by code), each with its settings and licence count."""
     return [
-        PolicyRow(pol, policies.settings_of(pol), policies.license_count(session, pol))
-        for pol in policies.list_for_product(session, product)
+        PolicyRow(pol, policies.settings_of(pol), policies.license_count(ctx, pol))
+        for pol in policies.list_for_product(ctx, product)
     ]
 
 
-def policy_licences(session: Session, pol: Policy) -> list[License]:
+def policy_licences(ctx: Context, pol: Policy) -> list[License]:
     """The licences that follow ``pol``, oldest first."""
     stmt = select(License).where(License.policy_id == pol.id).order_by(License.id)
-    return list(session.scalars(stmt))
+    return list(ctx.session.scalars(stmt))
 
 
-def licence_model(session: Session, lic: License) -> LicenceModel:
+def licence_model(ctx: Context, lic: License) -> LicenceModel:
     s = policies.effective(lic)
     others = list(
-        session.scalars(
+        ctx.session.scalars(
             select(Policy).where(Policy.product_id == lic.product_id).order_by(Policy.name)
         )
     )

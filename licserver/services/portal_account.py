@@ -6,17 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from licserver.crypto import hash_password
 from licserver.database import begin_write
 from licserver.domain import portal as rules
 from licserver.domain.errors import NotFound, ValidationFailed
 from licserver.domain.portal import Principal
 from licserver.models import Customer, utcnow
+from licserver.services.context import Context
 
 
-def get(session: Session, principal: Principal) -> Customer:
+def get(ctx: Context, principal: Principal) -> Customer:
+    session = ctx.session
     cust = session.get(Customer, principal.customer_id, populate_existing=True)
     if cust is None:
         raise NotFound("No such account.")
@@ -32,7 +32,7 @@ class ContactChange:
 
 
 def update_details(
-    session: Session,
+    ctx: Context,
     principal: Principal,
     *,
     name: str,
@@ -45,9 +45,10 @@ def update_details(
 ) -> list[ContactChange]:
     """Company details and contacts; returns the contact emails that changed
     (both the old and the new address are told)."""
+    session = ctx.session
     rules.check(principal, rules.ACCOUNT)
     begin_write(session)
-    cust = get(session, principal)
+    cust = get(ctx, principal)
     now = utcnow()
     changes = []
     email = email.strip().lower()
@@ -70,7 +71,7 @@ def update_details(
 
 
 def update_company_login(
-    session: Session,
+    ctx: Context,
     principal: Principal,
     *,
     enabled: bool,
@@ -80,11 +81,12 @@ def update_company_login(
 ) -> None:
     """The company login's on/off and role, and the company password (which
     also activates products): set a new one, or turn it off."""
+    session = ctx.session
     rules.check(principal, rules.ACCOUNT)
     if role not in rules.COMPANY_LOGIN_ROLES:
         raise ValidationFailed({"role": ["Not a role the company login can have."]})
     begin_write(session)
-    cust = get(session, principal)
+    cust = get(ctx, principal)
     cust.company_login_enabled = enabled
     cust.company_login_role = role
     if turn_off_password:

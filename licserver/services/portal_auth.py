@@ -21,6 +21,7 @@ from licserver.domain.errors import Conflict, InvalidCredentials, NotFound
 from licserver.domain.ids import CUSTOMER_NUMBER_RE
 from licserver.domain.portal import COMPANY_LOGIN_ROLES, Principal
 from licserver.models import Customer, User, utcnow
+from licserver.services.context import Context
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,11 @@ def _wrong() -> InvalidCredentials:
     return InvalidCredentials("The login or the password is wrong.")
 
 
-def login(session: Session, login: str, password: str) -> Identity:
+def login(ctx: Context, login: str, password: str) -> Identity:
     """An email and the user's password, or a customer number and the company
     password (when the owners have the company login on). InvalidCredentials
     for every way of being wrong, after the same work."""
+    session = ctx.session
     login = login.strip()
     if CUSTOMER_NUMBER_RE.match(login.upper()):
         cust = session.scalars(select(Customer).where(Customer.number == login.upper())).first()
@@ -109,9 +111,10 @@ def login(session: Session, login: str, password: str) -> Identity:
     return user_identity(user, cust)
 
 
-def load(session: Session, session_id: str) -> Identity | None:
+def load(ctx: Context, session_id: str) -> Identity | None:
     """The identity a session cookie names, or None when it no longer stands
     (user removed, password changed, company login turned off)."""
+    session = ctx.session
     kind, _, rest = session_id.partition(":")
     row_id, _, stamp = rest.partition(":")
     if not row_id.isdigit():
@@ -132,10 +135,11 @@ def load(session: Session, session_id: str) -> Identity | None:
     return ident
 
 
-def logout(session: Session, session_id: str) -> None:
+def logout(ctx: Context, session_id: str) -> None:
     """End, server-side, the sessions of the login ``session_id`` names: its cookie
     (and any copy of it) no longer loads. Per login, not per browser: the user's
     other sessions end too; for the company login, every session made with it."""
+    session = ctx.session
     kind, _, rest = session_id.partition(":")
     row_id = rest.partition(":")[0]
     if not row_id.isdigit():
@@ -172,24 +176,27 @@ def _gone() -> NotFound:
     return NotFound("This link is not valid: it was used already, has expired, or was replaced.")
 
 
-def check_invitation(session: Session, token: str) -> User:
+def check_invitation(ctx: Context, token: str) -> User:
+    session = ctx.session
     user = _by_token(session, token, "invite")
     if user is None:
         raise _gone()
     return user
 
 
-def check_reset(session: Session, token: str) -> User:
+def check_reset(ctx: Context, token: str) -> User:
+    session = ctx.session
     user = _by_token(session, token, "reset")
     if user is None:
         raise _gone()
     return user
 
 
-def accept_invitation(session: Session, token: str, password: str) -> Identity:
+def accept_invitation(ctx: Context, token: str, password: str) -> Identity:
     """Set the invited user's first password; the link works once."""
+    session = ctx.session
     begin_write(session)
-    user = check_invitation(session, token)
+    user = check_invitation(ctx, token)
     user.password_hash = hash_password(password)
     user.invite_token_hash = None
     user.invite_expires_at = None
@@ -207,10 +214,11 @@ class ResetRequest:
     token: str
 
 
-def request_reset(session: Session, email: str, ttl_minutes: int) -> ResetRequest | None:
+def request_reset(ctx: Context, email: str, ttl_minutes: int) -> ResetRequest | None:
     """A single-use reset token for the user with ``email`` (an earlier one
     stops working), or None when there is no such user; the caller answers
     the same either way. Invited users who never set a password may use it too."""
+    session = ctx.session
     begin_write(session)
     user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
@@ -223,11 +231,12 @@ def request_reset(session: Session, email: str, ttl_minutes: int) -> ResetReques
     return ResetRequest(user.email, user.name, token)
 
 
-def reset_password(session: Session, token: str, password: str) -> tuple[Identity, datetime]:
+def reset_password(ctx: Context, token: str, password: str) -> tuple[Identity, datetime]:
     """Set a new password with a reset token; the token (and any invitation)
     stops working, and so does every session made with the old password."""
+    session = ctx.session
     begin_write(session)
-    user = check_reset(session, token)
+    user = check_reset(ctx, token)
     now = utcnow()
     user.password_hash = hash_password(password)
     user.session_generation += 1
@@ -255,8 +264,9 @@ def _me(session: Session, principal: Principal) -> User:
 
 
 def change_password(
-    session: Session, principal: Principal, current: str, new: str
+    ctx: Context, principal: Principal, current: str, new: str
 ) -> tuple[Identity, datetime]:
+    session = ctx.session
     user = _me(session, principal)
     if not verify_password(user.password_hash, current):
         raise InvalidCredentials("The current password is wrong.")
@@ -274,9 +284,10 @@ def change_password(
 
 
 def change_email(
-    session: Session, principal: Principal, current_password: str, new_email: str
+    ctx: Context, principal: Principal, current_password: str, new_email: str
 ) -> tuple[str, str, datetime]:
     """(old, new, when). The password is asked again: the email is the login."""
+    session = ctx.session
     user = _me(session, principal)
     if not verify_password(user.password_hash, current_password):
         raise InvalidCredentials("The current password is wrong.")
@@ -300,8 +311,9 @@ def change_email(
 
 
 def update_profile(
-    session: Session, principal: Principal, *, name: str, notices: dict[str, bool]
+    ctx: Context, principal: Principal, *, name: str, notices: dict[str, bool]
 ) -> None:
+    session = ctx.session
     begin_write(session)
     user = _me(session, principal)
     user.name = name
@@ -311,5 +323,6 @@ def update_profile(
     session.commit()
 
 
-def me(session: Session, principal: Principal) -> User:
+def me(ctx: Context, principal: Principal) -> User:
+    session = ctx.session
     return _me(session, principal)

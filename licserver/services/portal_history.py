@@ -16,6 +16,7 @@ from licserver.domain import portal as rules
 from licserver.domain.portal import Principal
 from licserver.models import Event, License
 from licserver.services import pagination
+from licserver.services.context import Context
 
 # The kinds a filter offers (others may exist; "all" shows them too).
 KINDS = (
@@ -91,16 +92,18 @@ def _with_ids(session: Session, events: Sequence[Event]) -> list[Row]:
 
 
 def page(
-    session: Session, principal: Principal, f: Filters, *, limit: int, cursor: str | None
+    ctx: Context, principal: Principal, f: Filters, *, limit: int, cursor: str | None
 ) -> tuple[list[Row], str | None]:
+    session = ctx.session
     rows, next_cursor = pagination.page(
         session, _query(session, principal, f), Event.id, limit, cursor, descending=True
     )
     return _with_ids(session, rows), next_cursor
 
 
-def all_rows(session: Session, principal: Principal, f: Filters, chunk: int = 500) -> Iterator[Row]:
+def all_rows(ctx: Context, principal: Principal, f: Filters, chunk: int = 500) -> Iterator[Row]:
     """Every matching event, newest first, read a chunk at a time."""
+    session = ctx.session
     q = _query(session, principal, f)
     cursor: str | None = None
     while True:

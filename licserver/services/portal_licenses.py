@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
 from licserver.database import begin_write
 from licserver.domain import portal as rules
@@ -17,9 +16,10 @@ from licserver.domain.errors import NotFound
 from licserver.domain.ids import ACTIVATION_ID_RE, LICENSE_ID_RE
 from licserver.domain.portal import Principal
 from licserver.models import Activation, License, utcnow
-from licserver.services import Deps, Origin, events, notices
+from licserver.services import Origin, events, notices, offline
 from licserver.services import activation as activation_service
 from licserver.services import licenses as license_service
+from licserver.services.context import Context
 from licserver.services.licenses import Secrets
 
 
@@ -30,12 +30,14 @@ def _scoped(principal: Principal) -> Select[Any]:
     return q
 
 
-def list_licenses(session: Session, principal: Principal) -> list[License]:
+def list_licenses(ctx: Context, principal: Principal) -> list[License]:
+    session = ctx.session
     rules.check(principal, rules.VIEW)
     return list(session.scalars(_scoped(principal).order_by(License.id)).unique().all())
 
 
-def get(session: Session, principal: Principal, public_id: str) -> License:
+def get(ctx: Context, principal: Principal, public_id: str) -> License:
+    session = ctx.session
     rules.check(principal, rules.VIEW)
     if not LICENSE_ID_RE.match(public_id or ""):
         raise NotFound("No such licence.")
@@ -54,10 +56,11 @@ def get(session: Session, principal: Principal, public_id: str) -> License:
 
 
 def activations(
-    session: Session, principal: Principal, public_id: str, *, active_only: bool
+    ctx: Context, principal: Principal, public_id: str, *, active_only: bool
 ) -> list[Activation]:
     """The licence's installations, newest first."""
-    lic = get(session, principal, public_id)
+    session = ctx.session
+    lic = get(ctx, principal, public_id)
     q = select(Activation).where(Activation.license_id == lic.id)
     if active_only:
         q = q.where(Activation.deactivated_at.is_(None))
@@ -65,9 +68,10 @@ def activations(
 
 
 def get_activation(
-    session: Session, principal: Principal, public_id: str, activation_id: str
+    ctx: Context, principal: Principal, public_id: str, activation_id: str
 ) -> Activation:
-    lic = get(session, principal, public_id)
+    session = ctx.session
+    lic = get(ctx, principal, public_id)
     if not ACTIVATION_ID_RE.match(activation_id or ""):
         raise NotFound("No such installation.")
     act = (
@@ -84,14 +88,14 @@ def get_activation(
     return act
 
 
-def reveal(deps: Deps, origin: Origin, principal: Principal, public_id: str) -> Secrets:
+def reveal(ctx: Context, origin: Origin, principal: Principal, public_id: str) -> Secrets:
     """The licence key and activation password; each reveal is an event."""
-    session = deps.session
+    session = ctx.session
     rules.check(principal, rules.SECRETS)
     begin_write(session)
     try:
-        lic = get(session, principal, public_id)
-        secrets = license_service.reveal(deps, lic)
+        lic = get(ctx, principal, public_id)
+        secrets = license_service.reveal(ctx, lic)
         events.record(session, "license.secrets_revealed", origin, license=lic)
         session.commit()
         return secrets
@@ -100,17 +104,17 @@ def reveal(deps: Deps, origin: Origin, principal: Principal, public_id: str) -> 
         raise
 
 
-def regenerate_password(deps: Deps, origin: Origin, principal: Principal, public_id: str) -> str:
+def regenerate_password(ctx: Context, origin: Origin, principal: Principal, public_id: str) -> str:
     rules.check(principal, rules.REGENERATE)
-    get(deps.session, principal, public_id)
-    _, password = license_service.regenerate_password(deps, origin, public_id)
+    get(ctx, principal, public_id)
+    _, password = license_service.regenerate_password(ctx, origin, public_id)
     return password
 
 
-def reissue_key(deps: Deps, origin: Origin, principal: Principal, public_id: str) -> str:
+def reissue_key(ctx: Context, origin: Origin, principal: Principal, public_id: str) -> str:
     rules.check(principal, rules.REGENERATE)
-    get(deps.session, principal, public_id)
-    _, key = license_service.reissue_key(deps, origin, public_id)
+    get(ctx, principal, public_id)
+    _, key = license_service.reissue_key(ctx, origin, public_id)
     return key
 
 
@@ -122,7 +126,7 @@ class Deactivation:
 
 
 def deactivate(
-    deps: Deps,
+    ctx: Context,
     origin: Origin,
     principal: Principal,
     public_id: str,
@@ -131,22 +135,36 @@ def deactivate(
 ) -> Deactivation:
     """Free the installation's seat at once; its next check-in is refused."""
     rules.check(principal, rules.DEACTIVATE)
-    act = get_activation(deps.session, principal, public_id, activation_id)
+    act = get_activation(ctx, principal, public_id, activation_id)
     was_active = act.deactivated_at is None
-    act = activation_service.deactivate(deps, activation_id, origin, reason=reason)
+    act = activation_service.deactivate(ctx, activation_id, origin, reason=reason)
     changed = was_active and act.deactivated_by_id == origin.actor.id
-    lic = get(deps.session, principal, public_id)
+    lic = get(ctx, principal, public_id)
     return Deactivation(act, lic, changed)
 
 
-def notify_deactivated(
-    session: Session, mailer: notices.Mailer, done: Deactivation, by: str
-) -> None:
+def deactivate_offline(
+    ctx: Context, origin: Origin, principal: Principal, public_id: str, code: str, *, by: str
+) -> offline.OfflineDeactivation:
+    """A deactivation code pasted on the licence's page (only a code of one of
+    its installations): the seat is freed and the account's users are told, as
+    for a deactivation from the list."""
+    rules.check(principal, rules.OFFLINE)
+    get(ctx, principal, public_id)
+    done = offline.deactivate_offline(ctx, origin, code, license_id=public_id)
+    if done.changed:
+        lic = get(ctx, principal, public_id)
+        notify_deactivated(ctx, Deactivation(done.activation, lic, True), by)
+    return done
+
+
+def notify_deactivated(ctx: Context, done: Deactivation, by: str) -> None:
     """The account's users who want deactivation notices and see the licence."""
+    session = ctx.session
     to = notices.recipients(session, done.license.customer_id, "deactivations", done.license.id)
     act = done.activation
     notices.deactivated(
-        mailer,
+        ctx.mailer,
         to=to,
         license_id=done.license.public_id,
         product=done.license.product.name,

@@ -17,10 +17,12 @@ from licserver.domain.errors import Conflict, Forbidden, NotFound
 from licserver.domain.portal import Principal
 from licserver.models import Customer, License, User, utcnow
 from licserver.services import customers as customer_service
+from licserver.services.context import Context
 from licserver.services.customers import Invitation
 
 
-def list_users(session: Session, principal: Principal) -> list[User]:
+def list_users(ctx: Context, principal: Principal) -> list[User]:
+    session = ctx.session
     rules.check(principal, rules.USERS)
     return list(
         session.scalars(
@@ -29,8 +31,9 @@ def list_users(session: Session, principal: Principal) -> list[User]:
     )
 
 
-def get_user(session: Session, principal: Principal, user_id: int) -> User:
+def get_user(ctx: Context, principal: Principal, user_id: int) -> User:
     """One user of the principal's own account; another account's is NOT_FOUND."""
+    session = ctx.session
     rules.check(principal, rules.USERS)
     user = session.get(User, user_id, populate_existing=True)
     if user is None or user.customer_id != principal.customer_id:
@@ -77,7 +80,7 @@ def _licenses(session: Session, customer_id: int, public_ids: list[str]) -> list
 
 
 def invite(
-    session: Session,
+    ctx: Context,
     principal: Principal,
     *,
     email: str,
@@ -87,6 +90,7 @@ def invite(
     ttl_hours: int,
 ) -> Invitation:
     """A new user of the principal's account, invited by email (the caller sends it)."""
+    session = ctx.session
     rules.check_invite(principal, role)
     rules.check_limits(role, bool(licenses))
     cust = session.get(Customer, principal.customer_id)
@@ -94,7 +98,7 @@ def invite(
         raise NotFound("No such account.")
     number = cust.number
     return customer_service.add_user(
-        session,
+        ctx,
         number,
         email=email,
         name=name,
@@ -111,13 +115,14 @@ class Change:
 
 
 def update(
-    session: Session, principal: Principal, user_id: int, *, role: str, licenses: list[str]
+    ctx: Context, principal: Principal, user_id: int, *, role: str, licenses: list[str]
 ) -> Change:
     """A user's role and licence limits (empty: all licences)."""
+    session = ctx.session
     begin_write(session)
     try:
         _lock_account(session, principal.customer_id)
-        user = get_user(session, principal, user_id)
+        user = get_user(ctx, principal, user_id)
         rules.check_manage(principal, user.role, role)
         rules.check_limits(role, bool(licenses))
         rules.check_owner_kept(_owners(session, principal.customer_id), user.role, role)
@@ -131,11 +136,12 @@ def update(
         raise
 
 
-def remove(session: Session, principal: Principal, user_id: int) -> User:
+def remove(ctx: Context, principal: Principal, user_id: int) -> User:
+    session = ctx.session
     begin_write(session)
     try:
         _lock_account(session, principal.customer_id)
-        user = get_user(session, principal, user_id)
+        user = get_user(ctx, principal, user_id)
         if user.id == principal.user_id:
             raise Forbidden("You cannot remove yourself; ask another owner or manager.")
         rules.check_manage(principal, user.role)
@@ -148,12 +154,13 @@ def remove(session: Session, principal: Principal, user_id: int) -> User:
         raise
 
 
-def reinvite(session: Session, principal: Principal, user_id: int, ttl_hours: int) -> Invitation:
+def reinvite(ctx: Context, principal: Principal, user_id: int, ttl_hours: int) -> Invitation:
     """A fresh invitation link for a user who has not set a password yet (the
     earlier link stops working)."""
+    session = ctx.session
     begin_write(session)
     try:
-        user = get_user(session, principal, user_id)
+        user = get_user(ctx, principal, user_id)
         rules.check_manage(principal, user.role)
         if user.password_hash is not None:
             raise Conflict("This user has set a password already.")

@@ -6,16 +6,16 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.models import Product
+from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
 
 def create(
-    session: Session,
+    ctx: Context,
     *,
     code: str,
     name: str,
@@ -23,6 +23,7 @@ def create(
     default_duration_days: int | None = None,
     offline_grace_days: int = 14,
 ) -> Product:
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     if session.scalars(select(Product.id).where(Product.code == code)).first() is not None:
         raise Conflict(f"A product with code '{code}' already exists.")
@@ -42,16 +43,18 @@ def create(
     return product
 
 
-def get(session: Session, code: str) -> Product:
+def get(ctx: Context, code: str) -> Product:
+    session = ctx.session
     product = session.scalars(select(Product).where(Product.code == code)).first()
     if product is None:
         raise NotFound(f"No product with code '{code}'.")
     return product
 
 
-def update(session: Session, code: str, changes: dict[str, Any]) -> Product:
+def update(ctx: Context, code: str, changes: dict[str, Any]) -> Product:
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
-    product = get(session, code)
+    product = get(ctx, code)
     for field in ("name", "default_seats", "default_duration_days", "offline_grace_days"):
         if field in changes:
             setattr(product, field, changes[field])
@@ -59,11 +62,6 @@ def update(session: Session, code: str, changes: dict[str, Any]) -> Product:
     return product
 
 
-def list_products(session: Session, req: PageRequest) -> Page[Product]:
+def list_products(ctx: Context, req: PageRequest) -> Page[Product]:
     """Products, oldest first."""
-    return fetch(session, select(Product), Product.id, req)
-
-
-def by_name(session: Session) -> list[Product]:
-    """Every product, by name: the console's product pickers."""
-    return list(session.scalars(select(Product).order_by(Product.name, Product.code)).all())
+    return fetch(ctx.session, select(Product), Product.id, req)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from licserver.crypto import Box, hash_password, verify_password
+from licserver.crypto import hash_password, verify_password
 from licserver.database import begin_write
 from licserver.domain import staff as rules
 from licserver.domain.email import is_email
@@ -24,7 +24,8 @@ from licserver.domain.errors import Conflict, InvalidCredentials, NotFound, Vali
 from licserver.domain.ids import new_token_id
 from licserver.models import utcnow
 from licserver.models.staff import StaffUser
-from licserver.services import Origin, events
+from licserver.services import SYSTEM_ORIGIN, Origin, events
+from licserver.services.context import Context
 
 PASSWORD_MIN = 10
 TOTP_PURPOSE = "staff_totp"
@@ -70,7 +71,17 @@ def _check_password(password: str) -> None:
         raise ValidationFailed({"password": [f"Give {PASSWORD_MIN} to 256 characters."]})
 
 
-def create(session: Session, *, email: str, name: str, role: str, password: str) -> StaffUser:
+def create(
+    ctx: Context,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    origin: Origin = SYSTEM_ORIGIN,
+) -> StaffUser:
+    """A staff account, recorded as ``staff.created`` in the same transaction."""
+    session = ctx.session
     email, name = email.strip().lower(), name.strip()
     problems: dict[str, list[str]] = {}
     if not is_email(email):
@@ -91,15 +102,19 @@ def create(session: Session, *, email: str, name: str, role: str, password: str)
         public_id=new_token_id(), email=email, name=name, role=role, password_hash=hashed
     )
     session.add(row)
+    data = {"staff": row.public_id, "email": email, "role": role}
+    events.record(session, "staff.created", origin, data=data)
     session.commit()
     return row
 
 
-def list_staff(session: Session) -> list[StaffUser]:
+def list_staff(ctx: Context) -> list[StaffUser]:
+    session = ctx.session
     return list(session.scalars(select(StaffUser).order_by(StaffUser.email)).all())
 
 
-def count_active(session: Session) -> int:
+def count_active(ctx: Context) -> int:
+    session = ctx.session
     q = select(func.count()).select_from(StaffUser).where(StaffUser.disabled_at.is_(None))
     return int(session.scalar(q) or 0)
 
@@ -145,10 +160,11 @@ def _keep_an_admin(session: Session, row: StaffUser, enabled_admins: int) -> Non
         raise Conflict(refusal)
 
 
-def disable(session: Session, who: str, origin: Origin) -> StaffUser:
+def disable(ctx: Context, who: str, origin: Origin) -> StaffUser:
     """Disable the account named by email or public id: it can no longer log in
     and its open sessions end at their next request. Repeating it is a no-op;
     the last enabled admin cannot be disabled (Conflict)."""
+    session = ctx.session
     begin_write(session)
     row, admins = _locked(session, who)
     if row.disabled_at is None:
@@ -160,9 +176,10 @@ def disable(session: Session, who: str, origin: Origin) -> StaffUser:
     return row
 
 
-def enable(session: Session, who: str, origin: Origin) -> StaffUser:
+def enable(ctx: Context, who: str, origin: Origin) -> StaffUser:
     """Let a disabled account log in again (with its password and second
     factor as they were; the sessions it had stay ended). A no-op when enabled."""
+    session = ctx.session
     begin_write(session)
     row, _ = _locked(session, who)
     if row.disabled_at is not None:
@@ -172,10 +189,11 @@ def enable(session: Session, who: str, origin: Origin) -> StaffUser:
     return row
 
 
-def set_role(session: Session, who: str, role: str, origin: Origin) -> tuple[StaffUser, str]:
+def set_role(ctx: Context, who: str, role: str, origin: Origin) -> tuple[StaffUser, str]:
     """Give the account ``role``; the new role counts from its next request.
     Returns the account and its role before. The last enabled admin keeps
     the admin role (Conflict)."""
+    session = ctx.session
     if role not in rules.ROLES:
         raise ValidationFailed({"role": [f"One of: {', '.join(rules.ROLES)}."]})
     begin_write(session)
@@ -189,9 +207,10 @@ def set_role(session: Session, who: str, role: str, origin: Origin) -> tuple[Sta
     return row, before
 
 
-def set_password(session: Session, who: str, password: str, origin: Origin) -> StaffUser:
+def set_password(ctx: Context, who: str, password: str, origin: Origin) -> StaffUser:
     """An admin (or the CLI) sets another's password: every session of that
     account ends. The event never holds the password."""
+    session = ctx.session
     _check_password(password)
     hashed = hash_password(password)
     begin_write(session)
@@ -204,11 +223,12 @@ def set_password(session: Session, who: str, password: str, origin: Origin) -> S
 
 
 def change_own_password(
-    session: Session, staff_id: int, current: str, new: str, origin: Origin
+    ctx: Context, staff_id: int, current: str, new: str, origin: Origin
 ) -> StaffIdentity:
     """A staff member's own new password, the current one given: the other
     sessions of the account end; the returned identity is the caller's new
     session. InvalidCredentials when ``current`` is wrong."""
+    session = ctx.session
     row = session.get(StaffUser, staff_id, populate_existing=True)
     if row is None or row.disabled_at is not None:
         session.rollback()
@@ -241,9 +261,10 @@ def _wrong() -> InvalidCredentials:
     return InvalidCredentials("The email or the password is wrong.")
 
 
-def check_password(session: Session, email: str, password: str) -> StaffIdentity:
+def check_password(ctx: Context, email: str, password: str) -> StaffIdentity:
     """The first factor. The caller asks for a TOTP code when
     ``totp_enabled``, and records the log-in (``logged_in``) when done."""
+    session = ctx.session
     row = _find(session, email) if "@" in email else None
     stored = row.password_hash if row is not None and row.disabled_at is None else None
     if not verify_password(stored, password) or row is None:
@@ -251,9 +272,11 @@ def check_password(session: Session, email: str, password: str) -> StaffIdentity
     return identity(row)
 
 
-def check_code(session: Session, box: Box, session_id: str, code: str) -> StaffIdentity:
+def check_code(ctx: Context, session_id: str, code: str) -> StaffIdentity:
     """The second factor for the half-made session ``session_id``; a code
     works once. InvalidCredentials when wrong (or the account changed since)."""
+    session = ctx.session
+    box = ctx.box
     begin_write(session)
     row = _row_for(session, session_id)
     if row is None or row.totp_secret_enc is None:
@@ -269,7 +292,8 @@ def check_code(session: Session, box: Box, session_id: str, code: str) -> StaffI
     return identity(row)
 
 
-def logged_in(session: Session, staff_id: int) -> None:
+def logged_in(ctx: Context, staff_id: int) -> None:
+    session = ctx.session
     begin_write(session)
     row = session.get(StaffUser, staff_id, populate_existing=True)
     if row is not None:
@@ -289,16 +313,18 @@ def _row_for(session: Session, session_id: str) -> StaffUser | None:
     return row
 
 
-def load(session: Session, session_id: str) -> StaffIdentity | None:
+def load(ctx: Context, session_id: str) -> StaffIdentity | None:
     """The staff user a session names, or None when the session no longer
     stands (logged out, disabled, new password or second factor)."""
+    session = ctx.session
     row = _row_for(session, session_id)
     return identity(row) if row is not None else None
 
 
-def logout(session: Session, session_id: str) -> None:
+def logout(ctx: Context, session_id: str) -> None:
     """End every session of this staff user server-side: a copy of the cookie
     no longer loads."""
+    session = ctx.session
     begin_write(session)
     row = _row_for(session, session_id)
     if row is not None:
@@ -309,11 +335,11 @@ def logout(session: Session, session_id: str) -> None:
 # ---- second factor ------------------------------------------------------------------
 
 
-def confirm_totp(
-    session: Session, box: Box, staff_id: int, secret: str, code: str
-) -> StaffIdentity:
+def confirm_totp(ctx: Context, staff_id: int, secret: str, code: str) -> StaffIdentity:
     """Turn TOTP on with ``secret`` once ``code`` shows the app has it. The
     other sessions of the account end; the returned identity is the new one."""
+    session = ctx.session
+    box = ctx.box
     step = rules.totp_match(secret, code, time.time())
     if step is None:
         raise InvalidCredentials("That code does not match; check the app's clock and try again.")
@@ -329,8 +355,10 @@ def confirm_totp(
     return identity(row)
 
 
-def remove_totp(session: Session, box: Box, staff_id: int, code: str) -> StaffIdentity:
+def remove_totp(ctx: Context, staff_id: int, code: str) -> StaffIdentity:
     """Turn the second factor off; a current code is asked for."""
+    session = ctx.session
+    box = ctx.box
     begin_write(session)
     row = session.get(StaffUser, staff_id, populate_existing=True)
     if row is None or row.totp_secret_enc is None:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from licserver.domain.errors import LicenseServerError, NotFound
 from licserver.models import Activation, Customer, Event, License, Order, Product, User
-from licserver.services import Deps
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
+from licserver.services.context import Context
 from licserver.services.credentials import verify_key
 
 LIMIT = 50
@@ -38,11 +38,11 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search(deps: Deps, query: str) -> SearchResults:
+def search(ctx: Context, query: str) -> SearchResults:
     """Customers by number, name or email (their portal users' too); licences
     by id or licence key; installations by installation id or machine name
     (active ones first). Names and emails match on a part, case-insensitive."""
-    session = deps.session
+    session = ctx.session
     q = query.strip()[:500]
     res = SearchResults(q)
     if not q:
@@ -67,7 +67,7 @@ def search(deps: Deps, query: str) -> SearchResults:
     lic_ids = {q.upper()}
     if q.startswith("LK1"):
         try:
-            lic_ids.add(verify_key(deps, q).lid)
+            lic_ids.add(verify_key(ctx, q).lid)
         except LicenseServerError:
             pass  # not a key of ours: no match
     res.licenses = list(
@@ -101,8 +101,9 @@ class CustomerPage:
     events: list[Event]
 
 
-def customer_page(session: Session, number: str) -> CustomerPage:
-    cust = customer_service.get(session, number.strip().upper())
+def customer_page(ctx: Context, number: str) -> CustomerPage:
+    session = ctx.session
+    cust = customer_service.get(ctx, number.strip().upper())
     return CustomerPage(
         customer=cust,
         licenses=list(
@@ -134,8 +135,9 @@ class LicensePage:
     events: list[Event]
 
 
-def license_page(session: Session, public_id: str) -> LicensePage:
-    lic = license_service.get(session, public_id.strip().upper())
+def license_page(ctx: Context, public_id: str) -> LicensePage:
+    session = ctx.session
+    lic = license_service.get(ctx, public_id.strip().upper())
     acts: Sequence[Activation] = session.scalars(
         select(Activation).where(Activation.license_id == lic.id).order_by(Activation.activated_at)
     ).all()
@@ -155,13 +157,15 @@ def _events(session: Session, where: object) -> list[Event]:
     )
 
 
-def products(session: Session) -> list[Product]:
+def products(ctx: Context) -> list[Product]:
+    session = ctx.session
     return list(session.scalars(select(Product).order_by(Product.code)).all())
 
 
-def installation(session: Session, license_id: str, activation_id: str) -> Activation:
+def installation(ctx: Context, license_id: str, activation_id: str) -> Activation:
     """The licence's installation ``activation_id`` (NotFound when it belongs
     to another licence: a form posted for one licence never touches another)."""
+    session = ctx.session
     act = session.scalars(select(Activation).where(Activation.public_id == activation_id)).first()
     if act is None or act.license.public_id != license_id:
         raise NotFound(f"No installation '{activation_id}' on licence {license_id}.")

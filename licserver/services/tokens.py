@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from licserver.crypto import hash_password, random_token, verify_password
 from licserver.database import begin_write
@@ -21,9 +20,8 @@ from licserver.domain.errors import NotFound, Unauthorized, ValidationFailed
 from licserver.domain.ids import new_token_id
 from licserver.domain.permissions import SCOPES
 from licserver.models import AdminToken, utcnow
-from licserver.services import SYSTEM, Origin, events
-
-_SYSTEM = Origin(SYSTEM)
+from licserver.services import SYSTEM_ORIGIN, Origin, events
+from licserver.services.context import Context
 
 TOKEN_RE = re.compile(r"^lsa_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$")
 CACHE_SECONDS = 60.0
@@ -40,9 +38,10 @@ class TokenIdentity:
 
 
 def create(
-    session: Session, name: str, scope: str = "full", origin: Origin = _SYSTEM
+    ctx: Context, name: str, scope: str = "full", origin: Origin = SYSTEM_ORIGIN
 ) -> tuple[AdminToken, str]:
     """Returns the row and the token text, which is shown once and never stored."""
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     name = name.strip()
     if not name or len(name) > 100:
@@ -63,7 +62,8 @@ def create(
     return row, f"lsa_{public_id}_{secret}"
 
 
-def authenticate(session: Session, token: str) -> TokenIdentity:
+def authenticate(ctx: Context, token: str) -> TokenIdentity:
+    session = ctx.session
     m = TOKEN_RE.match(token)
     if not m:
         raise Unauthorized("The admin token is missing or invalid.")
@@ -93,9 +93,10 @@ def authenticate(session: Session, token: str) -> TokenIdentity:
     return TokenIdentity(row.public_id, row.name, row.scope)
 
 
-def revoke(session: Session, public_id: str, origin: Origin = _SYSTEM) -> AdminToken:
+def revoke(ctx: Context, public_id: str, origin: Origin = SYSTEM_ORIGIN) -> AdminToken:
     """Revoke the token (at once: the cache is checked against the row). Again:
     nothing changes, nothing is recorded."""
+    session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     row = session.scalars(select(AdminToken).where(AdminToken.public_id == public_id)).first()
     if row is None:
@@ -111,5 +112,6 @@ def revoke(session: Session, public_id: str, origin: Origin = _SYSTEM) -> AdminT
     return row
 
 
-def list_tokens(session: Session) -> list[AdminToken]:
+def list_tokens(ctx: Context) -> list[AdminToken]:
+    session = ctx.session
     return list(session.scalars(select(AdminToken).order_by(AdminToken.id)).all())

@@ -47,43 +47,24 @@ from licserver.crypto import Box
 from licserver.database import begin_write, is_postgres
 from licserver.domain import webhooks as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
-from licserver.models.base import utcnow
 from licserver.models.customer import Customer
 from licserver.models.event import Event
 from licserver.models.license import License
 from licserver.models.product import Product
 from licserver.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from licserver.services import pagination
+from licserver.services.context import Context
+from licserver.services.settings import CLAIM_BATCH
+from licserver.services.settings import WebhookSettings as Settings
 
 SECRET_PURPOSE = "webhook_secret"
 USER_AGENT = "licserver-webhooks/1"
-SAFETY_WINDOW_SECONDS = 60
 FAN_OUT_BATCH = 500
-CLAIM_BATCH = 10
 MAX_RESPONSE_BYTES = 4096
 EXCERPT_CHARS = 500
 STATUSES = ("pending", "delivered", "failed")
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class Settings:
-    timeout: float = 10.0
-    allow_private: bool = False
-    safety_window: int = SAFETY_WINDOW_SECONDS
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> Settings:
-        return cls(
-            timeout=float(cfg["WEBHOOK_TIMEOUT_SECONDS"]),
-            allow_private=bool(cfg["WEBHOOK_ALLOW_PRIVATE"]),
-        )
-
-    @property
-    def lease(self) -> timedelta:
-        """How long a claimed batch is a worker's: connect, send and read of each."""
-        return timedelta(seconds=CLAIM_BATCH * (3 * self.timeout + 5) + 60)
 
 
 # ---- endpoints --------------------------------------------------------------------
@@ -113,19 +94,19 @@ def _max_event_id(session: Session) -> int:
 
 
 def create(
-    session: Session,
-    box: Box,
+    ctx: Context,
     *,
     url: str,
     events: Sequence[str],
     description: str | None = None,
     enabled: bool = True,
     include_ip: bool = False,
-    allow_private: bool = False,
 ) -> tuple[WebhookEndpoint, str]:
     """The new endpoint and its signing secret (shown this once; kept encrypted).
     It is sent the events recorded from now on."""
-    _check(url, events, allow_private)
+    session = ctx.session
+    box = ctx.box
+    _check(url, events, ctx.settings.webhooks.allow_private)
     secret = rules.new_secret()
     begin_write(session)
     endpoint = WebhookEndpoint(
@@ -143,7 +124,8 @@ def create(
     return endpoint, secret
 
 
-def get(session: Session, public_id: str) -> WebhookEndpoint:
+def get(ctx: Context, public_id: str) -> WebhookEndpoint:
+    session = ctx.session
     endpoint = session.scalars(
         select(WebhookEndpoint).where(WebhookEndpoint.public_id == public_id)
     ).first()
@@ -153,21 +135,21 @@ def get(session: Session, public_id: str) -> WebhookEndpoint:
 
 
 def page(
-    session: Session, limit: int, cursor: str | None
+    ctx: Context, limit: int, cursor: str | None
 ) -> tuple[Sequence[WebhookEndpoint], str | None]:
     """Endpoints, oldest first."""
+    session = ctx.session
     return pagination.page(session, select(WebhookEndpoint), WebhookEndpoint.id, limit, cursor)
 
 
-def update_endpoint(
-    session: Session, public_id: str, changes: Mapping[str, Any], *, allow_private: bool = False
-) -> WebhookEndpoint:
+def update_endpoint(ctx: Context, public_id: str, changes: Mapping[str, Any]) -> WebhookEndpoint:
     """Change ``url``, ``events``, ``description``, ``enabled``, ``include_ip``.
     An endpoint that is enabled again is sent the events from then on, not
     those recorded while it was disabled."""
-    _check(changes.get("url"), changes.get("events"), allow_private)
+    session = ctx.session
+    _check(changes.get("url"), changes.get("events"), ctx.settings.webhooks.allow_private)
     begin_write(session)
-    endpoint = get(session, public_id)
+    endpoint = get(ctx, public_id)
     if "url" in changes:
         endpoint.url = changes["url"]
     if "events" in changes:
@@ -185,10 +167,11 @@ def update_endpoint(
     return endpoint
 
 
-def delete_endpoint(session: Session, public_id: str) -> None:
+def delete_endpoint(ctx: Context, public_id: str) -> None:
     """Remove the endpoint with its deliveries and their log."""
+    session = ctx.session
     begin_write(session)
-    endpoint = get(session, public_id)
+    endpoint = get(ctx, public_id)
     deliveries = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
     session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
     session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
@@ -200,10 +183,12 @@ def secret_of(box: Box, endpoint: WebhookEndpoint) -> str:
     return box.open(endpoint.secret_enc, SECRET_PURPOSE)
 
 
-def rotate_secret(session: Session, box: Box, public_id: str) -> tuple[WebhookEndpoint, str]:
+def rotate_secret(ctx: Context, public_id: str) -> tuple[WebhookEndpoint, str]:
     """A new signing secret (shown this once); the old one stops being used at once."""
+    session = ctx.session
+    box = ctx.box
     begin_write(session)
-    endpoint = get(session, public_id)
+    endpoint = get(ctx, public_id)
     secret = rules.new_secret()
     endpoint.secret_enc = box.seal(secret, SECRET_PURPOSE)
     session.commit()
@@ -214,24 +199,26 @@ def rotate_secret(session: Session, box: Box, public_id: str) -> tuple[WebhookEn
 
 
 def deliveries_page(
-    session: Session,
+    ctx: Context,
     public_id: str,
     limit: int,
     cursor: str | None,
     status: str | None = None,
 ) -> tuple[Sequence[WebhookDelivery], str | None, dict[int, list[WebhookAttempt]]]:
     """An endpoint's deliveries, newest first, with the log of their attempts."""
-    endpoint = get(session, public_id)
+    session = ctx.session
+    endpoint = get(ctx, public_id)
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
     rows, next_cursor = pagination.page(
         session, query, WebhookDelivery.id, limit, cursor, descending=True
     )
-    return rows, next_cursor, attempts_of(session, [d.id for d in rows])
+    return rows, next_cursor, attempts_of(ctx, [d.id for d in rows])
 
 
-def attempts_of(session: Session, delivery_ids: Sequence[int]) -> dict[int, list[WebhookAttempt]]:
+def attempts_of(ctx: Context, delivery_ids: Sequence[int]) -> dict[int, list[WebhookAttempt]]:
+    session = ctx.session
     out: dict[int, list[WebhookAttempt]] = {i: [] for i in delivery_ids}
     if delivery_ids:
         for a in session.scalars(
@@ -243,8 +230,9 @@ def attempts_of(session: Session, delivery_ids: Sequence[int]) -> dict[int, list
     return out
 
 
-def status_counts(session: Session, endpoint_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+def status_counts(ctx: Context, endpoint_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Per endpoint, how many of its deliveries are pending, delivered, failed."""
+    session = ctx.session
     out: dict[int, dict[str, int]] = {i: {} for i in endpoint_ids}
     if endpoint_ids:
         for endpoint_id, status, count in session.execute(
@@ -256,8 +244,9 @@ def status_counts(session: Session, endpoint_ids: Sequence[int]) -> dict[int, di
     return out
 
 
-def get_delivery(session: Session, public_id: str, delivery_id: int) -> WebhookDelivery:
-    endpoint = get(session, public_id)
+def get_delivery(ctx: Context, public_id: str, delivery_id: int) -> WebhookDelivery:
+    session = ctx.session
+    endpoint = get(ctx, public_id)
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.endpoint_id != endpoint.id:
         raise NotFound(f"No delivery {delivery_id} for webhook endpoint '{public_id}'.")
@@ -325,9 +314,11 @@ def _insert(session: Session) -> Any:
     return pg_insert if is_postgres(session) else sqlite_insert
 
 
-def fan_out(session: Session, settings: Settings, now: datetime) -> int:
+def fan_out(ctx: Context, now: datetime) -> int:
     """Add a delivery for every new event each enabled endpoint subscribes to;
     the number added."""
+    session = ctx.session
+    settings = ctx.settings.webhooks
     endpoints = session.execute(
         select(
             WebhookEndpoint.id,
@@ -581,17 +572,17 @@ def _send(job: _Job, settings: Settings, now: datetime) -> Outcome:
 
 
 def deliver(
-    session: Session,
-    box: Box,
-    settings: Settings,
+    ctx: Context,
     *,
-    clock: Clock = utcnow,
     limit: int = 1000,
     stop: Callable[[], bool] = lambda: False,
 ) -> PassResult:
     """One pass: queue new events, then send what is due (at most ``limit``).
     ``stop`` is asked between batches: a worker asked to end finishes its batch."""
-    result = PassResult(queued=fan_out(session, settings, clock()))
+    session = ctx.session
+    box = ctx.box
+    settings, clock = ctx.settings.webhooks, ctx.clock
+    result = PassResult(queued=fan_out(ctx, clock()))
     while result.attempted < limit and not stop():
         jobs = _claim(session, box, settings, clock())
         if not jobs:
@@ -623,14 +614,15 @@ def _attempt_now(
     return delivery
 
 
-def send_ping(
-    session: Session, box: Box, settings: Settings, public_id: str, *, clock: Clock = utcnow
-) -> WebhookDelivery:
+def send_ping(ctx: Context, public_id: str) -> WebhookDelivery:
     """Send a ``ping`` to the endpoint now, once (no retries), and log it like
     any delivery. Works on a disabled endpoint too: check it before enabling."""
-    now = clock()
+    session = ctx.session
+    box = ctx.box
+    settings = ctx.settings.webhooks
+    now = ctx.clock()
     begin_write(session)
-    endpoint = get(session, public_id)
+    endpoint = get(ctx, public_id)
     delivery = WebhookDelivery(
         endpoint_id=endpoint.id,
         event_id=None,
@@ -647,23 +639,18 @@ def send_ping(
     return _attempt_now(session, box, settings, delivery.id, now)
 
 
-def retry_now(
-    session: Session,
-    box: Box,
-    settings: Settings,
-    public_id: str,
-    delivery_id: int,
-    *,
-    clock: Clock = utcnow,
-) -> WebhookDelivery:
+def retry_now(ctx: Context, public_id: str, delivery_id: int) -> WebhookDelivery:
     """Attempt a pending or failed delivery at once. A failed one stays failed
     if this attempt fails too; a pending one keeps its schedule."""
-    delivery = get_delivery(session, public_id, delivery_id)
+    session = ctx.session
+    box = ctx.box
+    settings = ctx.settings.webhooks
+    delivery = get_delivery(ctx, public_id, delivery_id)
     if delivery.status == "delivered":
         session.commit()
         raise Conflict("This delivery has already been delivered.")
     session.commit()
-    return _attempt_now(session, box, settings, delivery_id, clock())
+    return _attempt_now(session, box, settings, delivery_id, ctx.clock())
 
 
 # ---- HTTP ---------------------------------------------------------------------------------

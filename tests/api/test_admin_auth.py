@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.api.helpers import assert_problem
 from tests.conftest import AdminClient, Factory
@@ -95,7 +95,7 @@ def _assert_unauthorized(resp: Any) -> None:
 
 
 def _token(app: Flask, scope: str) -> str:
-    _, text = token_service.create(db.session(), f"{scope}-token", scope)
+    _, text = token_service.create(context(), f"{scope}-token", scope)
     return text
 
 
@@ -146,7 +146,7 @@ def test_wrong_secret_for_a_real_token_id(client: FlaskClient, admin_token: str)
 def test_revoked_token_is_refused(app: Flask, client: FlaskClient) -> None:
     token = _token(app, "full")
     assert client.get("/api/v1/products", headers=_bearer(token)).status_code == 200
-    token_service.revoke(db.session(), token.split("_")[1])
+    token_service.revoke(context(), token.split("_")[1])
     _assert_unauthorized(client.get("/api/v1/products", headers=_bearer(token)))
     r = client.post("/api/v1/products", json={"code": "x", "name": "X"}, headers=_bearer(token))
     _assert_unauthorized(r)

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 
 from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import keys as key_service
 from tests.conformance.conftest import Driver
 from tests.conftest import Factory
@@ -216,7 +217,7 @@ def test_key_rotation(
     args = {"license_key": lic.key}
     assert activate(driver, kit_request, before.url, old_keys, lic.product, args=args)["ok"]
     before.stop()
-    new, _ = key_service.rotate(db.session(), database.keys_dir, "")
+    new, _ = key_service.rotate(context(), database.keys_dir, "")
     db.session.commit()
     after = start_server(workers=1)
     both = fetch_public_keys(after.url)

@@ -12,8 +12,8 @@ from sqlalchemy import update
 
 from licserver.extensions import db
 from licserver.models import User, utcnow
+from licserver.runtime import context
 from licserver.services import notices
-from licserver.services.mail import MailSettings
 from tests.conftest import Factory
 from tests.mail import SmtpServer, body_text
 from tests.portal.conftest import AccountMaker
@@ -88,9 +88,6 @@ def test_two_runs_at_once_send_each_reminder_once(
         factory.license(product, acc.number, expires_at=now + timedelta(days=d, hours=1)).id
         for d in (2, 5, 20, 25)
     }
-    mailer = notices.Mailer(
-        MailSettings.from_config(app.config, app.instance_path), app.config["PUBLIC_URL"]
-    )
     db.session.remove()
     start = threading.Barrier(2)
     counts: list[int] = []
@@ -100,7 +97,7 @@ def test_two_runs_at_once_send_each_reminder_once(
         try:
             with app.app_context():
                 start.wait()
-                counts.append(notices.send_expiry_reminders(db.session(), mailer, now))
+                counts.append(notices.send_expiry_reminders(context(), now))
                 db.session.remove()
         except BaseException as exc:  # reported below
             failures.append(exc)

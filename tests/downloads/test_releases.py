@@ -19,10 +19,9 @@ from werkzeug.test import TestResponse
 from licserver.extensions import db
 from licserver.models import User, utcnow
 from licserver.models.release import Release
+from licserver.runtime import context
 from licserver.services import customers as customer_service
-from licserver.services import notices
 from licserver.services import releases as svc
-from licserver.services.mail import MailSettings
 from tests.conftest import Factory
 from tests.mail import SmtpServer, body_text
 from tests.portal.conftest import (
@@ -207,7 +206,7 @@ def test_limited_users_see_the_products_of_their_licences_only(
         assert _upload(staff, code, "1.0").status_code == 201
         assert staff.post(f"/api/v1/products/{code}/releases/1.0/publish").status_code == 200
     customer_service.add_user(
-        db.session(),
+        context(),
         acc.number,
         email="contractor@elsewhere.test",
         name="Contractor",
@@ -258,7 +257,7 @@ def test_url_release_redirects_and_admin_api_errors(
     problem(staff.post(base, data="not json"), 400, "MALFORMED_REQUEST")
     problem(
         staff.post(
-            "/api/v1/products/nope/releases", json={"version": "1", "url": url, "sha256": SHA}
+            "/api/v1/products/nope/releases", json={"version": "1.0", "url": url, "sha256": SHA}
         ),
         404,
         "NOT_FOUND",
@@ -266,7 +265,7 @@ def test_url_release_redirects_and_admin_api_errors(
     problem(staff.post(f"{base}/9.9/publish"), 404, "NOT_FOUND")
     # no token; a token without the catalog scope
     problem(
-        app.test_client().post(base, json={"version": "4", "url": url, "sha256": SHA}),
+        app.test_client().post(base, json={"version": "4.0", "url": url, "sha256": SHA}),
         401,
         "UNAUTHORIZED",
     )
@@ -277,7 +276,7 @@ def test_url_release_redirects_and_admin_api_errors(
     problem(staff.post(f"{base}/3.1/publish", headers=headers), 403, "FORBIDDEN")
     assert staff.get(base, headers=headers).status_code == 200
     # a large upload without a valid token is refused unread
-    big = {"version": "5", "file": (io.BytesIO(b"x" * 200_000), "big.bin")}
+    big = {"version": "5.0", "file": (io.BytesIO(b"x" * 200_000), "big.bin")}
     r = app.test_client().post(base, data=big, content_type="multipart/form-data")
     problem(r, 413, "PAYLOAD_TOO_LARGE")
     assert list(releases_dir.rglob("*")) == []  # nothing of the refused uploads kept
@@ -319,18 +318,15 @@ def test_release_email_pending_after_a_crash_goes_once_even_from_two_runs(
     assert _upload(staff, product).status_code == 201
     # published, but the process died before the email went out
     db.session.rollback()
-    svc.publish(db.session(), product, "3.0.0", now=utcnow())
+    svc.publish(context(), product, "3.0.0", now=utcnow())
     db.session.remove()
-    mailer = notices.Mailer(
-        MailSettings.from_config(app.config, app.instance_path), app.config["PUBLIC_URL"]
-    )
     start = threading.Barrier(2)
     counts: list[int] = []
 
     def run() -> None:
         with app.app_context():
             start.wait()
-            counts.append(svc.send_release_notices(db.session(), mailer, utcnow()))
+            counts.append(svc.send_release_notices(context(), utcnow()))
             db.session.remove()
 
     threads = [threading.Thread(target=run) for _ in range(2)]

@@ -1,5 +1,6 @@
 """Fixtures of the history tests: the portal's (accounts, a browser) and the
-live gunicorn of tests/e2e, plus helpers to run the CLI and tamper with rows."""
+live gunicorn (``live_server``, tests/support/servers.py), plus helpers to run
+the CLI and tamper with rows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from flask import Flask
 from sqlalchemy import text
 
 from licserver.extensions import db
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.portal.conftest import browser, make_account, staff  # noqa: F401  (fixtures)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from licserver import create_app, migrate
 from licserver.extensions import db
-from licserver.runtime import deps, runtime
+from licserver.runtime import context, runtime
 from licserver.services import Actor, Origin
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
@@ -46,7 +46,7 @@ def own_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
         with app.app_context():
             migrate.upgrade(db.engine)
             runtime().box(create=True)
-            ensure_signing_key(db.session(), tmp_path / "keys", "")
+            ensure_signing_key(context(), tmp_path / "keys", "")
             yield app
             db.session.remove()
             db.engine.dispose()
@@ -73,10 +73,9 @@ def test_upgrade_chains_existing_events_as_they_were_chained_when_written(
     own_app: Flask,
 ) -> None:
     origin = Origin(Actor("admin", "tests"))
-    session = db.session()
-    product_service.create(session, code="cad", name="CAD")
+    product_service.create(context(), code="cad", name="CAD")
     cust, _ = customer_service.create(
-        session,
+        context(),
         name="Acme",
         email="owner@acme.test",
         company_password=None,
@@ -86,7 +85,7 @@ def test_upgrade_chains_existing_events_as_they_were_chained_when_written(
     made = []
     for seats in (2, 3):
         lic, sec = license_service.create(
-            deps(), origin, product="cad", customer=cust.number, seats=seats
+            context(), origin, product="cad", customer=cust.number, seats=seats
         )
         made.append(lic.public_id)
         for i in range(seats):
@@ -99,7 +98,7 @@ def test_upgrade_chains_existing_events_as_they_were_chained_when_written(
                 },
             )
             assert r.status_code == 201, r.get_json()
-        license_service.change_status(deps(), origin, lic.public_id, "suspend")
+        license_service.change_status(context(), origin, lic.public_id, "suspend")
     db.session.remove()
     before = _chains()
     events, heads = before

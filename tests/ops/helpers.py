@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 
 from licserver.crypto import b64u_decode
-from licserver.extensions import db
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import Actor, Origin
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
@@ -34,22 +33,22 @@ def issue_licence(seats: int = 5) -> Issued:
     """A product, a customer and a licence, in the current app's database (names
     of their own: the tests here share one database)."""
     product = f"ops-{secrets.token_hex(4)}"
-    product_service.create(db.session(), code=product, name="Ops App")
+    product_service.create(context(), code=product, name="Ops App")
     cust, _ = customer_service.create(
-        db.session(),
+        context(),
         name="Ops Ltd",
         email=f"owner@{product}.test",
         company_password=None,
         invitation_ttl_hours=72,
     )
     lic, sec = license_service.create(
-        deps(), ORIGIN, product=product, customer=cust.number, seats=seats
+        context(), ORIGIN, product=product, customer=cust.number, seats=seats
     )
     return Issued(lic.public_id, sec.key, sec.activation_password, product, cust.number)
 
 
 def admin_token() -> str:
-    _, token = token_service.create(db.session(), f"ops-{secrets.token_hex(4)}", "full")
+    _, token = token_service.create(context(), f"ops-{secrets.token_hex(4)}", "full")
     return token
 
 

@@ -16,6 +16,7 @@ from licclient import LicenseClient
 
 from licserver import signing
 from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import keys as key_service
 from tests.ops.conftest import Installation, OpsServer
 from tests.ops.helpers import admin_token, issue_licence, kid_of, published_keys
@@ -159,7 +160,7 @@ def test_a_server_without_the_new_private_key_keeps_signing_with_the_old_one(
     there = key_service.Keyring(other_dir, refresh_seconds=0)
     old, _ = there.signer(session)
 
-    new, _ = key_service.rotate(session, ops.keys_dir, "")
+    new, _ = key_service.rotate(context(), ops.keys_dir, "")
     assert here.signer(session)[0] == new.kid
     with caplog.at_level(logging.ERROR, logger="licserver"):
         kid, key = there.signer(session)

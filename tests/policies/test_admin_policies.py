@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from licserver.extensions import db
 from licserver.models import Activation
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import tokens
 from tests.api.helpers import activated, assert_problem, events, license_view
 from tests.conftest import AdminClient, Factory
@@ -88,7 +88,7 @@ def test_writing_policies_needs_the_full_scope(
     client: FlaskClient, admin: AdminClient, factory: Factory
 ) -> None:
     product = factory.product()
-    token = tokens.create(deps().session, "limited", "licenses")[1]
+    token = tokens.create(context(), "limited", "licenses")[1]
     limited = AdminClient(client, token)
     r = limited.post(f"/api/v1/products/{product}/policies", json={"name": "x"})
     assert_problem(r, 403, "FORBIDDEN")

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from licserver.extensions import db
-from licserver.runtime import deps
+from licserver.runtime import context
 from licserver.services import leases
 from tests.api.helpers import (
     activate,
@@ -33,10 +33,9 @@ from tests.api.helpers import (
     license_view,
 )
 from tests.conftest import AdminClient, Factory
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.history.conftest import cli, sql
 from tests.live import LiveServer
-from tests.policies.test_client_models import (
+from tests.policies.helpers import (
     ago,
     licence_with,
     now,
@@ -50,7 +49,7 @@ DAY = 86400
 def _sweep(after_seconds: float = 0) -> leases.SweepResult:
     """A sweep run ``after_seconds`` from now."""
     try:
-        return leases.sweep(deps(), now=now() + timedelta(seconds=after_seconds))
+        return leases.sweep(context(), now=now() + timedelta(seconds=after_seconds))
     finally:
         db.session.remove()
 

@@ -23,9 +23,9 @@ from werkzeug.test import TestResponse
 from licserver.crypto import hash_password
 from licserver.extensions import db
 from licserver.models import Customer, User
+from licserver.runtime import context
 from licserver.services import customers as customer_service
 from tests.conftest import Factory, IssuedLicense
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.mail import SmtpServer, body_text, with_smtp
 
 BASE = "https://portal.test"
@@ -177,7 +177,7 @@ def make_account(app: Flask, factory: Factory, client: FlaskClient) -> AccountMa
         for role in ROLES[:-1]:
             emails[role] = f"{role}@{tag}.test"
             customer_service.add_user(
-                db.session(),
+                context(),
                 number,
                 email=emails[role],
                 name=f"{role.title()} User",

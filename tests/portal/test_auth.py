@@ -12,6 +12,7 @@ from sqlalchemy import select
 from licserver import create_app
 from licserver.extensions import db
 from licserver.models import Customer
+from licserver.runtime import context
 from tests.portal.conftest import (
     COMPANY_PASSWORD,
     PASSWORD,
@@ -67,7 +68,7 @@ def test_an_invited_user_without_a_password_cannot_log_in(
     from licserver.services import customers as customer_service
 
     customer_service.add_user(
-        db.session(),
+        context(),
         acc.number,
         email="new@acme.test",
         name="New",

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import orders as order_service
 from tests.portal.conftest import Account, AccountMaker, Browser, Staff, text_of
 
@@ -20,7 +20,7 @@ def two(make_account: AccountMaker) -> tuple[Account, Account]:
 
 def _order(acc: Account) -> int:
     return order_service.create(
-        db.session(),
+        context(),
         customer=acc.number,
         number=f"INV-{acc.number}",
         date=date(2026, 11, 1),

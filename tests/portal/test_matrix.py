@@ -21,6 +21,7 @@ from sqlalchemy import select
 from licserver.domain import portal as rules
 from licserver.extensions import db
 from licserver.models import Customer, Event, User
+from licserver.runtime import context
 from licserver.services import customers as customer_service
 from licserver.services import orders as order_service
 from tests.portal.conftest import (
@@ -283,7 +284,7 @@ def _snapshot(ctx: Ctx) -> Any:
 def ctx(make_account: AccountMaker) -> Ctx:
     acc = make_account("acme")
     order = order_service.create(
-        db.session(),
+        context(),
         customer=acc.number,
         number="INV-1",
         date=date(2026, 11, 1),
@@ -293,7 +294,7 @@ def ctx(make_account: AccountMaker) -> Ctx:
         items=[order_service.ItemIn("Seats", Decimal("100.00"), acc.licenses[0].id)],
     )
     target = customer_service.add_user(
-        db.session(),
+        context(),
         acc.number,
         email="target@acme.test",
         name="Target",
@@ -306,7 +307,7 @@ def ctx(make_account: AccountMaker) -> Ctx:
     ).one()
     db.session.commit()
     invitee = customer_service.add_user(
-        db.session(),
+        context(),
         acc.number,
         email="invitee@acme.test",
         name="Invitee",

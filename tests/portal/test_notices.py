@@ -10,17 +10,11 @@ from sqlalchemy import update
 
 from licserver.extensions import db
 from licserver.models import User, utcnow
+from licserver.runtime import context
 from licserver.services import notices
-from licserver.services.mail import MailSettings
 from tests.conftest import Factory
 from tests.mail import SmtpServer, body_text
 from tests.portal.conftest import AccountMaker, Staff
-
-
-def _mailer(app: Flask) -> notices.Mailer:
-    return notices.Mailer(
-        MailSettings.from_config(app.config, app.instance_path), app.config["PUBLIC_URL"]
-    )
 
 
 def test_expiry_reminders_once_per_threshold(
@@ -44,16 +38,16 @@ def test_expiry_reminders_once_per_threshold(
     )
     db.session.commit()
 
-    assert notices.send_expiry_reminders(db.session(), _mailer(app), now) == 1
+    assert notices.send_expiry_reminders(context(), now) == 1
     msgs = smtp.wait_for(2)
     assert sorted(m["To"] for m in msgs) == sorted(acc.emails[r] for r in ("owner", "technical"))
     assert msgs[0]["Subject"] == f"Licence {soon.id} expires in 6 days"
     assert "Acme Ltd" in body_text(msgs[0])
     # run again the same day: nothing new
-    assert notices.send_expiry_reminders(db.session(), _mailer(app), now) == 0
+    assert notices.send_expiry_reminders(context(), now) == 0
     # four and a half days later the 1-day reminder is due
     later = now + timedelta(days=4, hours=12)
-    assert notices.send_expiry_reminders(db.session(), _mailer(app), later) == 1
+    assert notices.send_expiry_reminders(context(), later) == 1
     assert len(smtp.wait_for(4)) == 4
     events = staff.get(f"/api/v1/licenses/{soon.id}/events").get_json()["items"]
     sent = [e for e in events if e["kind"] == "license.expiry_reminder_sent"]
@@ -73,7 +67,7 @@ def test_product_updates_go_to_those_who_want_them(
     )
     db.session.commit()
     count = notices.send_product_update(
-        db.session(), _mailer(app), acc.licenses[0].product, "Acme CAD 3.0 is out", "Get it."
+        context(), acc.licenses[0].product, "Acme CAD 3.0 is out", "Get it."
     )
     assert count == 4
     msgs = smtp.wait_for(4)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.portal.conftest import Account, AccountMaker, Browser, Staff, text_of
 
@@ -107,7 +107,7 @@ def test_orders_need_an_admin_token_with_the_licenses_scope(
     acc = make_account()
     r = client.post("/api/v1/orders", json=_order(acc))
     assert r.status_code == 401 and r.get_json()["code"] == "UNAUTHORIZED"
-    _, read_only = token_service.create(db.session(), "reader", "read")
+    _, read_only = token_service.create(context(), "reader", "read")
     r = client.post(
         "/api/v1/orders", json=_order(acc), headers={"Authorization": f"Bearer {read_only}"}
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from licserver.runtime import context
 from tests.conftest import Factory, TestDatabase
 from tests.live import LiveServer
 
@@ -42,7 +43,7 @@ def _seed(url: str, keys_dir: Path) -> tuple[str, str]:
     with app.app_context():
         migrate.upgrade(db.engine)
         runtime().box(create=True)
-        ensure_signing_key(db.session(), keys_dir, "")
+        ensure_signing_key(context(), keys_dir, "")
         lic = Factory(app).license(seats=100000)
         db.session.remove()
         db.engine.dispose()

@@ -233,13 +233,14 @@ def test_staff_console_shows_hostile_names_as_text(
     hostile: tuple[LiveServer, Any, dict[str, str]], chromium: Any, app: Flask
 ) -> None:
     from licserver.extensions import db
+    from licserver.runtime import context as services_context
     from licserver.services import staff as staff_service
 
     server, acc, ids = hostile
     lic = acc.licenses[0]
     with app.app_context():
         staff_service.create(
-            db.session(),
+            services_context(),
             email="hostile-support@vendor.test",
             name="Support",
             role="support",

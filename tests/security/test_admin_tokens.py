@@ -15,13 +15,14 @@ from werkzeug.test import EnvironBuilder
 
 from licserver.extensions import db
 from licserver.models import AdminToken
+from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.conftest import Factory
 from tests.live import LiveServer
 
 
 def _token(scope: str) -> str:
-    _, text = token_service.create(db.session(), f"{scope} token", scope)
+    _, text = token_service.create(context(), f"{scope} token", scope)
     return text
 
 
@@ -69,7 +70,7 @@ def test_revocation_takes_effect_at_the_next_request(client: FlaskClient) -> Non
     # used twice: the second is served from the per-process verification cache
     assert client.get("/api/v1/products", headers=_bearer(text)).status_code == 200
     assert client.get("/api/v1/products", headers=_bearer(text)).status_code == 200
-    token_service.revoke(db.session(), text.split("_")[1])
+    token_service.revoke(context(), text.split("_")[1])
     r = client.get("/api/v1/products", headers=_bearer(text))
     assert r.status_code == 401 and r.get_json()["code"] == "UNAUTHORIZED"
 

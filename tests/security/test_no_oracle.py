@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 
 from licserver import crypto
 from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.api.helpers import activated, by_company, by_key
 from tests.conftest import AdminClient, Factory
@@ -202,8 +203,8 @@ def test_wrong_activation_tokens_answer_identically(client: FlaskClient, factory
 def test_wrong_admin_tokens_answer_identically_after_the_same_work(
     client: FlaskClient, admin_token: str
 ) -> None:
-    _, revoked = token_service.create(db.session(), "revoked", "full")
-    token_service.revoke(db.session(), revoked.split("_")[1])
+    _, revoked = token_service.create(context(), "revoked", "full")
+    token_service.revoke(context(), revoked.split("_")[1])
     public_id = admin_token.split("_")[1]
     cases = {
         "unknown token": "lsa_" + "z" * 10 + "_" + "A" * 43,

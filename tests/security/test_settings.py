@@ -32,7 +32,7 @@ def test_the_environment_sets_the_deactivation_budget(
 ) -> None:
     monkeypatch.setenv("LICSERVER_DEACTIVATION_BUDGET", "10 per week")
     app = create_app({k: v for k, v in app_config.items() if k != "DEACTIVATION_BUDGET"})
-    budget = runtime(app).deactivation_budget
+    budget = runtime(app).settings.deactivation_budget
     assert budget is not None and (budget.count, budget.window.days) == (10, 7)
     with app.app_context():
         db.engine.dispose()

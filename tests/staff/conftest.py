@@ -12,8 +12,8 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import staff as staff_service
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.portal.conftest import Browser, make_account  # noqa: F401  (fixture)
 
 BASE = "https://console.test"
@@ -61,7 +61,7 @@ def make_staff(app: Flask) -> StaffMaker:
         nonlocal n
         n += 1
         row = staff_service.create(
-            db.session(),
+            context(),
             email=email or f"{role}{n}@vendor.test",
             name=f"{role.title()} {n}",
             role=role,

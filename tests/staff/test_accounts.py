@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from licserver.extensions import db
 from licserver.models import Event
+from licserver.runtime import context
 from tests.staff.conftest import PASSWORD, Console, StaffMaker
 
 
@@ -229,7 +230,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(
     def demote_two() -> None:
         with app.app_context():
             try:
-                staff_service.set_role(db.session(), two.email, "support", origin)
+                staff_service.set_role(context(), two.email, "support", origin)
                 outcome.append("demoted")
             except Conflict as exc:
                 outcome.append(exc.detail)
@@ -253,3 +254,27 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(
     db.session.remove()
     roles = {r.email: r.role for r in db.session.scalars(select(StaffUser))}
     assert roles == {one.email: "support", two.email: "admin"}
+
+
+def test_a_new_account_is_recorded_under_whoever_made_it(
+    app: Flask, admin_console: Console
+) -> None:
+    admin_console.get("/admin/staff")
+    form = {
+        "email": "made.here@vendor.test",
+        "name": "Made Here",
+        "role": "support",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
+    assert admin_console.post("/admin/staff", form).status_code == 302
+    args = ("staff", "create", "--email", "made.there@vendor.test", "--name", "Made There")
+    assert _run(app, *args, "--role", "admin", "--password", PASSWORD).exit_code == 0
+    made = {e.data["email"]: e for e in _events("staff.created")}
+    here, there = made["made.here@vendor.test"], made["made.there@vendor.test"]
+    assert (here.actor_type, here.actor_id, here.data["role"]) == (
+        "admin",
+        "staff:admin1@vendor.test",
+        "support",
+    )
+    assert (there.actor_type, there.actor_id, there.data["role"]) == ("admin", "cli", "admin")

@@ -5,6 +5,7 @@ test moves by hand."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from flask import Flask
 
 from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import runtime
+from licserver.runtime import context
 from licserver.services import webhooks as svc
 from tests.webhooks.receiver import Receiver
 
@@ -57,22 +58,19 @@ class Worker:
 
     def __init__(self, app: Flask, clock: Clock) -> None:
         self.app, self.clock = app, clock
-        self.settings = svc.Settings.from_config(app.config)
 
     def add(self, url: str, events: list[str], **kw: Any) -> tuple[str, str]:
         endpoint, secret = svc.create(
-            db.session(),
-            runtime().box(),
+            context(),
             url=url,
             events=events,
-            allow_private=True,
             **kw,
         )
         return endpoint.public_id, secret
 
     def deliver(self) -> svc.PassResult:
         try:
-            return svc.deliver(db.session(), runtime().box(), self.settings, clock=self.clock)
+            return svc.deliver(replace(context(), clock=self.clock))
         finally:
             db.session.remove()
 
@@ -80,7 +78,7 @@ class Worker:
         """As another process would: its own app context, session and connection."""
         with self.app.app_context():
             try:
-                return svc.deliver(db.session(), runtime().box(), self.settings, clock=self.clock)
+                return svc.deliver(replace(context(), clock=self.clock))
             finally:
                 db.session.remove()
 

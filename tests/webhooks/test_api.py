@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from licserver.domain import webhooks as rules
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.api.helpers import activated, assert_problem, by_password
 from tests.conftest import AdminClient, Factory
@@ -109,7 +110,7 @@ def test_patch_is_checked_too(admin: AdminClient) -> None:
 def test_scopes(client: FlaskClient, admin: AdminClient) -> None:
     wid = _create(admin, "https://crm.example.com/hooks")["id"]
     for scope in ("read", "licenses"):
-        _, token = token_service.create(db.session(), f"{scope}-token", scope)
+        _, token = token_service.create(context(), f"{scope}-token", scope)
         headers = {"Authorization": f"Bearer {token}"}
         assert client.get("/api/v1/webhooks", headers=headers).status_code == 200
         assert client.get(f"/api/v1/webhooks/{wid}/deliveries", headers=headers).status_code == 200
@@ -131,8 +132,13 @@ def test_scopes(client: FlaskClient, admin: AdminClient) -> None:
     assert len(admin.get("/api/v1/webhooks").get_json()["items"]) == 1
 
 
+@pytest.fixture
+def private_refused(app_config: dict[str, Any]) -> None:
+    app_config["WEBHOOK_ALLOW_PRIVATE"] = False
+
+
+@pytest.mark.usefixtures("private_refused")
 def test_private_addresses_are_refused_by_default(app: Any, admin: AdminClient) -> None:
-    app.config["WEBHOOK_ALLOW_PRIVATE"] = False
     for url in ("http://127.0.0.1:8080/hook", "http://169.254.169.254/", "http://[::1]/x"):
         r = admin.post("/api/v1/webhooks", json={"url": url, "events": ["*"]})
         assert "url" in assert_problem(r, 422, "VALIDATION_FAILED")["errors"]

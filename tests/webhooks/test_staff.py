@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from licserver.domain import webhooks as rules
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import staff as staff_service
 from tests.api.helpers import activated, by_password
 from tests.conftest import Factory
@@ -32,7 +32,7 @@ class Console:
     def __init__(self, client: FlaskClient, role: str) -> None:
         self.client = client
         row = staff_service.create(
-            db.session(),
+            context(),
             email=f"{role}@vendor.test",
             name=role.title(),
             role=role,

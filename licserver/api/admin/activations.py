@@ -13,8 +13,7 @@ from licserver.api.schemas.admin import (
     DeactivateIn,
 )
 from licserver.domain.permissions import LICENSES, READ
-from licserver.extensions import db
-from licserver.runtime import deps, origin
+from licserver.runtime import context, origin
 from licserver.services import activation as activation_service
 from licserver.services import activation_search
 
@@ -35,7 +34,7 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
     """Find activations across licences by installation ID (exact) and/or machine
     name (exact, case-insensitive), newest first: the lost-machine search."""
     found = activation_search.search(
-        db.session(),
+        context(),
         views.page_request(args),
         installation_id=args.get("installation_id"),
         machine_name=args.get("machine_name"),
@@ -52,6 +51,6 @@ def deactivate(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
     """Deactivate an installation (dead, lost, stolen machine): the seat is free at
     once and the machine's next check-in gets 410. Repeating it changes nothing."""
     act = activation_service.deactivate(
-        deps(), activation_id, origin(admin_actor()), reason=data["reason"]
+        context(), activation_id, origin(admin_actor()), reason=data["reason"]
     )
     return views.activation(act)

@@ -20,7 +20,7 @@ from licserver.api.schemas.admin import (
 )
 from licserver.api.schemas.common import PageArgs
 from licserver.domain.permissions import LICENSES, READ
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import customers as svc
 from licserver.services import mail
 from licserver.services.customers import Invitation
@@ -54,7 +54,7 @@ def _send_invitation(inv: Invitation, customer_name: str) -> bool:
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Create a customer; its email becomes the first portal owner, invited by email."""
     cust, inv = svc.create(
-        db.session(),
+        context(),
         name=data["name"],
         email=data["email"],
         company_password=data.get("company_password"),
@@ -72,7 +72,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """List customers, oldest first; ``?email=`` finds one by contact email."""
-    found = svc.list_customers(db.session(), views.page_request(args), args.get("email"))
+    found = svc.list_customers(context(), views.page_request(args), args.get("email"))
     return views.page(found, views.customer)
 
 
@@ -82,7 +82,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def show(number: str) -> dict[str, Any]:
     """One customer."""
-    return views.customer(svc.get(db.session(), number))
+    return views.customer(svc.get(context(), number))
 
 
 @blp.patch("/<number>")
@@ -92,7 +92,7 @@ def show(number: str) -> dict[str, Any]:
 @require(LICENSES)
 def patch(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Change name, contact email, or set (null: turn off) the company password."""
-    return views.customer(svc.update(db.session(), number, data))
+    return views.customer(svc.update(context(), number, data))
 
 
 @blp.post("/<number>/users")
@@ -103,7 +103,7 @@ def patch(data: dict[str, Any], number: str) -> dict[str, Any]:
 def add_user(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Add a portal user (invited by email). ``licenses`` limits them to those licences."""
     inv = svc.add_user(
-        db.session(),
+        context(),
         number,
         email=data["email"],
         name=data["name"],
@@ -111,7 +111,7 @@ def add_user(data: dict[str, Any], number: str) -> dict[str, Any]:
         licenses=data.get("licenses"),
         invitation_ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
     )
-    cust = svc.get(db.session(), number)
+    cust = svc.get(context(), number)
     return views.user(inv.user, invitation_sent=_send_invitation(inv, cust.name))
 
 
@@ -122,5 +122,5 @@ def add_user(data: dict[str, Any], number: str) -> dict[str, Any]:
 @require(READ)
 def users(args: dict[str, Any], number: str) -> dict[str, Any]:
     """The customer's portal users, oldest first."""
-    found = svc.users_page(db.session(), number, views.page_request(args))
+    found = svc.users_page(context(), number, views.page_request(args))
     return views.page(found, views.user)

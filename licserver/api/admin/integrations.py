@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from licserver.api.admin import views as admin_views
 from licserver.api.auth import require
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
@@ -18,13 +19,12 @@ from licserver.api.schemas.stores import (
     IntegrationPage,
     IntegrationPatch,
     ReceiveOut,
+    StoreEventOut,
     StoreEventPage,
 )
 from licserver.domain.permissions import STORES
-from licserver.extensions import db
 from licserver.models.store import StoreEvent, StoreIntegration
-from licserver.runtime import deps, mailer
-from licserver.services import pagination
+from licserver.runtime import context
 from licserver.services.stores import integrations as svc
 from licserver.services.stores import receive as receiver
 
@@ -74,7 +74,7 @@ def event_view(ev: StoreEvent) -> dict[str, Any]:
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Add an integration; paste its ``webhook_url`` into the store, then set
     ``signing_secret`` (by PATCH) to the secret the store shows."""
-    return view(svc.create(deps(), data))
+    return view(svc.create(context(), data))
 
 
 @blp.get("")
@@ -84,10 +84,9 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(STORES)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Integrations, oldest first (never their secrets)."""
-    rows, cursor = pagination.page(
-        db.session(), svc.query(), StoreIntegration.id, args["limit"], args["cursor"]
+    return admin_views.page(
+        svc.list_integrations(context().session, admin_views.page_request(args)), view
     )
-    return {"items": [view(i) for i in rows], "next_cursor": cursor}
 
 
 @blp.get("/<integration_id>")
@@ -95,7 +94,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 401, 403, 404, 503)
 @require(STORES)
 def show(integration_id: str) -> dict[str, Any]:
-    return view(svc.get(db.session(), integration_id))
+    return view(svc.get(context().session, integration_id))
 
 
 @blp.patch("/<integration_id>")
@@ -106,7 +105,7 @@ def show(integration_id: str) -> dict[str, Any]:
 def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """Change it; ``items`` replaces the whole mapping; a new ``signing_secret``
     takes effect at once (signatures made with the old one are refused)."""
-    return view(svc.update(deps(), integration_id, data))
+    return view(svc.update(context(), integration_id, data))
 
 
 @blp.delete("/<integration_id>")
@@ -115,7 +114,7 @@ def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
 @require(STORES)
 def remove(integration_id: str) -> None:
     """Remove it with its event log; the licences it issued stay."""
-    svc.delete(db.session(), integration_id)
+    svc.delete(context().session, integration_id)
 
 
 @blp.get("/<integration_id>/events")
@@ -125,12 +124,19 @@ def remove(integration_id: str) -> None:
 @require(STORES)
 def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """The events received, newest first, with what each did."""
-    session = db.session()
-    integ = svc.get(session, integration_id)
-    rows, cursor = pagination.page(
-        session, svc.events_query(integ), StoreEvent.id, args["limit"], args["cursor"], True
-    )
-    return {"items": [event_view(e) for e in rows], "next_cursor": cursor}
+    found = svc.events_page(context().session, integration_id, admin_views.page_request(args))
+    return admin_views.page(found, event_view)
+
+
+@blp.post("/<integration_id>/events/<event_id>/reapply")
+@blp.response(200, StoreEventOut)
+@errors(blp, 401, 403, 404, 409, 503)
+@require(STORES)
+def reapply(integration_id: str, event_id: str) -> dict[str, Any]:
+    """Apply an ``ignored`` or ``failed`` event again (after mapping its item,
+    say); the answer is the event with its new outcome. An applied one: 409."""
+    ctx = context()
+    return event_view(receiver.reapply_by_id(ctx, ctx.mailer, integration_id, event_id))
 
 
 _STORE_BODY = {
@@ -156,6 +162,6 @@ def receive(integration_id: str) -> dict[str, Any]:
     """The store's webhook (no token: the store's signature). Answers 200 once
     the event is recorded and applied (or recorded as ignored/failed)."""
     got = receiver.receive(
-        deps(), mailer(), integration_id, dict(request.headers), request.get_data()
+        context(), context().mailer, integration_id, dict(request.headers), request.get_data()
     )
     return {"received": [vars(r) for r in got]}

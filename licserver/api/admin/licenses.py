@@ -22,8 +22,7 @@ from licserver.api.schemas.admin import (
 from licserver.api.schemas.common import PageArgs
 from licserver.api.schemas.policies import ConvertIn, RenewIn
 from licserver.domain.permissions import LICENSES, READ
-from licserver.extensions import db
-from licserver.runtime import deps, origin
+from licserver.runtime import context, origin
 from licserver.services import licenses as svc
 
 blp = Blueprint(
@@ -42,7 +41,7 @@ blp = Blueprint(
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Issue a licence: its key and activation password are in the answer."""
     kwargs = dict(data)
-    lic, secrets = svc.create(deps(), origin(admin_actor()), **kwargs)
+    lic, secrets = svc.create(context(), origin(admin_actor()), **kwargs)
     return views.license(lic, secrets)
 
 
@@ -54,7 +53,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """List licences, oldest first; filter by customer number, product code, status."""
     filters = svc.LicenseFilters(args.get("customer"), args.get("product"), args.get("status"))
-    found = svc.list_licenses(db.session(), filters, views.page_request(args))
+    found = svc.list_licenses(context(), filters, views.page_request(args))
     return views.page(found, views.license)
 
 
@@ -64,8 +63,8 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def show(license_id: str) -> dict[str, Any]:
     """One licence, with its key and activation password."""
-    d = deps()
-    lic = svc.get(d.session, license_id)
+    d = context()
+    lic = svc.get(d, license_id)
     return views.license(lic, svc.reveal(d, lic))
 
 
@@ -76,7 +75,7 @@ def show(license_id: str) -> dict[str, Any]:
 @require(LICENSES)
 def patch(data: dict[str, Any], license_id: str) -> dict[str, Any]:
     """Change seats, expiry (null: perpetual), features, policy or policy overrides."""
-    d = deps()
+    d = context()
     lic = svc.update(d, origin(admin_actor()), license_id, data)
     return views.license(lic, svc.reveal(d, lic))
 
@@ -89,7 +88,7 @@ def patch(data: dict[str, Any], license_id: str) -> dict[str, Any]:
 def renew(data: dict[str, Any] | None, license_id: str) -> dict[str, Any]:
     """Extend the licence by ``days`` (default: its policy's duration_days), from
     the old expiry or from now, as the policy's renewal_basis says."""
-    d = deps()
+    d = context()
     lic = svc.renew(d, origin(admin_actor()), license_id, (data or {}).get("days"))
     return views.license(lic, svc.reveal(d, lic))
 
@@ -102,7 +101,7 @@ def renew(data: dict[str, Any] | None, license_id: str) -> dict[str, Any]:
 def convert(data: dict[str, Any], license_id: str) -> dict[str, Any]:
     """Convert a trial licence to a paid policy, keeping its key, password and
     activations (409 when it is not a trial or the policy is one)."""
-    d = deps()
+    d = context()
     lic = svc.convert(d, origin(admin_actor()), license_id, **data)
     return views.license(lic, svc.reveal(d, lic))
 
@@ -114,7 +113,7 @@ def _status_view(action: str, doc: str) -> None:
     @errors(blp, 400, 413, 422, 401, 403, 404, 409, 503)
     @require(LICENSES)
     def view(data: dict[str, Any] | None, license_id: str) -> dict[str, Any]:
-        d = deps()
+        d = context()
         lic = svc.change_status(
             d, origin(admin_actor()), license_id, action, reason=(data or {}).get("reason")
         )
@@ -134,7 +133,7 @@ _status_view("revoke", "Revoke for good: nothing moves a licence out of revoked.
 @require(LICENSES)
 def regenerate_password(license_id: str) -> dict[str, Any]:
     """A new activation password; the old one stops working."""
-    _, password = svc.regenerate_password(deps(), origin(admin_actor()), license_id)
+    _, password = svc.regenerate_password(context(), origin(admin_actor()), license_id)
     return {"activation_password": password}
 
 
@@ -144,7 +143,7 @@ def regenerate_password(license_id: str) -> dict[str, Any]:
 @require(LICENSES)
 def reissue_key(license_id: str) -> dict[str, Any]:
     """A new licence key; the old one stops working."""
-    _, key = svc.reissue_key(deps(), origin(admin_actor()), license_id)
+    _, key = svc.reissue_key(context(), origin(admin_actor()), license_id)
     return {"key": key}
 
 
@@ -156,7 +155,7 @@ def reissue_key(license_id: str) -> dict[str, Any]:
 def activations(args: dict[str, Any], license_id: str) -> dict[str, Any]:
     """The licence's activations (``state=active``, the default, or ``all``), oldest first."""
     found = svc.list_activations(
-        db.session(), license_id, views.page_request(args), active_only=args["state"] == "active"
+        context(), license_id, views.page_request(args), active_only=args["state"] == "active"
     )
     return views.page(found, views.activation)
 
@@ -168,5 +167,5 @@ def activations(args: dict[str, Any], license_id: str) -> dict[str, Any]:
 @require(READ)
 def history(args: dict[str, Any], license_id: str) -> dict[str, Any]:
     """The licence's history, oldest first."""
-    found = svc.list_events(db.session(), license_id, views.page_request(args))
+    found = svc.list_events(context(), license_id, views.page_request(args))
     return views.page(found, lambda e: views.event(e, license_id))

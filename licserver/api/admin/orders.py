@@ -9,8 +9,8 @@ from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
 from licserver.api.schemas.orders import OrderIn, OrderListArgs, OrderOut, OrderPage
 from licserver.domain.permissions import LICENSES, READ
-from licserver.extensions import db
 from licserver.models import Order
+from licserver.runtime import context
 from licserver.services import orders as svc
 from licserver.services.pagination import PageRequest
 
@@ -52,7 +52,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
     users see it with a printable invoice in the portal. The items must add up
     to ``amount``; a ``number`` already recorded is 409 CONFLICT."""
     order = svc.create(
-        db.session(),
+        context(),
         customer=data["customer"],
         number=data["number"],
         date=data["date"],
@@ -74,7 +74,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Orders, oldest first; ``?customer=`` for one customer's."""
     found = svc.list_orders(
-        db.session(), PageRequest(args["limit"], args["cursor"]), args.get("customer")
+        context(), PageRequest(args["limit"], args["cursor"]), args.get("customer")
     )
     return {"items": [view(o) for o in found.items], "next_cursor": found.next_cursor}
 
@@ -85,4 +85,4 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def show(number: str) -> dict[str, Any]:
     """One order, by its number."""
-    return view(svc.get_by_number(db.session(), number))
+    return view(svc.get_by_number(context(), number))

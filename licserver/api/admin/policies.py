@@ -17,8 +17,7 @@ from licserver.api.schemas.policies import (
     PolicyPatchArgs,
 )
 from licserver.domain.permissions import CATALOG, READ
-from licserver.extensions import db
-from licserver.runtime import deps, origin
+from licserver.runtime import context, origin
 from licserver.services import policies as svc
 from licserver.services.pagination import PageRequest
 from licserver.services.policies import PolicyChange
@@ -35,11 +34,11 @@ blp = Blueprint(
 @require(CATALOG)
 def create(data: dict[str, Any], code: str) -> dict[str, Any]:
     """Create a policy of this product."""
-    d = deps()
+    d = context()
     pol = svc.create(
         d, origin(admin_actor()), product=code, name=data["name"], settings=data["settings"]
     )
-    return svc.view(d.session, pol)
+    return svc.view(d, pol)
 
 
 @blp.get("/products/<code>/policies")
@@ -49,7 +48,7 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any], code: str) -> dict[str, Any]:
     """The product's policies, oldest first."""
-    session = db.session()
+    session = context()
     found = svc.policies_page(session, code, PageRequest(args["limit"], args["cursor"]))
     return {"items": [svc.view(session, p) for p in found.items], "next_cursor": found.next_cursor}
 
@@ -60,8 +59,7 @@ def index(args: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def show(policy_id: str) -> dict[str, Any]:
     """One policy, with every setting's effective value."""
-    session = db.session()
-    return svc.view(session, svc.get(session, policy_id))
+    return svc.view(context(), svc.get(context(), policy_id))
 
 
 @blp.patch("/policies/<policy_id>")
@@ -74,7 +72,7 @@ def patch(args: dict[str, Any], data: dict[str, Any], policy_id: str) -> dict[st
     """Change a policy. With ``?dry_run=true`` nothing is saved: the answer shows
     the policy as it would be and the live activations the new rules would act
     on now (release a lease, mark inactive, free a seat)."""
-    d = deps()
+    d = context()
     change = svc.update(
         d,
         origin(admin_actor()),
@@ -88,7 +86,7 @@ def patch(args: dict[str, Any], data: dict[str, Any], policy_id: str) -> dict[st
 
 def change_view(change: PolicyChange, *, dry_run: bool) -> dict[str, Any]:
     return {
-        "policy": svc.view(db.session(), change.policy, change.settings),
+        "policy": svc.view(context(), change.policy, change.settings),
         "changed": change.changed,
         "affected": {
             "count": len(change.affected),

@@ -9,7 +9,7 @@ from licserver.api.docs import errors
 from licserver.api.schemas.admin import ProductIn, ProductOut, ProductPage
 from licserver.api.schemas.common import PageArgs
 from licserver.domain.permissions import CATALOG, READ
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import products as svc
 
 blp = Blueprint("products", __name__, url_prefix="/api/v1/products", description="Admin: products")
@@ -22,7 +22,7 @@ blp = Blueprint("products", __name__, url_prefix="/api/v1/products", description
 @require(CATALOG)
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Create a product."""
-    return views.product(svc.create(db.session(), **data))
+    return views.product(svc.create(context(), **data))
 
 
 @blp.get("")
@@ -32,7 +32,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """List products, oldest first."""
-    return views.page(svc.list_products(db.session(), views.page_request(args)), views.product)
+    return views.page(svc.list_products(context(), views.page_request(args)), views.product)
 
 
 @blp.get("/<code>")
@@ -41,4 +41,4 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def show(code: str) -> dict[str, Any]:
     """One product."""
-    return views.product(svc.get(db.session(), code))
+    return views.product(svc.get(context(), code))

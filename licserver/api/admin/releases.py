@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import marshmallow as ma
@@ -16,6 +15,8 @@ from licserver.api.docs import errors
 from licserver.api.parser import flatten, parse_json_object
 from licserver.api.schemas.common import PageArgs
 from licserver.api.schemas.releases import (
+    ArtifactUploadIn,
+    ArtifactUrlIn,
     PublishIn,
     ReleaseOut,
     ReleasePage,
@@ -24,10 +25,11 @@ from licserver.api.schemas.releases import (
 )
 from licserver.domain.errors import LicenseServerError, ValidationFailed
 from licserver.domain.permissions import CATALOG, READ, check_scope
-from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
-from licserver.runtime import mailer, origin
+from licserver.models.update import ReleaseArtifact
+from licserver.runtime import context, origin, storage
+from licserver.services import release_artifacts as artifacts
 from licserver.services import releases as svc
 from licserver.services import tokens as token_service
 from licserver.services.pagination import PageRequest
@@ -42,8 +44,27 @@ blp = Blueprint(
 )
 
 
+def artifact_view(a: ReleaseArtifact) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "platform": a.platform,
+        "arch": a.arch,
+        "source": "url" if a.storage == "url" else "file",
+        "url": a.url,
+        "filename": a.filename,
+        "sha256": a.sha256,
+        "size": a.size,
+    }
+
+
 def release_view(r: Release) -> dict[str, Any]:
     return {
+        "channel": r.channel,
+        "status": r.status,
+        "yanked_at": r.yanked_at,
+        "min_version": r.min_version,
+        "requires_features": list(r.requires_features or []),
+        "artifacts": [artifact_view(a) for a in r.artifacts],
         "product": r.product.code,
         "version": r.version,
         "notes": r.notes,
@@ -65,13 +86,14 @@ def release_view(r: Release) -> dict[str, Any]:
 def _upload_limit() -> None:
     """Uploads may be larger than MAX_CONTENT_LENGTH, but only for a token that
     may make releases: anyone else's large body is refused (413) unread."""
-    if request.endpoint != "releases.create" or request.mimetype != "multipart/form-data":
+    uploads = ("releases.create", "releases.add_artifact")
+    if request.endpoint not in uploads or request.mimetype != "multipart/form-data":
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return
     try:
-        ident = token_service.authenticate(db.session(), token.strip())
+        ident = token_service.authenticate(context(), token.strip())
         check_scope(ident.scope, CATALOG)
     except LicenseServerError:
         return  # answered by `require` (401/403) once the body's format is checked
@@ -86,21 +108,28 @@ def _load(schema: ma.Schema, data: Any) -> dict[str, Any]:
     return loaded
 
 
-def _release_body(func: F) -> F:
+def _file_or_url_body(upload_schema: type[ma.Schema], url_schema: type[ma.Schema]) -> Any:
     """JSON (a URL and its SHA-256) or multipart/form-data (a file): checked for
     format before the token, as every admin endpoint's body is."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if request.mimetype == "multipart/form-data":
-            fields: dict[str, Any] = request.form.to_dict()
-            fields.update(request.files.to_dict())
-            data = _load(ReleaseUploadIn(), fields)
-        else:
-            data = _load(ReleaseUrlIn(), parse_json_object(request.get_data(cache=True)))
-        return func(data, *args, **kwargs)
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.mimetype == "multipart/form-data":
+                fields: dict[str, Any] = request.form.to_dict()
+                fields.update(request.files.to_dict())
+                data = _load(upload_schema(), fields)
+            else:
+                data = _load(url_schema(), parse_json_object(request.get_data(cache=True)))
+            return func(data, *args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+_release_body = _file_or_url_body(ReleaseUploadIn, ReleaseUrlIn)
+_artifact_body = _file_or_url_body(ArtifactUploadIn, ArtifactUrlIn)
 
 
 _BODY = {
@@ -123,20 +152,25 @@ _BODY = {
 @require(CATALOG)
 def create(data: dict[str, Any], code: str) -> dict[str, Any]:
     """Attach a release to a product (unpublished until published)."""
-    cfg = current_app.config
     upload = data.pop("file", None)
     released_at = data.pop("released_at", None) or utcnow()
+    meta = svc.ReleaseMeta(
+        channel=data.pop("channel"),
+        min_version=data.pop("min_version"),
+        requires_features=tuple(data.pop("requires_features")),
+        platform=data.pop("platform"),
+        arch=data.pop("arch"),
+    )
     release = svc.add(
-        db.session(),
+        context(),
         product_code=code,
         released_at=released_at,
         upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
-        releases_dir=Path(cfg["RELEASES_DIR"]),
-        max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
         origin=origin(admin_actor()),
+        meta=meta,
         **data,
     )
-    return release_view(release)
+    return release_view(svc.get(context(), code, release.version))
 
 
 @blp.get("/<code>/releases")
@@ -146,7 +180,7 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any], code: str) -> dict[str, Any]:
     """A product's releases, oldest first, published or not."""
-    found = svc.releases_page(db.session(), code, PageRequest(args["limit"], args["cursor"]))
+    found = svc.releases_page(context(), code, PageRequest(args["limit"], args["cursor"]))
     return {"items": [release_view(r) for r in found.items], "next_cursor": found.next_cursor}
 
 
@@ -156,7 +190,7 @@ def index(args: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def show(code: str, version: str) -> dict[str, Any]:
     """One release."""
-    return release_view(svc.get(db.session(), code, version))
+    return release_view(svc.get(context(), code, version))
 
 
 @blp.post("/<code>/releases/<version>/publish")
@@ -170,6 +204,48 @@ def publish(data: dict[str, Any], code: str, version: str) -> dict[str, Any]:
     want product updates get one email. Publishing again changes nothing and
     sends nothing."""
     done = svc.publish_and_notify(
-        db.session(), mailer(), origin(admin_actor()), code, version, notify=data["notify"]
+        context(), origin(admin_actor()), code, version, notify=data["notify"]
     )
     return release_view(done.release)
+
+
+_ARTIFACT_BODY = {
+    "required": True,
+    "description": "JSON with `url`, `sha256` and `size` for a file hosted elsewhere, or "
+    "multipart/form-data with `file` for a file this server keeps (in RELEASES_STORAGE). "
+    "`platform` and `arch` name the target (none: every one).",
+    "content": {
+        "application/json": {"schema": ArtifactUrlIn},
+        "multipart/form-data": {"schema": ArtifactUploadIn},
+    },
+}
+
+
+@blp.post("/<code>/releases/<version>/artifacts")
+@blp.doc(requestBody=_ARTIFACT_BODY)
+@blp.response(201, ReleaseOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 409, 503)
+@_artifact_body
+@require(CATALOG)
+def add_artifact(data: dict[str, Any], code: str, version: str) -> dict[str, Any]:
+    """Add a file for one platform and arch to a release."""
+    upload = data.pop("file", None)
+    art = artifacts.ArtifactIn(
+        upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
+        **data,
+    )
+    ctx = context()
+    artifacts.add_artifact(
+        ctx, storage(), product_code=code, version=version, art=art, origin=origin(admin_actor())
+    )
+    return release_view(svc.get(ctx, code, version))
+
+
+@blp.post("/<code>/releases/<version>/yank")
+@blp.response(200, ReleaseOut)
+@errors(blp, 401, 403, 404, 503)
+@require(CATALOG)
+def yank(code: str, version: str) -> dict[str, Any]:
+    """Withdraw a release for good: never offered as an update or a download again."""
+    done = artifacts.yank(context(), code, version, now=utcnow(), origin=origin(admin_actor()))
+    return release_view(done)

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app
-
 from licserver.api.auth import require
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
@@ -23,9 +21,8 @@ from licserver.api.schemas.webhooks import (
     WebhookSecretOut,
 )
 from licserver.domain.permissions import READ, WEBHOOKS
-from licserver.extensions import db
 from licserver.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from licserver.runtime import runtime
+from licserver.runtime import context
 from licserver.services import webhooks as svc
 
 blp = Blueprint(
@@ -81,12 +78,8 @@ def delivery_view(d: WebhookDelivery, attempts: Sequence[WebhookAttempt]) -> dic
     }
 
 
-def _settings() -> svc.Settings:
-    return svc.Settings.from_config(current_app.config)
-
-
 def _one_delivery(d: WebhookDelivery) -> dict[str, Any]:
-    return delivery_view(d, svc.attempts_of(db.session(), [d.id])[d.id])
+    return delivery_view(d, svc.attempts_of(context(), [d.id])[d.id])
 
 
 @blp.post("")
@@ -97,9 +90,7 @@ def _one_delivery(d: WebhookDelivery) -> dict[str, Any]:
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Register an endpoint. The answer holds its signing ``secret``, shown
     this once. It is sent the events recorded from now on."""
-    endpoint, secret = svc.create(
-        db.session(), runtime().box(), allow_private=_settings().allow_private, **data
-    )
+    endpoint, secret = svc.create(context(), **data)
     return view(endpoint, secret)
 
 
@@ -110,7 +101,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Endpoints, oldest first (never their secrets)."""
-    rows, cursor = svc.page(db.session(), args["limit"], args["cursor"])
+    rows, cursor = svc.page(context(), args["limit"], args["cursor"])
     return {"items": [view(e) for e in rows], "next_cursor": cursor}
 
 
@@ -120,7 +111,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def show(webhook_id: str) -> dict[str, Any]:
     """One endpoint."""
-    return view(svc.get(db.session(), webhook_id))
+    return view(svc.get(context(), webhook_id))
 
 
 @blp.patch("/<webhook_id>")
@@ -131,9 +122,7 @@ def show(webhook_id: str) -> dict[str, Any]:
 def patch(data: dict[str, Any], webhook_id: str) -> dict[str, Any]:
     """Change an endpoint. ``enabled: false`` stops sending to it (deliveries
     already queued wait); enabled again, it is sent the events from then on."""
-    return view(
-        svc.update_endpoint(db.session(), webhook_id, data, allow_private=_settings().allow_private)
-    )
+    return view(svc.update_endpoint(context(), webhook_id, data))
 
 
 @blp.delete("/<webhook_id>")
@@ -142,7 +131,7 @@ def patch(data: dict[str, Any], webhook_id: str) -> dict[str, Any]:
 @require(WEBHOOKS)
 def remove(webhook_id: str) -> None:
     """Remove an endpoint with its delivery log."""
-    svc.delete_endpoint(db.session(), webhook_id)
+    svc.delete_endpoint(context(), webhook_id)
 
 
 @blp.post("/<webhook_id>/secret")
@@ -151,7 +140,7 @@ def remove(webhook_id: str) -> None:
 @require(WEBHOOKS)
 def rotate_secret(webhook_id: str) -> dict[str, Any]:
     """A new signing secret, shown this once; deliveries are signed with it at once."""
-    endpoint, secret = svc.rotate_secret(db.session(), runtime().box(), webhook_id)
+    endpoint, secret = svc.rotate_secret(context(), webhook_id)
     return view(endpoint, secret)
 
 
@@ -164,7 +153,7 @@ def deliveries(args: dict[str, Any], webhook_id: str) -> dict[str, Any]:
     """The endpoint's deliveries, newest first, each with the log of its
     attempts; ``?status=pending|delivered|failed``."""
     rows, cursor, attempts = svc.deliveries_page(
-        db.session(), webhook_id, args["limit"], args["cursor"], args.get("status")
+        context(), webhook_id, args["limit"], args["cursor"], args.get("status")
     )
     return {"items": [delivery_view(d, attempts[d.id]) for d in rows], "next_cursor": cursor}
 
@@ -176,7 +165,7 @@ def deliveries(args: dict[str, Any], webhook_id: str) -> dict[str, Any]:
 def test(webhook_id: str) -> dict[str, Any]:
     """Send a ``ping`` now (once, no retries) and answer how it went; it is
     logged with the other deliveries. Works on a disabled endpoint too."""
-    delivery = svc.send_ping(db.session(), runtime().box(), _settings(), webhook_id)
+    delivery = svc.send_ping(context(), webhook_id)
     return _one_delivery(delivery)
 
 
@@ -187,5 +176,5 @@ def test(webhook_id: str) -> dict[str, Any]:
 def retry(webhook_id: str, delivery_id: int) -> dict[str, Any]:
     """Attempt a pending or failed delivery now and answer how it went (409
     when it was delivered already, or a worker is sending it right now)."""
-    delivery = svc.retry_now(db.session(), runtime().box(), _settings(), webhook_id, delivery_id)
+    delivery = svc.retry_now(context(), webhook_id, delivery_id)
     return _one_delivery(delivery)

@@ -4,19 +4,8 @@ command does to licences, shared by every store)."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from sqlalchemy.orm import Session
-
-from licserver.crypto import Box
-from licserver.services.keys import Keyring
+from licserver.services.context import Context as Ctx
 
 SECRET_PURPOSE = "store_signing_secret"
 
-
-class Ctx(Protocol):
-    """What these services need from the request's context."""
-
-    session: Session
-    keyring: Keyring
-    box: Box
+__all__ = ["SECRET_PURPOSE", "Ctx"]

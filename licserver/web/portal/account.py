@@ -10,11 +10,11 @@ from flask_login import login_user
 
 from licserver.domain import portal as rules
 from licserver.domain.errors import Conflict, InvalidCredentials
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import notices
 from licserver.services import portal_account as svc
 from licserver.services import portal_auth as auth_svc
-from licserver.web.portal.base import PortalUser, bp, mailer, me, principal, requires
+from licserver.web.portal.base import PortalUser, bp, me, principal, requires
 from licserver.web.portal.forms import (
     CompanyForm,
     CompanyLoginForm,
@@ -27,10 +27,10 @@ from licserver.web.portal.forms import (
 def _forms() -> dict[str, Any]:
     """Every form of the page, filled from the database (GET) or the post."""
     p = principal()
-    cust = svc.get(db.session(), p)
+    cust = svc.get(context(), p)
     out: dict[str, Any] = {"customer": cust}
     if not p.is_company_login:
-        user = auth_svc.me(db.session(), p)
+        user = auth_svc.me(context(), p)
         profile = ProfileForm(prefix="profile")
         if request.method == "GET":
             profile.name.data = user.name
@@ -72,7 +72,7 @@ def account_profile() -> Any:
     if not form.validate_on_submit():
         return _render(422, profile="Check the name.")
     auth_svc.update_profile(
-        db.session(),
+        context(),
         principal(),
         name=form.name.data.strip(),
         notices={n: bool(getattr(form, f"notify_{n}").data) for n in rules.NOTICES},
@@ -89,13 +89,13 @@ def account_email() -> Any:
         return _render(422, email="Give a valid email address and your current password.")
     try:
         old, new, at = auth_svc.change_email(
-            db.session(), principal(), form.password.data, form.email.data
+            context(), principal(), form.password.data, form.email.data
         )
     except (InvalidCredentials, Conflict) as exc:
         return _render(422, email=exc.detail)
     if old != new:
         notices.email_changed(
-            mailer(),
+            context().mailer,
             old=old,
             new=new,
             name=me().name,
@@ -116,13 +116,13 @@ def account_password() -> Any:
         return _render(422, password=str(errors[0]) if errors else "Check the form.")
     try:
         ident, at = auth_svc.change_password(
-            db.session(), principal(), form.current.data, form.password.data
+            context(), principal(), form.current.data, form.password.data
         )
     except InvalidCredentials as exc:
         return _render(422, password=exc.detail)
     # This session goes on with the new password; every other one has ended.
     login_user(PortalUser(ident))
-    notices.password_changed(mailer(), to=ident.email or "", name=ident.name, at=at)
+    notices.password_changed(context().mailer, to=ident.email or "", name=ident.name, at=at)
     flash("Your password is changed.", "info")
     return redirect(url_for("portal.account"))
 
@@ -135,7 +135,7 @@ def account_company() -> Any:
         errors = [f"{getattr(form, k).label.text}: {v[0]}" for k, v in form.errors.items()]
         return _render(422, company="; ".join(errors))
     changes = svc.update_details(
-        db.session(),
+        context(),
         principal(),
         name=form.name.data.strip(),
         email=form.email.data,
@@ -147,7 +147,7 @@ def account_company() -> Any:
     )
     for change in changes:
         notices.email_changed(
-            mailer(),
+            context().mailer,
             old=change.old,
             new=change.new,
             name=me().customer_name,
@@ -167,7 +167,7 @@ def account_company_login() -> Any:
         errors = [m for msgs in form.errors.values() for m in msgs]
         return _render(422, login=str(errors[0]) if errors else "Check the form.")
     svc.update_company_login(
-        db.session(),
+        context(),
         principal(),
         enabled=bool(form.enabled.data),
         role=form.role.data,

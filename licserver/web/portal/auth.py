@@ -7,13 +7,14 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import notices
 from licserver.services import portal_auth as svc
 from licserver.services.portal_auth import Identity
-from licserver.web.portal.base import PortalUser, bp, mailer, page, safe_next
+from licserver.web.portal.base import PortalUser, bp, page, safe_next
 from licserver.web.portal.forms import ConfirmForm, ForgotForm, LoginForm, SetPasswordForm
-from licserver.web.shared.pages import check_login, limit_exceeded, per_ip
+from licserver.web.shared.login import LoginSite, logged_out, login_page
+from licserver.web.shared.pages import limit_exceeded, per_ip
 
 
 def _start_session(ident: Identity) -> None:
@@ -29,39 +30,37 @@ def index() -> Any:
     return redirect(url_for("portal.login"))
 
 
+def _logged_in(ident: Identity, target: str | None) -> Any:
+    _start_session(ident)
+    return redirect(safe_next(target) or url_for("portal.licenses"))
+
+
+SITE = LoginSite[Identity](
+    form=LoginForm,
+    account_field="login",
+    check=lambda account, password: svc.login(context(), account, password),
+    start=_logged_in,
+    logged_in=lambda: bool(current_user.is_authenticated),
+    home="portal.licenses",
+    template="portal/login.html",
+    scope="login",
+    wrong="The email (or customer number) or the password is wrong.",
+    incomplete="Give your email (or customer number) and password.",
+)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    form = LoginForm()
-    error, status = None, 200
-    if request.method == "POST":
-        per_ip()
-        if form.validate_on_submit():
-            account = form.login.data.strip()
-            ident = check_login(
-                "login", account, lambda: svc.login(db.session(), account, form.password.data)
-            )
-            if ident is None:
-                error, status = "The email (or customer number) or the password is wrong.", 401
-            else:
-                _start_session(ident)
-                target = safe_next(request.args.get("next")) or url_for("portal.licenses")
-                return redirect(target)
-        else:
-            error = "Give your email (or customer number) and password."
-    elif current_user.is_authenticated:
-        return redirect(url_for("portal.licenses"))
-    return render_template("portal/login.html", form=form, error=error), status
+    return login_page(SITE)
 
 
 @bp.post("/logout")
 def logout() -> Any:
     if current_user.is_authenticated:
         # Server-side: this session's cookie, replayed, no longer logs in.
-        svc.logout(db.session(), current_user.get_id())
+        svc.logout(context(), current_user.get_id())
     logout_user()
-    session.clear()
-    flash("You are logged out.", "info")
-    return redirect(url_for("portal.login"))
+    return logged_out("portal.login")
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -73,10 +72,10 @@ def forgot() -> Any:
             email = form.email.data.strip().lower()
             limit_exceeded("PORTAL_RESET_LIMIT", "reset", email, hit=True)
             minutes = current_app.config["PASSWORD_RESET_TTL_MINUTES"]
-            req = svc.request_reset(db.session(), email, minutes)
+            req = svc.request_reset(context(), email, minutes)
             if req is not None:
                 notices.password_reset(
-                    mailer(), to=req.email, name=req.name, token=req.token, minutes=minutes
+                    context().mailer, to=req.email, name=req.name, token=req.token, minutes=minutes
                 )
             # The same answer whether or not the address has a login.
             return page(
@@ -91,16 +90,16 @@ def forgot() -> Any:
 def _set_password(kind: str, token: str) -> Any:
     """The page behind an emailed link: invitation or reset, one use each."""
     check = svc.check_invitation if kind == "invitation" else svc.check_reset
-    user = check(db.session(), token)  # NotFound: used, expired or replaced
+    user = check(context(), token)  # NotFound: used, expired or replaced
     form = SetPasswordForm()
     if request.method == "POST":
         per_ip()
         if form.validate_on_submit():
             if kind == "invitation":
-                ident = svc.accept_invitation(db.session(), token, form.password.data)
+                ident = svc.accept_invitation(context(), token, form.password.data)
             else:
-                ident, at = svc.reset_password(db.session(), token, form.password.data)
-                notices.password_changed(mailer(), to=user.email, name=user.name, at=at)
+                ident, at = svc.reset_password(context(), token, form.password.data)
+                notices.password_changed(context().mailer, to=user.email, name=user.name, at=at)
             _start_session(ident)
             flash("Your password is set. Welcome.", "info")
             return redirect(url_for("portal.licenses"))

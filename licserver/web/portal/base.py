@@ -13,10 +13,8 @@ from flask_login import UserMixin, current_user, login_required
 from licserver.domain import portal as rules
 from licserver.domain.errors import Forbidden
 from licserver.domain.portal import Principal
-from licserver.extensions import db
-from licserver.runtime import deps
-from licserver.runtime import mailer as mailer  # re-exported for the portal's modules
-from licserver.services import Actor, Deps, Origin
+from licserver.runtime import context
+from licserver.services import Actor, Origin
 from licserver.services import portal_auth as auth_service
 from licserver.services.portal_auth import Identity
 from licserver.web.shared import login_manager, pages
@@ -48,7 +46,7 @@ class PortalUser(UserMixin):  # type: ignore[misc]
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load(session_id: str) -> PortalUser | None:
-    ident = auth_service.load(db.session(), session_id)
+    ident = auth_service.load(context(), session_id)
     return PortalUser(ident) if ident is not None else None
 
 
@@ -87,8 +85,10 @@ def requires(action: str | None, *, person: bool = False) -> Callable[[F], F]:
     return decorate
 
 
-def service_deps() -> Deps:
-    return deps()
+def by_me() -> str:
+    """The logged-in user as the notices name who did something."""
+    ident = me()
+    return ident.name if ident.email is None else f"{ident.name} <{ident.email}>"
 
 
 def origin() -> Origin:

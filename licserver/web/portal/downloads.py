@@ -11,8 +11,8 @@ from typing import Any
 from flask import current_app, redirect, render_template, send_file
 
 from licserver.domain import portal as rules
-from licserver.extensions import db
 from licserver.models import utcnow
+from licserver.runtime import context
 from licserver.services import releases as svc
 from licserver.web.portal.base import bp, page, principal, requires
 
@@ -36,7 +36,7 @@ def downloads() -> Any:
     seconds = int(cfg["DOWNLOAD_LINK_SECONDS"])
     holder = svc.holder_of(principal())
     products = []
-    for group in svc.downloads(db.session(), principal(), now):
+    for group in svc.downloads(context(), principal(), now):
         products.append(
             {
                 "name": group.product.name,
@@ -72,7 +72,7 @@ def download(token: str) -> Any:
         release_id = svc.read_link(cfg["SECRET_KEY"], token, svc.holder_of(principal()), now)
     except svc.LinkExpired as exc:
         return page(410, "Link expired", exc.detail)
-    release = svc.downloadable(db.session(), principal(), release_id, now)
+    release = svc.downloadable(context(), principal(), release_id, now)
     if release.url is not None:
         return redirect(release.url, code=303)
     path = svc.file_path(release, Path(cfg["RELEASES_DIR"]))

@@ -14,6 +14,7 @@ from licserver.domain import portal as rules
 from licserver.domain.errors import ValidationFailed
 from licserver.domain.portal import Principal
 from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import portal_history as svc
 from licserver.services import portal_licenses as license_svc
 from licserver.services.portal_history import Filters, Row
@@ -35,7 +36,7 @@ CSV_COLUMNS = (
 
 def _form() -> tuple[HistoryFilters, Filters]:
     form = HistoryFilters(request.args)
-    lics = license_svc.list_licenses(db.session(), principal())
+    lics = license_svc.list_licenses(context(), principal())
     mine = [(lic.public_id, f"{lic.public_id} ({lic.product.name})") for lic in lics]
     form.license.choices = choices([("", "all licences"), *mine])
     form.kind.choices = choices([("", "all events")] + [(k, k) for k in svc.KINDS])
@@ -65,7 +66,7 @@ def actor_text(row: Row) -> str:
 def history() -> Any:
     form, filters = _form()
     cursor = request.args.get("cursor") or None
-    rows, next_cursor = svc.page(db.session(), principal(), filters, limit=PAGE_SIZE, cursor=cursor)
+    rows, next_cursor = svc.page(context(), principal(), filters, limit=PAGE_SIZE, cursor=cursor)
     query = {k: v for k, v in request.args.items() if k != "cursor" and v}
     return render_template(
         "portal/history.html",
@@ -111,7 +112,7 @@ def _csv(session: Session, who: Principal, filters: Filters) -> Iterator[str]:
     buf = io.StringIO()
     out = csv.writer(buf)
     out.writerow(CSV_COLUMNS)
-    for row in svc.all_rows(session, who, filters):
+    for row in svc.all_rows(context(), who, filters):
         e = row.event
         out.writerow(
             [

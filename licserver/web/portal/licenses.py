@@ -11,12 +11,12 @@ from flask import flash, redirect, render_template, request, url_for
 from licserver.domain import policy as policy_rules
 from licserver.domain import portal as rules
 from licserver.domain.status import effective_status
-from licserver.extensions import db
 from licserver.models import License, utcnow
+from licserver.runtime import context
 from licserver.services import history as history_service
 from licserver.services import policies as policy_service
 from licserver.services import portal_licenses as svc
-from licserver.web.portal.base import bp, mailer, me, origin, principal, requires, service_deps
+from licserver.web.portal.base import bp, by_me, origin, principal, requires
 from licserver.web.portal.forms import ConfirmForm, DeactivateForm
 
 
@@ -64,16 +64,16 @@ def model_view(lic: License) -> dict[str, Any]:
 @bp.get("/licenses")
 @requires(rules.VIEW)
 def licenses() -> Any:
-    rows = svc.list_licenses(db.session(), principal())
+    rows = svc.list_licenses(context(), principal())
     return render_template("portal/licenses.html", licenses=[license_view(lic) for lic in rows])
 
 
 def _detail(public_id: str, *, key: str | None = None, password: str | None = None) -> Any:
     show_all = request.args.get("all") == "1"
-    lic = svc.get(db.session(), principal(), public_id)
-    acts = svc.activations(db.session(), principal(), public_id, active_only=not show_all)
+    lic = svc.get(context(), principal(), public_id)
+    acts = svc.activations(context(), principal(), public_id, active_only=not show_all)
     # the licence's history chain, checked on every view (services.history)
-    check = history_service.verify_license(db.session(), service_deps().keyring, lic.id)
+    check = history_service.verify_license(context(), lic.id)
     return render_template(
         "portal/license.html",
         lic=license_view(lic),
@@ -95,12 +95,12 @@ def license(public_id: str) -> Any:
 @bp.post("/licenses/<public_id>/reveal")
 @requires(rules.SECRETS)
 def reveal(public_id: str) -> Any:
-    secrets = svc.reveal(service_deps(), origin(), principal(), public_id)
+    secrets = svc.reveal(context(), origin(), principal(), public_id)
     return _detail(public_id, key=secrets.key, password=secrets.activation_password)
 
 
 def _confirm(public_id: str, what: str, detail: str, button: str) -> Any:
-    lic = svc.get(db.session(), principal(), public_id)
+    lic = svc.get(context(), principal(), public_id)
     return render_template(
         "portal/confirm.html",
         lic=license_view(lic),
@@ -115,7 +115,7 @@ def _confirm(public_id: str, what: str, detail: str, button: str) -> Any:
 @requires(rules.REGENERATE)
 def regenerate_password(public_id: str) -> Any:
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        password = svc.regenerate_password(service_deps(), origin(), principal(), public_id)
+        password = svc.regenerate_password(context(), origin(), principal(), public_id)
         flash("A new activation password was made; the old one no longer works.", "info")
         return _detail(public_id, password=password)
     return _confirm(
@@ -131,7 +131,7 @@ def regenerate_password(public_id: str) -> Any:
 @requires(rules.REGENERATE)
 def reissue_key(public_id: str) -> Any:
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        key = svc.reissue_key(service_deps(), origin(), principal(), public_id)
+        key = svc.reissue_key(context(), origin(), principal(), public_id)
         flash("The licence key was reissued; the old key no longer works.", "info")
         return _detail(public_id, key=key)
     return _confirm(
@@ -146,16 +146,15 @@ def reissue_key(public_id: str) -> Any:
 @bp.route("/licenses/<public_id>/installations/<activation_id>/deactivate", methods=["GET", "POST"])
 @requires(rules.DEACTIVATE)
 def deactivate(public_id: str, activation_id: str) -> Any:
-    act = svc.get_activation(db.session(), principal(), public_id, activation_id)
-    lic = svc.get(db.session(), principal(), public_id)
+    act = svc.get_activation(context(), principal(), public_id, activation_id)
+    lic = svc.get(context(), principal(), public_id)
     form = DeactivateForm()
     if act.deactivated_at is None and request.method == "POST" and form.validate_on_submit():
         done = svc.deactivate(
-            service_deps(), origin(), principal(), public_id, activation_id, form.reason.data
+            context(), origin(), principal(), public_id, activation_id, form.reason.data
         )
         if done.changed:
-            by = me().name if me().email is None else f"{me().name} <{me().email}>"
-            svc.notify_deactivated(db.session(), mailer(), done, by)
+            svc.notify_deactivated(context(), done, by_me())
         verb = "released" if policy_service.effective(done.license).floating else "deactivated"
         flash(f"{done.activation.machine_name} is {verb}; its seat is free.", "info")
         return redirect(url_for("portal.license", public_id=public_id))

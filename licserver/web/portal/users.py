@@ -8,20 +8,20 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from licserver.domain import portal as rules
 from licserver.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from licserver.extensions import db
 from licserver.models import User
+from licserver.runtime import context
 from licserver.services import notices
 from licserver.services import portal_licenses as license_svc
 from licserver.services import portal_users as svc
 from licserver.services.customers import Invitation
-from licserver.web.portal.base import bp, mailer, me, page, principal, requires
+from licserver.web.portal.base import bp, me, page, principal, requires
 from licserver.web.portal.forms import ConfirmForm, UserForm
 
 
 def _license_choices() -> list[tuple[str, str]]:
     return [
         (lic.public_id, f"{lic.public_id} — {lic.product.name}")
-        for lic in license_svc.list_licenses(db.session(), principal())
+        for lic in license_svc.list_licenses(context(), principal())
     ]
 
 
@@ -36,7 +36,7 @@ def _form(user: User | None = None) -> UserForm:
 
 def _send_invitation(inv: Invitation) -> bool:
     return notices.invitation(
-        mailer(),
+        context().mailer,
         to=inv.user.email,
         name=inv.user.name,
         role=inv.user.role,
@@ -47,10 +47,10 @@ def _send_invitation(inv: Invitation) -> bool:
 
 
 def _tell_owners_of_new_owner(user: User) -> None:
-    to = [a for a in notices.owners(db.session(), principal().customer_id) if a != user.email]
+    to = [a for a in notices.owners(context().session, principal().customer_id) if a != user.email]
     by = me().email or me().name
     notices.new_owner(
-        mailer(),
+        context().mailer,
         to=to,
         owner_name=user.name,
         owner_email=user.email,
@@ -62,7 +62,7 @@ def _tell_owners_of_new_owner(user: User) -> None:
 @bp.get("/users")
 @requires(rules.USERS)
 def users() -> Any:
-    rows = svc.list_users(db.session(), principal())
+    rows = svc.list_users(context(), principal())
     return render_template(
         "portal/users.html",
         users=rows,
@@ -82,7 +82,7 @@ def invite() -> Any:
         else:
             try:
                 inv = svc.invite(
-                    db.session(),
+                    context(),
                     principal(),
                     email=form.email.data,
                     name=form.name.data.strip(),
@@ -119,7 +119,7 @@ def _first(exc: ValidationFailed) -> str:
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @requires(rules.USERS)
 def edit_user(user_id: int) -> Any:
-    user = svc.get_user(db.session(), principal(), user_id)
+    user = svc.get_user(context(), principal(), user_id)
     if user.role not in rules.assignable_roles(principal().role):
         raise Forbidden(f"A {principal().role} may not change a user who is {user.role}.")
     form = _form(user)
@@ -127,7 +127,7 @@ def edit_user(user_id: int) -> Any:
     if request.method == "POST" and form.validate_on_submit():
         try:
             change = svc.update(
-                db.session(),
+                context(),
                 principal(),
                 user_id,
                 role=form.role.data,
@@ -147,12 +147,12 @@ def edit_user(user_id: int) -> Any:
 @bp.route("/users/<int:user_id>/remove", methods=["GET", "POST"])
 @requires(rules.USERS)
 def remove_user(user_id: int) -> Any:
-    user = svc.get_user(db.session(), principal(), user_id)
+    user = svc.get_user(context(), principal(), user_id)
     rules.check_manage(principal(), user.role)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
-            removed = svc.remove(db.session(), principal(), user_id)
+            removed = svc.remove(context(), principal(), user_id)
         except Conflict as exc:
             return page(409, "Not possible", exc.detail)
         flash(f"{removed.email} can no longer log in.", "info")
@@ -165,9 +165,7 @@ def remove_user(user_id: int) -> Any:
 def reinvite(user_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise NotFound()
-    inv = svc.reinvite(
-        db.session(), principal(), user_id, current_app.config["INVITATION_TTL_HOURS"]
-    )
+    inv = svc.reinvite(context(), principal(), user_id, current_app.config["INVITATION_TTL_HOURS"])
     sent = _send_invitation(inv)
     flash(
         f"A new invitation was sent to {inv.user.email}."

@@ -14,7 +14,7 @@ webhooks...):
     ``.role``, ``.public_id``, ``.actor_id``);
   - ``staff_origin()``: the ``Origin`` to pass to services for events
     (actor type ``admin``, id ``staff:<email>``);
-  - ``service_deps()``: the services' ``Deps``;
+  - ``licserver.runtime.context()``: the services' ``Context``;
   - ``NAV`` and ``add_nav(endpoint, label, min_role="support")``: call
     ``add_nav("staff.webhooks", "Webhooks", "admin")`` at import time of your
     module; ``base.html`` renders the menu from ``NAV`` for roles >= min_role;

@@ -12,9 +12,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import Conflict, InvalidCredentials, ValidationFailed
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import staff as staff_service
-from licserver.services import staff_audit
 from licserver.web.shared.forms import choices, field_errors
 from licserver.web.shared.pages import limit_exceeded
 from licserver.web.staff.base import (
@@ -52,7 +51,7 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
 def _page(form: StaffForm, status: int = 200) -> Any:
     return render_template(
         "staff/accounts.html",
-        accounts=staff_service.list_staff(db.session()),
+        accounts=staff_service.list_staff(context()),
         form=form,
         confirm=ConfirmForm(),
         role_form=RoleForm,
@@ -78,21 +77,16 @@ def create_account() -> Any:
         return _page(form, 422)
     try:
         row = staff_service.create(
-            db.session(),
+            context(),
             email=form.email.data,
             name=form.name.data,
             role=form.role.data,
             password=form.password.data,
+            origin=staff_origin(),
         )
     except Conflict as exc:
         form.email.errors = [exc.detail]
         return _page(form, 409)
-    staff_audit.record(
-        db.session(),
-        "staff.created",
-        staff_origin(),
-        {"staff": row.public_id, "email": row.email, "role": row.role},
-    )
     flash(f"{row.email} ({row.role}) can now log in to the console.", "info")
     return redirect(url_for("staff.accounts"))
 
@@ -103,7 +97,7 @@ def disable_account(public_id: str) -> Any:
     _confirmed(ConfirmForm())
     if public_id == current_staff().public_id:
         raise Conflict("You cannot disable your own account; ask another admin.")
-    row = staff_service.disable(db.session(), public_id, staff_origin())
+    row = staff_service.disable(context(), public_id, staff_origin())
     flash(f"{row.email} is disabled; their sessions have ended.", "info")
     return redirect(url_for("staff.accounts"))
 
@@ -112,7 +106,7 @@ def disable_account(public_id: str) -> Any:
 @staff_required(action=rules.STAFF)
 def enable_account(public_id: str) -> Any:
     _confirmed(ConfirmForm())
-    row = staff_service.enable(db.session(), public_id, staff_origin())
+    row = staff_service.enable(context(), public_id, staff_origin())
     flash(f"{row.email} ({row.role}) can log in again.", "info")
     return redirect(url_for("staff.accounts"))
 
@@ -122,7 +116,7 @@ def enable_account(public_id: str) -> Any:
 def set_role(public_id: str) -> Any:
     form = RoleForm()
     _confirmed(form)
-    row, before = staff_service.set_role(db.session(), public_id, form.role.data, staff_origin())
+    row, before = staff_service.set_role(context(), public_id, form.role.data, staff_origin())
     if before != row.role:
         flash(f"{row.email} is now {row.role} (was {before}).", "info")
     if row.public_id == current_staff().public_id and not rules.allowed(row.role, rules.STAFF):
@@ -140,7 +134,7 @@ def reset_password(public_id: str) -> Any:
             "Change your own password on the Password page (it asks for the current one)."
         )
     temporary = rules.temporary_password()
-    row = staff_service.set_password(db.session(), public_id, temporary, staff_origin())
+    row = staff_service.set_password(context(), public_id, temporary, staff_origin())
     resp = make_response(
         render_template("staff/password_temporary.html", account=row, temporary=temporary)
     )
@@ -160,7 +154,7 @@ def change_password() -> Any:
             limit_exceeded("PORTAL_LOGIN_LIMIT", "staff-password", me.public_id, hit=False)
             try:
                 ident = staff_service.change_own_password(
-                    db.session(), me.id, form.current.data, form.password.data, staff_origin()
+                    context(), me.id, form.current.data, form.password.data, staff_origin()
                 )
             except InvalidCredentials as exc:
                 limit_exceeded("PORTAL_LOGIN_LIMIT", "staff-password", me.public_id, hit=True)

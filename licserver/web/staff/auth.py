@@ -9,16 +9,16 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import InvalidCredentials
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import staff as svc
-from licserver.web.shared.pages import check_login, limit_exceeded, per_ip
+from licserver.web.shared.login import LoginSite, logged_out, login_page
+from licserver.web.shared.pages import limit_exceeded, per_ip
 from licserver.web.staff.base import (
     PENDING_KEY,
     SESSION_KEY,
     bp,
     current_staff,
     safe_next,
-    service_deps,
     staff_required,
     start_session,
 )
@@ -29,38 +29,38 @@ ISSUER = "licserver"
 
 
 def _finish(ident: svc.StaffIdentity, target: str | None) -> Any:
-    svc.logged_in(db.session(), ident.id)
+    svc.logged_in(context(), ident.id)
     start_session(ident)
     return redirect(safe_next(target) or url_for("staff.index"))
 
 
+def _password_ok(ident: svc.StaffIdentity, target: str | None) -> Any:
+    if ident.totp_enabled:
+        # The second step, the code, is the console's own (``login_code``).
+        session.clear()
+        session[PENDING_KEY] = ident.session_id
+        session["staff_next"] = safe_next(target)
+        return redirect(url_for("staff.login_code"))
+    return _finish(ident, target)
+
+
+SITE = LoginSite[svc.StaffIdentity](
+    form=LoginForm,
+    account_field="email",
+    check=lambda email, password: svc.check_password(context(), email, password),
+    start=_password_ok,
+    logged_in=lambda: g.staff is not None,
+    home="staff.index",
+    template="staff/login.html",
+    scope="staff-login",
+    wrong="The email or the password is wrong.",
+    incomplete="Give your email and password.",
+)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    form = LoginForm()
-    error, status = None, 200
-    if request.method == "POST":
-        per_ip()
-        if form.validate_on_submit():
-            email = form.email.data.strip()
-            ident = check_login(
-                "staff-login",
-                email,
-                lambda: svc.check_password(db.session(), email, form.password.data),
-            )
-            if ident is None:
-                error, status = "The email or the password is wrong.", 401
-            else:
-                if ident.totp_enabled:
-                    session.clear()
-                    session[PENDING_KEY] = ident.session_id
-                    session["staff_next"] = safe_next(request.args.get("next"))
-                    return redirect(url_for("staff.login_code"))
-                return _finish(ident, request.args.get("next"))
-        else:
-            error = "Give your email and password."
-    elif g.staff is not None:
-        return redirect(url_for("staff.index"))
-    return render_template("staff/login.html", form=form, error=error), status
+    return login_page(SITE)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -75,7 +75,7 @@ def login_code() -> Any:
         if form.validate_on_submit():
             limit_exceeded("PORTAL_LOGIN_LIMIT", "staff-code", pending, hit=False)
             try:
-                ident = svc.check_code(db.session(), service_deps().box, pending, form.code.data)
+                ident = svc.check_code(context(), pending, form.code.data)
             except InvalidCredentials as exc:
                 limit_exceeded("PORTAL_LOGIN_LIMIT", "staff-code", pending, hit=True)
                 error, status = exc.detail, 401
@@ -91,10 +91,8 @@ def logout() -> Any:
     sid = session.get(SESSION_KEY)
     if isinstance(sid, str) and g.staff is not None:
         # Server-side: this cookie, replayed, no longer opens the console.
-        svc.logout(db.session(), sid)
-    session.clear()
-    flash("You are logged out.", "info")
-    return redirect(url_for("staff.login"))
+        svc.logout(context(), sid)
+    return logged_out("staff.login")
 
 
 # ---- own account: the second factor ----------------------------------------------
@@ -126,7 +124,7 @@ def totp_confirm() -> Any:
         flash("Give the six digits your app shows.", "error")
         return redirect(url_for("staff.account"))
     try:
-        ident = svc.confirm_totp(db.session(), service_deps().box, me.id, secret, form.code.data)
+        ident = svc.confirm_totp(context(), me.id, secret, form.code.data)
     except InvalidCredentials as exc:
         flash(exc.detail, "error")
         return redirect(url_for("staff.account"))
@@ -145,7 +143,7 @@ def totp_remove() -> Any:
         flash("Give the six digits your app shows.", "error")
         return redirect(url_for("staff.account"))
     try:
-        ident = svc.remove_totp(db.session(), service_deps().box, me.id, form.code.data)
+        ident = svc.remove_totp(context(), me.id, form.code.data)
     except InvalidCredentials as exc:
         flash(exc.detail, "error")
         return redirect(url_for("staff.account"))

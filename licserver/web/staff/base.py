@@ -20,9 +20,8 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import Forbidden
-from licserver.extensions import db
-from licserver.runtime import deps
-from licserver.services import Actor, Deps, Origin
+from licserver.runtime import context
+from licserver.services import Actor, Origin
 from licserver.services import staff as staff_service
 from licserver.services.staff import StaffIdentity
 from licserver.web.shared import pages
@@ -78,10 +77,6 @@ def staff_origin() -> Origin:
     """For events: actor type ``admin``, id ``staff:<email>`` (see
     ``licserver.domain.staff.actor_id``), and the request's address."""
     return Origin(Actor("admin", current_staff().actor_id), request.remote_addr)
-
-
-def service_deps() -> Deps:
-    return deps()
 
 
 def staff_can(action: str) -> bool:
@@ -151,7 +146,7 @@ def _upload_limit() -> None:
     if setting is None or request.method != "POST":
         return
     sid = session.get(SESSION_KEY)
-    ident = staff_service.load(db.session(), sid) if isinstance(sid, str) else None
+    ident = staff_service.load(context(), sid) if isinstance(sid, str) else None
     if ident is not None and rules.at_least(ident.role, rules.ADMIN):
         request.max_content_length = int(current_app.config[setting]) + 1024**2
 
@@ -173,7 +168,7 @@ def _load() -> None:
     g.staff = None
     sid = session.get(SESSION_KEY)
     if isinstance(sid, str):
-        g.staff = staff_service.load(db.session(), sid)
+        g.staff = staff_service.load(context(), sid)
         if g.staff is None:
             session.pop(SESSION_KEY, None)
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import render_template
 
 from licserver.domain import staff as rules
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import orders as order_service
 from licserver.services import staff_console as console
 from licserver.web.staff.base import bp, current_staff, staff_required
@@ -17,7 +17,7 @@ from licserver.web.staff.licenses import issue_form
 @bp.get("/customers/<number>")
 @staff_required(action=rules.VIEW)
 def customer(number: str) -> Any:
-    data = console.customer_page(db.session(), number)
+    data = console.customer_page(context(), number)
     return render_template(
         "staff/customer.html",
         data=data,

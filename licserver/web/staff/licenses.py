@@ -10,19 +10,13 @@ from flask import flash, redirect, render_template, url_for
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.extensions import db
+from licserver.runtime import context
 from licserver.services import activation as activation_service
 from licserver.services import licenses as license_service
 from licserver.services import policy_views as views
 from licserver.services import staff_console as console
 from licserver.web.shared.forms import choices
-from licserver.web.staff.base import (
-    bp,
-    current_staff,
-    service_deps,
-    staff_origin,
-    staff_required,
-)
+from licserver.web.staff.base import bp, current_staff, staff_origin, staff_required
 from licserver.web.staff.forms import ConfirmForm, IssueForm, ReasonForm, RenewForm, TermsForm
 
 
@@ -34,7 +28,7 @@ def end_of_day(day: date | None) -> datetime | None:
 
 
 def _detail(public_id: str, *, shown: dict[str, str] | None = None, status: int = 200) -> Any:
-    data = console.license_page(db.session(), public_id)
+    data = console.license_page(context(), public_id)
     lic = data.license
     terms = TermsForm(
         formdata=None,
@@ -49,7 +43,7 @@ def _detail(public_id: str, *, shown: dict[str, str] | None = None, status: int 
         reason_form=ReasonForm(formdata=None),
         confirm=ConfirmForm(),
         terms=terms,
-        model=views.licence_model(db.session(), lic),
+        model=views.licence_model(context(), lic),
         renew=RenewForm(formdata=None),
     ), status
 
@@ -69,11 +63,9 @@ def deactivate(public_id: str, activation_id: str) -> Any:
             {"reason": form.reason.errors},
             "The reason is not valid: " + "; ".join(form.reason.errors),
         )
-    act = console.installation(db.session(), public_id, activation_id)
+    act = console.installation(context(), public_id, activation_id)
     reason = (form.reason.data or "").strip() or None
-    done = activation_service.deactivate(
-        service_deps(), act.public_id, staff_origin(), reason=reason
-    )
+    done = activation_service.deactivate(context(), act.public_id, staff_origin(), reason=reason)
     flash(f"{done.machine_name} is deactivated; its seat is free.", "info")
     return redirect(url_for("staff.license", public_id=public_id))
 
@@ -96,7 +88,7 @@ def change_status(public_id: str, action: str) -> Any:
     if not form.validate_on_submit():
         raise ValidationFailed({"reason": form.reason.errors}, "The reason is not valid.")
     lic = license_service.change_status(
-        service_deps(), staff_origin(), public_id, action, (form.reason.data or "").strip() or None
+        context(), staff_origin(), public_id, action, (form.reason.data or "").strip() or None
     )
     flash(f"Licence {lic.public_id} is {lic.status}.", "info")
     return redirect(url_for("staff.license", public_id=lic.public_id))
@@ -107,7 +99,7 @@ def change_status(public_id: str, action: str) -> Any:
 def regenerate_password(public_id: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    lic, password = license_service.regenerate_password(service_deps(), staff_origin(), public_id)
+    lic, password = license_service.regenerate_password(context(), staff_origin(), public_id)
     flash("A new activation password is set; the old one no longer activates.", "info")
     return _detail(lic.public_id, shown={"activation_password": password})
 
@@ -117,7 +109,7 @@ def regenerate_password(public_id: str) -> Any:
 def reissue_key(public_id: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    lic, key = license_service.reissue_key(service_deps(), staff_origin(), public_id)
+    lic, key = license_service.reissue_key(context(), staff_origin(), public_id)
     flash("A new licence key is issued; the old key no longer activates.", "info")
     return _detail(lic.public_id, shown={"license_key": key})
 
@@ -127,8 +119,8 @@ def reissue_key(public_id: str) -> Any:
 def reveal(public_id: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    deps = service_deps()
-    secrets = license_service.reveal(deps, license_service.get(db.session(), public_id))
+    deps = context()
+    secrets = license_service.reveal(deps, license_service.get(context(), public_id))
     return _detail(
         public_id,
         shown={"license_key": secrets.key, "activation_password": secrets.activation_password},
@@ -143,7 +135,7 @@ def change_terms(public_id: str) -> Any:
         errors = {k: list(v) for k, v in form.errors.items()}
         raise ValidationFailed(errors, "Some fields are not valid.")
     lic = license_service.update(
-        service_deps(),
+        context(),
         staff_origin(),
         public_id,
         {"seats": form.seats.data, "expires_at": end_of_day(form.expires_on.data)},
@@ -160,7 +152,7 @@ def change_terms(public_id: str) -> Any:
 @staff_required(action=rules.ISSUE)
 def issue(number: str) -> Any:
     form = IssueForm()
-    form.product.choices = choices([(p.code, p.name) for p in console.products(db.session())])
+    form.product.choices = choices([(p.code, p.name) for p in console.products(context())])
     if not form.validate_on_submit():
         errors = {k: list(v) for k, v in form.errors.items()}
         raise ValidationFailed(errors, "Some fields are not valid.")
@@ -168,7 +160,7 @@ def issue(number: str) -> Any:
     if form.expires_on.data is not None:
         kwargs["expires_at"] = end_of_day(form.expires_on.data)
     lic, secrets = license_service.create(
-        service_deps(),
+        context(),
         staff_origin(),
         product=form.product.data,
         customer=number,
@@ -185,5 +177,5 @@ def issue(number: str) -> Any:
 
 def issue_form() -> IssueForm:
     form = IssueForm(formdata=None)
-    form.product.choices = choices([(p.code, p.name) for p in console.products(db.session())])
+    form.product.choices = choices([(p.code, p.name) for p in console.products(context())])
     return form

@@ -19,13 +19,13 @@ from wtforms.validators import Length, Optional
 from licserver.domain import policy as policy_rules
 from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
-from licserver.extensions import db
 from licserver.models.policy import Policy
+from licserver.runtime import context
 from licserver.services import licenses as license_service
 from licserver.services import policies as svc
 from licserver.services import policy_views as views
 from licserver.web.shared.forms import ConfirmForm, field_errors
-from licserver.web.staff.base import add_nav, bp, service_deps, staff_origin, staff_required
+from licserver.web.staff.base import add_nav, bp, staff_origin, staff_required
 from licserver.web.staff.forms import RenewForm
 
 # What each setting means, for the page (docs/licence-models.md has the whole story).
@@ -89,11 +89,11 @@ def _form_errors(form: PolicyForm, exc: LicenseServerError) -> None:
 
 
 def _list_page(code: str | None, form: PolicyForm | None = None, status: int = 200) -> Any:
-    session = db.session()
+    session = context()
     products = views.products(session)
     if code is None and products:
         code = products[0].code
-    rows = views.product_policies(session, code) if code else []
+    rows = views.product_policies(context(), code) if code else []
     return render_template(
         "staff/policies.html",
         products=products,
@@ -119,7 +119,7 @@ def create_policy(code: str) -> Any:
         return _list_page(code, form, 422)
     try:
         pol = svc.create(
-            service_deps(),
+            context(),
             staff_origin(),
             product=code,
             name=(form.name.data or "").strip(),
@@ -144,7 +144,7 @@ def _policy_page(
     preview: svc.PolicyChange | None = None,
     status: int = 200,
 ) -> Any:
-    session = db.session()
+    session = context()
     form = form or PolicyForm(
         formdata=None, name=pol.name, settings=lines_of(dict(pol.settings or {}))
     )
@@ -164,14 +164,14 @@ def _policy_page(
 @bp.get("/policies/p/<public_id>")
 @staff_required()
 def policy(public_id: str) -> Any:
-    return _policy_page(svc.get(db.session(), public_id))
+    return _policy_page(svc.get(context(), public_id))
 
 
 @bp.post("/policies/p/<public_id>")
 @staff_required(rules.ADMIN)
 def change_policy(public_id: str) -> Any:
     """The first submit shows the dry run; "Save" (save=1) applies it."""
-    pol = svc.get(db.session(), public_id)
+    pol = svc.get(context(), public_id)
     form = PolicyForm()
     if not form.validate_on_submit():
         return _policy_page(pol, form, status=422)
@@ -182,7 +182,7 @@ def change_policy(public_id: str) -> Any:
         changes: dict[str, Any] = {k: None for k in (pol.settings or {}) if k not in wanted}
         changes.update(wanted)
         change = svc.update(
-            service_deps(),
+            context(),
             staff_origin(),
             public_id,
             name=(form.name.data or "").strip(),
@@ -191,9 +191,9 @@ def change_policy(public_id: str) -> Any:
         )
     except LicenseServerError as exc:
         _form_errors(form, exc)
-        return _policy_page(svc.get(db.session(), public_id), form, status=422)
+        return _policy_page(svc.get(context(), public_id), form, status=422)
     if not save:
-        return _policy_page(svc.get(db.session(), public_id), form, preview=change)
+        return _policy_page(svc.get(context(), public_id), form, preview=change)
     flash(
         f"Policy {change.policy.name} saved: "
         + (", ".join(change.changed) if change.changed else "nothing changed")
@@ -211,7 +211,7 @@ def change_policy(public_id: str) -> Any:
 def set_licence_policy(public_id: str) -> Any:
     ref = (request.form.get("policy") or "").strip() or None
     ConfirmForm().validate_on_submit() or _csrf_failed()
-    lic = license_service.update(service_deps(), staff_origin(), public_id, {"policy": ref})
+    lic = license_service.update(context(), staff_origin(), public_id, {"policy": ref})
     flash(
         f"Licence {lic.public_id} follows {lic.policy.name if lic.policy else 'no policy'}.", "info"
     )
@@ -224,7 +224,7 @@ def renew_licence(public_id: str) -> Any:
     form = RenewForm()
     if not form.validate_on_submit():
         raise ValidationFailed({k: list(v) for k, v in form.errors.items()}, "Days: 1 to 36500.")
-    lic = license_service.renew(service_deps(), staff_origin(), public_id, form.days.data)
+    lic = license_service.renew(context(), staff_origin(), public_id, form.days.data)
     assert lic.expires_at is not None
     flash(f"Licence {lic.public_id} renewed to {lic.expires_at.strftime('%Y-%m-%d')}.", "info")
     return redirect(url_for("staff.license", public_id=public_id))
@@ -237,7 +237,7 @@ def convert_licence(public_id: str) -> Any:
     ConfirmForm().validate_on_submit() or _csrf_failed()
     if not ref:
         raise ValidationFailed({"policy": ["Choose the paid policy."]})
-    lic = license_service.convert(service_deps(), staff_origin(), public_id, policy=ref)
+    lic = license_service.convert(context(), staff_origin(), public_id, policy=ref)
     flash(
         f"Licence {lic.public_id} converted to {lic.policy.name if lic.policy else ref}; "
         "its installations keep working.",

@@ -3,10 +3,9 @@ file or a URL) and publishing it. Support sees them; admins change them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField, TextAreaField
@@ -14,10 +13,10 @@ from wtforms.validators import Length, Optional, Regexp
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.extensions import db
 from licserver.models import utcnow
-from licserver.runtime import mailer
+from licserver.runtime import context
 from licserver.services import policy_views as views
+from licserver.services import release_artifacts as artifacts
 from licserver.services import releases as svc
 from licserver.web.shared.forms import ConfirmForm, field_errors
 from licserver.web.staff.base import (
@@ -30,13 +29,12 @@ from licserver.web.staff.base import (
 
 
 class ReleaseForm(FlaskForm):  # type: ignore[misc]
-    version = StringField(
-        "Version",
-        validators=[
-            Regexp(
-                svc.VERSION_RE, message="1 to 64 of A-Z a-z 0-9 . _ + -, starting with A-Z a-z 0-9."
-            )
-        ],
+    # Checked by the service (a semantic version): its message shows here.
+    version = StringField("Version (semantic, like 3.1.0)", validators=[Length(1, 64)])
+    channel = StringField(
+        "Channel (stable, rc, beta, alpha, dev or your own)",
+        default="stable",
+        validators=[Length(1, 32)],
     )
     file = FileField("File (kept by this server)")
     url = StringField("Or the URL where it is hosted", validators=[Optional(), Length(max=2000)])
@@ -56,16 +54,17 @@ allow_large_upload("staff.add_release", "RELEASE_MAX_UPLOAD_BYTES")
 
 
 def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) -> Any:
-    s = db.session()
+    s = context()
     products = views.products(s)
     if code is None and products:
         code = products[0].code
-    rows = svc.list_releases(s, code) if code else []
+    rows = svc.list_releases(context(), code) if code else []
     return render_template(
         "staff/releases.html",
         products=products,
         code=code,
         releases=rows,
+        counts=artifacts.check_counts(s, [r.id for r in rows]),
         form=form or ReleaseForm(formdata=None),
         confirm=ConfirmForm(),
     ), status
@@ -78,7 +77,7 @@ def releases() -> Any:
 
 
 def _publish(code: str, version: str) -> int:
-    return svc.publish_and_notify(db.session(), mailer(), staff_origin(), code, version).sent
+    return svc.publish_and_notify(context(), staff_origin(), code, version).sent
 
 
 @bp.post("/releases/<code>")
@@ -92,10 +91,9 @@ def add_release(code: str) -> Any:
     if (upload is None) == (url is None):
         form.url.errors = ["Choose a file, or give a URL (not both)."]
         return _page(code, form, 422)
-    cfg = current_app.config
     try:
         release = svc.add(
-            db.session(),
+            context(),
             product_code=code,
             version=form.version.data,
             released_at=utcnow(),
@@ -103,9 +101,8 @@ def add_release(code: str) -> Any:
             upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
             url=url,
             sha256=(form.sha256.data or "").strip() or None,
-            releases_dir=Path(cfg["RELEASES_DIR"]),
-            max_bytes=int(cfg["RELEASE_MAX_UPLOAD_BYTES"]),
             origin=staff_origin(),
+            meta=svc.ReleaseMeta(channel=(form.channel.data or "stable").strip()),
         )
     except ValidationFailed as exc:
         field_errors(form, exc, default="url")
@@ -125,6 +122,16 @@ def publish_release(code: str, version: str) -> Any:
         raise ValidationFailed({}, "The form was not valid.")
     sent = _publish(code, version)
     flash(f"{code} {version} is published; update email to {sent} address(es).", "info")
+    return redirect(url_for("staff.releases", product=code))
+
+
+@bp.post("/releases/<code>/<version>/yank")
+@staff_required(rules.ADMIN)
+def yank_release(code: str, version: str) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        raise ValidationFailed({}, "The form was not valid.")
+    artifacts.yank(context(), code, version, now=utcnow(), origin=staff_origin())
+    flash(f"{code} {version} is yanked: it is never offered again.", "info")
     return redirect(url_for("staff.releases", product=code))
 
 

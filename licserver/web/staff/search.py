@@ -7,8 +7,9 @@ from typing import Any
 from flask import render_template, request
 
 from licserver.domain import staff as rules
+from licserver.runtime import context
 from licserver.services import staff_console as console
-from licserver.web.staff.base import bp, service_deps, staff_required
+from licserver.web.staff.base import bp, staff_required
 from licserver.web.staff.forms import ReasonForm
 
 
@@ -16,5 +17,5 @@ from licserver.web.staff.forms import ReasonForm
 @staff_required(action=rules.VIEW)
 def index() -> Any:
     query = request.args.get("q", "")
-    results = console.search(service_deps(), query) if query.strip() else None
+    results = console.search(context(), query) if query.strip() else None
     return render_template("staff/search.html", query=query, results=results, form=ReasonForm())

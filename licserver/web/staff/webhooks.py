@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -16,7 +16,7 @@ from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
 from licserver.extensions import db
 from licserver.models.webhook import WebhookDelivery
-from licserver.runtime import runtime
+from licserver.runtime import context
 from licserver.services import webhooks as svc
 from licserver.web.shared.forms import field_errors, plain_text
 from licserver.web.staff.base import add_nav, bp, staff_required
@@ -40,14 +40,9 @@ def _patterns(text: str) -> list[str]:
     return [p for p in re.split(r"[\s,]+", text.strip()) if p]
 
 
-def _settings() -> svc.Settings:
-    return svc.Settings.from_config(current_app.config)
-
-
 def _list_page(form: WebhookForm, status: int = 200) -> Any:
-    session = db.session()
-    endpoints, _ = svc.page(session, 200, None)
-    counts = svc.status_counts(session, [e.id for e in endpoints])
+    endpoints, _ = svc.page(context(), 200, None)
+    counts = svc.status_counts(context(), [e.id for e in endpoints])
     return render_template(
         "staff/webhooks.html", endpoints=endpoints, counts=counts, form=form
     ), status
@@ -67,13 +62,11 @@ def webhook_create() -> Any:
         return _list_page(form, 422)
     try:
         endpoint, secret = svc.create(
-            db.session(),
-            runtime().box(),
+            context(),
             url=form.url.data.strip(),
             events=_patterns(form.events.data),
             description=(form.description.data or "").strip() or None,
             include_ip=bool(form.include_ip.data),
-            allow_private=_settings().allow_private,
         )
     except ValidationFailed as exc:
         db.session.rollback()
@@ -92,10 +85,9 @@ def webhook(webhook_id: str) -> Any:
     status = request.args.get("status") or None
     if status not in (None, *svc.STATUSES):
         status = None
-    session = db.session()
-    endpoint = svc.get(session, webhook_id)
+    endpoint = svc.get(context(), webhook_id)
     rows, next_cursor, attempts = svc.deliveries_page(
-        session, webhook_id, PAGE_SIZE, request.args.get("cursor") or None, status
+        context(), webhook_id, PAGE_SIZE, request.args.get("cursor") or None, status
     )
     return render_template(
         "staff/webhook.html",
@@ -104,7 +96,7 @@ def webhook(webhook_id: str) -> Any:
         attempts=attempts,
         status=status,
         next_cursor=next_cursor,
-        counts=svc.status_counts(session, [endpoint.id]).get(endpoint.id, {}),
+        counts=svc.status_counts(context(), [endpoint.id]).get(endpoint.id, {}),
         confirm=ConfirmForm(),
     )
 
@@ -122,7 +114,7 @@ def _confirmed() -> None:
 @staff_required(rules.ADMIN)
 def webhook_enable(webhook_id: str) -> Any:
     _confirmed()
-    svc.update_endpoint(db.session(), webhook_id, {"enabled": True})
+    svc.update_endpoint(context(), webhook_id, {"enabled": True})
     flash("Enabled: the endpoint is sent the events from now on.", "info")
     return _back(webhook_id)
 
@@ -131,7 +123,7 @@ def webhook_enable(webhook_id: str) -> Any:
 @staff_required(rules.ADMIN)
 def webhook_disable(webhook_id: str) -> Any:
     _confirmed()
-    svc.update_endpoint(db.session(), webhook_id, {"enabled": False})
+    svc.update_endpoint(context(), webhook_id, {"enabled": False})
     flash("Disabled: nothing is sent to this endpoint until it is enabled again.", "info")
     return _back(webhook_id)
 
@@ -140,7 +132,7 @@ def webhook_disable(webhook_id: str) -> Any:
 @staff_required(rules.ADMIN)
 def webhook_delete(webhook_id: str) -> Any:
     _confirmed()
-    svc.delete_endpoint(db.session(), webhook_id)
+    svc.delete_endpoint(context(), webhook_id)
     flash(f"Webhook {webhook_id} removed, with its delivery log.", "info")
     return redirect(url_for("staff.webhooks"))
 
@@ -155,7 +147,7 @@ def _said(d: WebhookDelivery) -> str:
 @staff_required(rules.ADMIN)
 def webhook_test(webhook_id: str) -> Any:
     _confirmed()
-    d = svc.send_ping(db.session(), runtime().box(), _settings(), webhook_id)
+    d = svc.send_ping(context(), webhook_id)
     flash(f"Test ping {_said(d)}.", "info" if d.status == "delivered" else "error")
     return _back(webhook_id)
 
@@ -164,7 +156,7 @@ def webhook_test(webhook_id: str) -> Any:
 @staff_required(rules.ADMIN)
 def webhook_retry(webhook_id: str, delivery_id: int) -> Any:
     _confirmed()
-    d = svc.retry_now(db.session(), runtime().box(), _settings(), webhook_id, delivery_id)
+    d = svc.retry_now(context(), webhook_id, delivery_id)
     flash(f"Delivery {delivery_id} {_said(d)}.", "info" if d.status == "delivered" else "error")
     return _back(webhook_id)
 
