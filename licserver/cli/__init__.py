@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Check that this database (a restored one, say) is complete and usable with this "
         "keys folder: schema at head, table counts, every signing key in place.",
     ),
+    "dashboard": ("dashboard", "The console dashboard's stored figures."),
     "db": ("database", "Schema migrations."),
     "demo": ("demo", "Load a demo product, customer, licences and users; print how to use them."),
     "history": ("history", "The tamper-evident history of licences."),
