@@ -19,7 +19,7 @@ from licserver.runtime import context
 from licserver.services import activation as activation_service
 from licserver.services.context import Context
 from licserver.services.credentials import ACTIVATION_PASSWORD, LICENSE_KEY, Credentials
-from tests.conftest import TEST_ORIGIN, Factory, IssuedLicense
+from tests.support.factory import TEST_ORIGIN, Factory, IssuedLicense
 
 # The test clock: every service call of the dashboard sees this as now.
 NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)

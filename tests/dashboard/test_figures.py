@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from licserver.extensions import db
 from licserver.services import dashboard
-from tests.conftest import Factory
 from tests.dashboard.conftest import NOW, World, at, clock_context
+from tests.support.factory import Factory
 
 
 def series(rows: list[dashboard.Series]) -> dict[str, list[int]]:

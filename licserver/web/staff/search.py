@@ -1,4 +1,5 @@
-"""The console's home: one search box across customers, licences and installations."""
+"""The console's home: the dashboard, and one search box across customers,
+licences and installations (with a query: its results instead of the dashboard)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from flask import render_template, request
 
 from licserver.domain import staff as rules
 from licserver.runtime import context
+from licserver.services import dashboard
 from licserver.services import staff_console as console
+from licserver.web.staff import dashboard as dashboard_page
 from licserver.web.staff.base import bp, staff_required
 from licserver.web.staff.forms import ReasonForm
 
@@ -17,5 +20,17 @@ from licserver.web.staff.forms import ReasonForm
 @staff_required(action=rules.VIEW)
 def index() -> Any:
     query = request.args.get("q", "")
-    results = console.search(context(), query) if query.strip() else None
-    return render_template("staff/search.html", query=query, results=results, form=ReasonForm())
+    if query.strip():
+        results = console.search(context(), query)
+        return render_template(
+            "staff/search.html", query=query, results=results, form=ReasonForm(), board=None
+        )
+    board = dashboard.read(context())
+    return render_template(
+        "staff/search.html",
+        query=query,
+        results=None,
+        form=ReasonForm(),
+        board=board,
+        charts=dashboard_page.render(board),
+    )
