@@ -21,12 +21,12 @@ has the measurements behind the split.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, case, cast, func, literal, select, update
+from sqlalchemy import Date, case, cast, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -212,24 +212,29 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def _store_counts(session: Session, rows: Iterable[Row]) -> None:
-    """Add the counts to the stored ones (a new row where there is none)."""
+def _store_counts(session: Session, rows: Sequence[Row]) -> None:
+    """Add the counts to the stored ones (a new row where there is none): one
+    read of the days concerned, then one statement for the changed rows and one
+    for the new (a first fold brings thousands). A concurrent refresh that did
+    the same loses at its watermark check and rolls back."""
+    if not rows:
+        return
+    d = DashboardDay
+    q = select(d.id, d.day, d.product_id, d.kind, d.code, d.count).where(
+        d.day >= min(r[0] for r in rows)
+    )
+    stored = {(_as_date(day), p, k, c): (rid, n) for rid, day, p, k, c, n in session.execute(q)}
+    changed, new = [], []
     for day, product, sort, code, n in rows:
-        key = (
-            DashboardDay.day == day,
-            DashboardDay.product_id == product,
-            DashboardDay.kind == sort,
-            DashboardDay.code == code,
-        )
-        done = session.execute(
-            update(DashboardDay)
-            .where(*key)
-            .values(count=DashboardDay.count + n)
-            .execution_options(synchronize_session=False)
-        )
-        if done.rowcount == 0:  # type: ignore[attr-defined]
-            session.add(DashboardDay(day=day, product_id=product, kind=sort, code=code, count=n))
-    session.flush()
+        found = stored.get((day, product, sort, code))
+        if found is not None:
+            changed.append({"id": found[0], "count": found[1] + n})
+        else:
+            new.append({"day": day, "product_id": product, "kind": sort, "code": code, "count": n})
+    if changed:
+        session.execute(update(DashboardDay), changed)  # by primary key
+    if new:
+        session.execute(insert(DashboardDay), new)
 
 
 def _folded(session: Session, first: date) -> list[Row]:
