@@ -146,8 +146,10 @@ def stub_server() -> Iterator[Callable[..., Any]]:
 
     started: list[StubServer] = []
 
-    def start(status: int, headers: dict[str, str] | None = None, body: Any = None) -> StubServer:
-        s = StubServer(status, headers or {}, body)
+    def start(
+        status: int, headers: dict[str, str] | None = None, body: Any = None, signed: bool = True
+    ) -> StubServer:
+        s = StubServer(status, headers or {}, body, signed=signed)
         started.append(s)
         return s
 

@@ -1,16 +1,30 @@
 """A loopback HTTP server with one canned answer, counting the requests: the
-kit's stand-in for a server that rate-limits or fails (429, 503, 4xx)."""
+kit's stand-in for a server that rate-limits or fails (429, 503, 4xx).
+
+It signs its answers as the real server does (API.md "Signed answers") with the
+kit's key ``kit-k1`` (seed bytes 0..31, the key the canned tests pin), for the
+request's own nonce; ``signed=False`` answers unsigned, as a proxy would."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from licserver import signing
+
+KIT_KID = "kit-k1"
+KIT_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+
 
 class StubServer:
-    def __init__(self, status: int, headers: dict[str, str], body: Any) -> None:
+    def __init__(
+        self, status: int, headers: dict[str, str], body: Any, *, signed: bool = True
+    ) -> None:
         self.hits = 0
         stub = self
 
@@ -26,6 +40,20 @@ class StubServer:
                 self.send_header("Connection", "close")
                 for k, v in headers.items():
                     self.send_header(k, v)
+                if signed:
+                    self.send_header(
+                        signing.ANSWER_SIGNATURE_HEADER,
+                        signing.answer_signature(
+                            KIT_KID,
+                            KIT_KEY,
+                            method=self.command,
+                            target=self.path,
+                            status=status,
+                            t=int(time.time()),
+                            body=raw,
+                            nonce=self.headers.get(signing.NONCE_HEADER) or "",
+                        ),
+                    )
                 self.end_headers()
                 self.wfile.write(raw)
 

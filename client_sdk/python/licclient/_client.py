@@ -744,6 +744,7 @@ class LicenseClient:
                 timeout=self.timeout,
                 retries=self.retries,
                 user_agent=f"licclient/{__version__} Python/{platform.python_version()}",
+                public_keys=self._keys,
             )
         return self._transport
 
