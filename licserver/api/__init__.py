@@ -39,9 +39,9 @@ def register_blueprints(api: Api, app: Flask, limiter: Limiter) -> None:
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "Admin token: lsa_<id>_<secret>"},
     )
-    from licserver.api import admin, answers, client, health
+    from licserver.api import admin, answers, client, health, updates
 
-    for bp in (health.blp, client.blp, *admin.blueprints()):
+    for bp in (health.blp, client.blp, updates.blp, *admin.blueprints()):
         api.register_blueprint(bp)
     _state_credentials_rule(api)
     answers.init_app(app)
@@ -51,6 +51,7 @@ def register_blueprints(api: Api, app: Flask, limiter: Limiter) -> None:
     # Per source IP, one allowance shared by every client-API route (not one per
     # route); off with RATE_LIMITS=off.
     limiter.shared_limit(app.config["CLIENT_RATE_LIMIT"], scope="client-api")(client.blp)
+    limiter.shared_limit(app.config["CLIENT_RATE_LIMIT"], scope="client-api")(updates.blp)
 
 
 def _state_credentials_rule(api: Api) -> None:

@@ -50,6 +50,67 @@ def _new_user(customer: Customer, email: str, name: str, role: str, ttl_hours: i
     return Invitation(user, token)
 
 
+def _new_number(session: Session) -> str:
+    for _ in range(5):
+        number = new_customer_number()
+        if session.scalars(select(Customer.id).where(Customer.number == number)).first() is None:
+            break
+    return number
+
+
+def find_by_email(session: Session, email: str) -> Customer | None:
+    """The customer whose contact email, or one of whose portal users' email,
+    is ``email`` (any case)."""
+    low = email.strip().lower()
+    cust = session.scalars(
+        select(Customer).where(func.lower(Customer.email) == low).order_by(Customer.id)
+    ).first()
+    if cust is None:
+        user = session.scalars(select(User).where(func.lower(User.email) == low)).first()
+        cust = session.get(Customer, user.customer_id) if user else None
+    return cust
+
+
+def buyer(
+    ctx: Context, email: str, name: str | None, invitation_ttl_hours: int
+) -> tuple[Customer, str | None]:
+    """A buyer's account (a store's sale): found by email, any case, or
+    created with its owner. The invitation token when the owner has no portal
+    password yet (a new one is made each time). In the caller's transaction,
+    no commit.
+
+    Race-free: a new customer comes with its owner, and ``users.email`` is
+    unique, so of two transactions creating one for the same email the second
+    one's insert fails (PostgreSQL makes it wait for the first to commit); it
+    rolls back its savepoint and takes the first one's customer. On SQLite the
+    caller holds the write lock, so there is no race."""
+    session = ctx.session
+    low = email.strip().lower()
+    cust = find_by_email(session, low)
+    if cust is None:
+        try:
+            with session.begin_nested():
+                cust = Customer(number=_new_number(session), name=name or low, email=low)
+                session.add(cust)
+                session.flush()
+                session.add(_new_user(cust, low, name or low, "owner", invitation_ttl_hours).user)
+                session.flush()
+        except IntegrityError:
+            cust = find_by_email(session, low)
+            if cust is None:
+                raise
+    user = session.scalars(select(User).where(func.lower(User.email) == low)).first()
+    if user is not None and user.password_hash:
+        return cust, None
+    if user is None:  # a customer whose contact email has no portal user yet
+        user = _new_user(cust, low, name or low, "owner", invitation_ttl_hours).user
+        session.add(user)
+    token = random_token(32)
+    user.invite_token_hash = token_hash(token)
+    user.invite_expires_at = utcnow() + timedelta(hours=invitation_ttl_hours)
+    return cust, token
+
+
 def create(
     ctx: Context,
     *,
@@ -64,12 +125,8 @@ def create(
     email = email.strip().lower()
     if _email_taken(session, email):
         raise Conflict(f"A portal user with email '{email}' already exists.")
-    for _ in range(5):
-        number = new_customer_number()
-        if session.scalars(select(Customer.id).where(Customer.number == number)).first() is None:
-            break
     cust = Customer(
-        number=number,
+        number=_new_number(session),
         name=name,
         email=email,
         company_password_hash=hash_password(company_password) if company_password else None,

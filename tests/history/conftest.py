@@ -1,5 +1,6 @@
 """Fixtures of the history tests: the portal's (accounts, a browser) and the
-live gunicorn of tests/e2e, plus helpers to run the CLI and tamper with rows."""
+live gunicorn (``live_server``, tests/support/servers.py), plus helpers to run
+the CLI and tamper with rows."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from tests.api.helpers import (
 from tests.conftest import AdminClient, Factory
 from tests.history.conftest import cli, sql
 from tests.live import LiveServer
-from tests.policies.test_client_models import (
+from tests.policies.helpers import (
     ago,
     licence_with,
     now,

@@ -51,6 +51,27 @@ def make_integration(admin: AdminClient, provider: str, **extra: Any) -> dict[st
 Sender = Callable[..., Any]
 
 
+def licence(admin: AdminClient, lic_id: str) -> dict[str, Any]:
+    resp = admin.get(f"/api/v1/licenses/{lic_id}")
+    assert resp.status_code == 200
+    out: dict[str, Any] = resp.get_json()
+    return out
+
+
+def events(admin: AdminClient, integ: dict[str, Any]) -> list[dict[str, Any]]:
+    """The integration's event log, newest first."""
+    items: list[dict[str, Any]] = admin.get(
+        f"/api/v1/integrations/{integ['id']}/events"
+    ).get_json()["items"]
+    return items
+
+
+def outcome(resp: Any) -> str:
+    assert resp.status_code == 200, resp.get_json()
+    got: str = resp.get_json()["received"][0]["outcome"]
+    return got
+
+
 @pytest.fixture
 def send(client: Any) -> Callable[[dict[str, Any], dict[str, Any]], Any]:
     def _send(

@@ -11,21 +11,9 @@ from flask import Flask
 from tests.conftest import AdminClient
 from tests.mail import SmtpServer, body_text
 from tests.stores import fixtures as f
+from tests.stores.conftest import events as _events
+from tests.stores.conftest import licence as _licence
 from tests.stores.conftest import make_integration
-
-
-def _licence(admin: AdminClient, lic_id: str) -> dict[str, Any]:
-    resp = admin.get(f"/api/v1/licenses/{lic_id}")
-    assert resp.status_code == 200
-    out: dict[str, Any] = resp.get_json()
-    return out
-
-
-def _events(admin: AdminClient, integ: dict[str, Any]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = admin.get(
-        f"/api/v1/integrations/{integ['id']}/events"
-    ).get_json()["items"]
-    return items
 
 
 def test_purchase_issues_one_licence_and_emails_the_buyer(

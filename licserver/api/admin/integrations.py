@@ -19,6 +19,7 @@ from licserver.api.schemas.stores import (
     IntegrationPage,
     IntegrationPatch,
     ReceiveOut,
+    StoreEventOut,
     StoreEventPage,
 )
 from licserver.domain.permissions import STORES
@@ -125,6 +126,17 @@ def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """The events received, newest first, with what each did."""
     found = svc.events_page(context().session, integration_id, admin_views.page_request(args))
     return admin_views.page(found, event_view)
+
+
+@blp.post("/<integration_id>/events/<event_id>/reapply")
+@blp.response(200, StoreEventOut)
+@errors(blp, 401, 403, 404, 409, 503)
+@require(STORES)
+def reapply(integration_id: str, event_id: str) -> dict[str, Any]:
+    """Apply an ``ignored`` or ``failed`` event again (after mapping its item,
+    say); the answer is the event with its new outcome. An applied one: 409."""
+    ctx = context()
+    return event_view(receiver.reapply_by_id(ctx, ctx.mailer, integration_id, event_id))
 
 
 _STORE_BODY = {

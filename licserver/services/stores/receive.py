@@ -177,6 +177,20 @@ def retry_held(ctx: Ctx, mailer: Mailer, integ_id: int) -> None:
         reapply(ctx, mailer, ev_id, cascade=False)
 
 
+def reapply_by_id(ctx: Ctx, mailer: Mailer, public_id: str, event_id: str) -> StoreEvent:
+    """Staff's "re-apply" of an ``ignored`` or ``failed`` event (after mapping
+    its item, say). An applied event is never applied twice: ``Conflict``."""
+    session = ctx.session
+    integ = integrations.get(session, public_id)
+    row = integrations.get_event(session, integ, event_id)
+    if row.outcome == "applied":
+        session.rollback()
+        raise Conflict(f"Event '{event_id}' is applied already.")
+    ev_id = row.id
+    session.rollback()
+    return reapply(ctx, mailer, ev_id)
+
+
 def reapply(ctx: Ctx, mailer: Mailer, store_event_id: int, cascade: bool = True) -> StoreEvent:
     """Apply a recorded event again (staff's "re-apply" of an ignored or failed
     one, or a held one after the event it waited for). An applied one is left."""
@@ -209,6 +223,8 @@ def reapply(ctx: Ctx, mailer: Mailer, store_event_id: int, cascade: bool = True)
         session.rollback()
         raise
     mail.send_issued(mailer, result.issued)
+    if result.staff_notice and cascade:
+        mail.tell_staff(ctx.session, mailer, integ, result.staff_notice)
     if cascade and result.outcome == "applied":
         retry_held(ctx, mailer, integ.id)
     return row

@@ -16,7 +16,7 @@ from licserver.runtime import context
 from licserver.services import history as history_service
 from licserver.services import policies as policy_service
 from licserver.services import portal_licenses as svc
-from licserver.web.portal.base import bp, me, origin, principal, requires
+from licserver.web.portal.base import bp, by_me, origin, principal, requires
 from licserver.web.portal.forms import ConfirmForm, DeactivateForm
 
 
@@ -154,8 +154,7 @@ def deactivate(public_id: str, activation_id: str) -> Any:
             context(), origin(), principal(), public_id, activation_id, form.reason.data
         )
         if done.changed:
-            by = me().name if me().email is None else f"{me().name} <{me().email}>"
-            svc.notify_deactivated(context(), done, by)
+            svc.notify_deactivated(context(), done, by_me())
         verb = "released" if policy_service.effective(done.license).floating else "deactivated"
         flash(f"{done.activation.machine_name} is {verb}; its seat is free.", "info")
         return redirect(url_for("portal.license", public_id=public_id))
