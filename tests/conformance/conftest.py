@@ -147,9 +147,13 @@ def stub_server() -> Iterator[Callable[..., Any]]:
     started: list[StubServer] = []
 
     def start(
-        status: int, headers: dict[str, str] | None = None, body: Any = None, signed: bool = True
+        status: int,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        signed: bool = True,
+        forge: str | None = None,
     ) -> StubServer:
-        s = StubServer(status, headers or {}, body, signed=signed)
+        s = StubServer(status, headers or {}, body, signed=signed, forge=forge)
         started.append(s)
         return s
 
