@@ -16,6 +16,7 @@ import licserver
 from licserver import signing
 from licserver.extensions import db
 from tests.api.helpers import activated, assert_problem, by_key
+from tests.api.test_client_validate_keys_health import app_without_database  # noqa: F401
 from tests.conftest import Factory
 
 NONCE = signing.NONCE_HEADER
@@ -183,26 +184,9 @@ def test_a_rate_limited_answer_is_signed(client: FlaskClient, limited_app: Flask
     assert statuses == [200, 200, 429]
 
 
-@pytest.fixture
-def app_without_database(
-    app_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Any:
-    monkeypatch.setenv("LICSERVER_INSTANCE_DIR", str(tmp_path / "instance"))
-    config = {
-        **app_config,
-        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x",
-        "DB_CONNECT_TIMEOUT": 2,
-        "DB_POOL_TIMEOUT": 2,
-    }
-    application = licserver.create_app(config)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
 def test_a_503_without_a_database_is_signed_with_the_key_on_disk(
-    client: FlaskClient, app_without_database: Flask
+    client: FlaskClient,
+    app_without_database: Flask,  # noqa: F811  (the fixture imported above)
 ) -> None:
     keys = published_keys(client)  # what a product pinned while the server was well
     down = app_without_database.test_client()

@@ -173,13 +173,17 @@ class Transport:
                 nonce=nonce,
             )
         except InvalidToken as exc:
-            raise CertificateInvalid(
+            refused = CertificateInvalid(
                 f"The answer from {self.base_url} (HTTP {status}) is not the licence "
                 f"server's: {exc}. Nothing was changed; check the server URL, or a proxy "
                 "in between.",
                 code="CERTIFICATE_INVALID",
                 status=status,
-            ) from exc
+            )
+            # the refused answer's body, for one use only: freeing a seat it may
+            # have taken (LicenseClient.activate); nothing of it is trusted
+            refused.unverified_body = raw  # type: ignore[attr-defined]
+            raise refused from exc
         return True
 
     def _target(self, path: str) -> str:
