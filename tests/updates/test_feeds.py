@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from licserver import signing
 from licserver.domain import feeds
-from tests.conftest import Factory
 from tests.feedcheck import minisign_verify
 from tests.live import LiveServer
+from tests.support.factory import Factory
 from tests.support.sdk import fetch_public_keys
 from tests.updates.helpers import activate, artifact, ok, payload, release
 
