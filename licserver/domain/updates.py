@@ -221,3 +221,25 @@ def select_update(
         if best is None or r.version > best.release.version:
             best = Offer(r, artifact)
     return best
+
+
+def channel_order(channel: str) -> tuple[int, str]:
+    """The ladder's channels in its order (stable first), then vendors' own by name."""
+    return (LADDER.index(channel), "") if channel in LADDER else (len(LADDER), channel)
+
+
+def newest_per_channel(
+    candidates: Iterable[Candidate], holders: Iterable[Holder]
+) -> list[Candidate]:
+    """For the portal's downloads: on each channel, the newest published release
+    one of ``holders`` (the licences of one product a user sees) may have;
+    stable first, then down the ladder, then vendors' channels by name."""
+    holders = list(holders)
+    best: dict[str, Candidate] = {}
+    for r in candidates:
+        if r.status != "published" or not any(may_have(r, h) for h in holders):
+            continue
+        seen = best.get(r.channel)
+        if seen is None or r.version > seen.version:
+            best[r.channel] = r
+    return [best[c] for c in sorted(best, key=channel_order)]

@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 
 from licserver.extensions import db
 from licserver.models import User, utcnow
-from licserver.models.release import Release
+from licserver.models.update import ReleaseArtifact
 from licserver.runtime import context
 from licserver.services import customers as customer_service
 from licserver.services import releases as svc
@@ -169,7 +169,7 @@ def test_links_expire_are_bound_and_refused_once_the_product_is_gone(
 
     # expired: a link made eleven minutes ago
     db.session.rollback()
-    release = db.session.query(Release).one()
+    release = db.session.query(ReleaseArtifact).one()  # a link names a file
     holder = f"u{acc.user_id('technical')}"
     old = svc.sign_link(
         app.config["SECRET_KEY"], release.id, holder, utcnow() - timedelta(minutes=11), 600
@@ -189,6 +189,7 @@ def test_links_expire_are_bound_and_refused_once_the_product_is_gone(
     r = browser.get(link)
     assert r.status_code == 403 and PAYLOAD not in r.data
     assert _links(browser) == []
+    assert browser.get(f"/portal/downloads/file/{fresh}").status_code == 403
 
 
 def test_limited_users_see_the_products_of_their_licences_only(

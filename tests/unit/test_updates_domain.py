@@ -21,6 +21,7 @@ from licserver.domain.updates import (
     Holder,
     Version,
     VersionError,
+    newest_per_channel,
     parse_version,
     pick_artifact,
     select_update,
@@ -261,3 +262,35 @@ def test_tauri_json_and_minisign() -> None:
         minisign_verify(pub, body["signature"], DATA + b"x")
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert raw in base64.b64decode(base64.b64decode(pub).decode().splitlines()[1])
+
+
+# ---- the portal's downloads: newest per channel -------------------------------------
+
+
+def test_newest_per_channel_for_what_some_licence_may_have() -> None:
+    expired_in_june = Holder(usable=False, expires_at=T0.replace(month=6), features=frozenset())
+    usable_pro = Holder(usable=True, expires_at=None, features=frozenset({"pro"}))
+    releases = [
+        rel("1.1.0", month=2),
+        rel("1.2.0", month=5),
+        rel("1.3.0", month=8),  # after the expiry
+        rel("1.4.0", status="yanked", month=9),
+        rel("2.0.0-beta.1", channel="beta", month=7),
+        rel("2.0.0-beta.2", channel="beta", month=4, features=frozenset({"pro"})),
+        rel("9.0.0", channel="nightly-x", month=1),
+        rel("0.9.0", channel="alpha", month=1),
+    ]
+    newest = newest_per_channel(releases, [expired_in_june])
+    assert [(r.channel, str(r.version)) for r in newest] == [
+        ("stable", "1.2.0"),
+        ("alpha", "0.9.0"),
+        ("nightly-x", "9.0.0"),
+    ]
+    both = newest_per_channel(releases, [expired_in_june, usable_pro])
+    assert [(r.channel, str(r.version)) for r in both] == [
+        ("stable", "1.3.0"),
+        ("beta", "2.0.0-beta.2"),
+        ("alpha", "0.9.0"),
+        ("nightly-x", "9.0.0"),
+    ]
+    assert newest_per_channel(releases, []) == []
