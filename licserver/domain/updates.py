@@ -5,6 +5,7 @@ loads candidates and the licence, this module decides."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,6 +97,20 @@ def parse_version(text: object, field: str = "version") -> Version:
         return Version.parse(text)
     except VersionError as exc:
         raise ValidationFailed({field: [str(exc)]}) from None
+
+
+def clean_notes(text: str | None) -> str | None:
+    """Release notes as kept: line breaks as ``\\n`` (``\\r\\n`` and ``\\r`` read as
+    one), surrounding blank space dropped, empty as None; any other control
+    character (tab excepted) is refused."""
+    if text is None:
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if (cat == "Cc" and ch not in "\t\n") or cat == "Cs":
+            raise ValidationFailed({"notes": ["Contains a control character."]})
+    return text or None
 
 
 def check_channel(name: object) -> str:

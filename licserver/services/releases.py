@@ -137,6 +137,7 @@ def add(
     max_bytes = ctx.settings.release_max_upload_bytes
     _check_version(version)
     meta.check()
+    notes = updates.clean_notes(notes)
     if (upload is None) == (url is None):
         raise ValidationFailed({"body": ["Give either a file or a url (with its sha256)."]})
     if sha256 is not None:

@@ -21,6 +21,7 @@ from licserver.domain.updates import (
     Holder,
     Version,
     VersionError,
+    clean_notes,
     newest_per_channel,
     parse_version,
     pick_artifact,
@@ -294,3 +295,11 @@ def test_newest_per_channel_for_what_some_licence_may_have() -> None:
         ("nightly-x", "9.0.0"),
     ]
     assert newest_per_channel(releases, []) == []
+
+
+def test_release_notes_keep_line_breaks_only() -> None:
+    assert clean_notes("a\r\nb\rc\n\td ") == "a\nb\nc\n\td"
+    assert clean_notes("  \r\n ") is None and clean_notes(None) is None
+    for bad in ("\x00", "\x07", "\x1b", "\x85", "\ud800"):
+        with pytest.raises(ValidationFailed):
+            clean_notes(f"x{bad}y")
