@@ -89,6 +89,8 @@ def releases_add(
         fail("give either --file or --url")
         return
     notes = notes_file.read() if notes_file is not None else None
+    from licserver.runtime import storage
+
     meta = svc.ReleaseMeta(channel, min_version, features, platform, arch)
     try:
         with contextlib.ExitStack() as stack:
@@ -106,6 +108,7 @@ def releases_add(
                 filename=filename,
                 origin=CLI,
                 meta=meta,
+                storage=storage(),
             )
         click.echo(f"added {product} {release.version} ({channel}) sha256 {release.sha256}")
         if publish:

@@ -1,8 +1,22 @@
 """Updates over real HTTP: the SDK tests' gunicorn (``server``) and the admin
-API through it (``staff``); helpers in tests/updates/helpers.py."""
+API through it (``staff``); a local S3-compatible server (``s3_endpoint``,
+moto's server mode); helpers in tests/updates/helpers.py."""
+
+from collections.abc import Iterator
+
+import pytest
 
 from tests.sdk.conftest import (  # noqa: F401  (fixtures)
     _sdk_servers,
     server,
     staff,
+    start_server,
 )
+from tests.updates.s3server import s3_server
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    pytest.importorskip("boto3")
+    with s3_server() as url:
+        yield url
