@@ -1,4 +1,4 @@
-"""`licserver keys list|rotate`: the Ed25519 signing keys."""
+"""`licserver keys list|feeds|rotate`: the Ed25519 signing keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask import current_app
 
 from licserver.cli.common import fail
 from licserver.runtime import context
+from licserver.services import feeds as feed_service
 from licserver.services import keys as key_service
 
 
@@ -26,6 +27,16 @@ def keys_list() -> None:
         created = f"{info.created_at:%Y-%m-%dT%H:%M:%SZ}" if info.created_at else "-"
         present = "present" if (keys_dir / f"{info.kid}.pem").is_file() else "absent"
         click.echo(f"{info.kid}\t{info.status}\t{created}\t{present}")
+
+
+@keys_group.command("feeds")
+def keys_feeds() -> None:
+    """Print the public key updater frameworks pin: Sparkle's SUPublicEDKey and
+    Tauri's updater pubkey (files uploaded from now on are signed with it)."""
+    got = feed_service.feed_keys(context())
+    click.echo(f"kid\t{got.kid}")
+    click.echo(f"SUPublicEDKey\t{got.sparkle}")
+    click.echo(f"tauri pubkey\t{got.tauri}")
 
 
 @keys_group.command("rotate")
