@@ -4,6 +4,7 @@ loads candidates and the licence, this module decides."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -50,26 +51,19 @@ class Version:
     def parse(cls, text: object) -> Version:
         if not isinstance(text, str) or len(text) > MAX_VERSION_LENGTH:
             raise VersionError("not a version")
-        m = _VERSION_RE.match(text)
-        if m is None:
-            raise VersionError(f"{text!r} is not a semantic version (like 1.2.0 or 2.0.0-beta.1)")
-        pre: list[int | str] = []
-        for part in (m["pre"] or "").split(".") if m["pre"] else []:
-            if part.isdigit():
-                if len(part) > 1 and part[0] == "0":
-                    raise VersionError("a numeric pre-release part has no leading zero")
-                pre.append(int(part))
-            else:
-                pre.append(part)
-        return cls(
-            int(m["major"]), int(m["minor"]), int(m["patch"] or 0), tuple(pre), m["build"] or ""
-        )
+        return _parse(text)
+
+    def __post_init__(self) -> None:
+        # A release sorts after its pre-releases; numeric identifiers sort
+        # before alphanumeric ones, and numerically among themselves. Computed
+        # once: an update check compares a thousand versions.
+        pre = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.pre)
+        key = (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
+        object.__setattr__(self, "_sort_key", key)
 
     def _key(self) -> tuple[object, ...]:
-        # A release sorts after its pre-releases; numeric identifiers sort
-        # before alphanumeric ones, and numerically among themselves.
-        pre = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.pre)
-        return (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
+        key: tuple[object, ...] = self.__dict__["_sort_key"]
+        return key
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Version) and self._key() == other._key()
@@ -80,6 +74,9 @@ class Version:
     def __lt__(self, other: Version) -> bool:
         return self._key() < other._key()
 
+    def __gt__(self, other: Version) -> bool:
+        return self._key() > other._key()
+
     def __str__(self) -> str:
         text = f"{self.major}.{self.minor}.{self.patch}"
         if self.pre:
@@ -89,6 +86,25 @@ class Version:
     @property
     def is_prerelease(self) -> bool:
         return bool(self.pre)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(text: str) -> Version:
+    """The version ``text`` names (cached: release versions recur in every check)."""
+    m = _VERSION_RE.match(text)
+    if m is None:
+        raise VersionError(f"{text!r} is not a semantic version (like 1.2.0 or 2.0.0-beta.1)")
+    pre: list[int | str] = []
+    for part in (m["pre"] or "").split(".") if m["pre"] else []:
+        if part.isdigit():
+            if len(part) > 1 and part[0] == "0":
+                raise VersionError("a numeric pre-release part has no leading zero")
+            pre.append(int(part))
+        else:
+            pre.append(part)
+    return Version(
+        int(m["major"]), int(m["minor"]), int(m["patch"] or 0), tuple(pre), m["build"] or ""
+    )
 
 
 def parse_version(text: object, field: str = "version") -> Version:
