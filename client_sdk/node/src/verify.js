@@ -178,3 +178,24 @@ export function verifyAnswer(header, keys, { method, target, status, body, nonce
     throw new InvalidToken("the answer's signature does not verify");
   }
 }
+
+export const UPDATE_MANIFEST_PREFIX = "UP1";
+
+/** The verified claims of a UP1 update manifest. */
+export function updateManifest(token, keys) {
+  const p = verify(token, UPDATE_MANIFEST_PREFIX, keys);
+  const optional = (name) => (p[name] == null ? null : str(p, name));
+  const sha256 = str(p, "sha256");
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new InvalidToken("claim 'sha256' is not 64 hex digits");
+  return Object.freeze({
+    prod: str(p, "prod"),
+    ver: str(p, "ver"),
+    ch: str(p, "ch"),
+    plat: optional("plat"),
+    arch: optional("arch"),
+    sha256,
+    size: int(p, "size"),
+    rel: time(p, "rel"),
+    kid: str(p, "kid"),
+  });
+}
