@@ -67,7 +67,7 @@ from licserver.domain.status import effective_status, usability_error
 from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.models.base import UTCDateTime
 from licserver.models.policy import Policy, TrialUse
-from licserver.services import Origin, events, leases
+from licserver.services import Origin, events, leases, legacy_keys
 from licserver.services.context import Context
 from licserver.services.credentials import (
     COMPANY_PASSWORD,
@@ -664,6 +664,7 @@ def activate(
     ``request``: the licence models' extras (site, fingerprints, release date)."""
     attempt = Attempt(ctx, origin, "activation.refused", installation_id, machine_name)
     session = ctx.session
+    creds = legacy_keys.resolve(ctx, creds)
     claims, company_ids = None, None
     signer = ctx.keyring.signer(session)  # cached per process
     if creds.kind == LICENSE_KEY:
@@ -1448,6 +1449,7 @@ def validate(
     error. (A report-only licence's would-be refusals are recorded.)"""
     attempt = Attempt(ctx, origin, "validation.refused", installation_id, None)
     session = ctx.session
+    creds = legacy_keys.resolve(ctx, creds)
     company_ids = None
     if creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)
