@@ -15,11 +15,11 @@ from flask import Flask
 from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import keys as key_service
-from tests.conformance.conftest import Driver
-from tests.conftest import Factory
+from tests.conformance.helpers import Driver
 from tests.live import LiveServer
-from tests.sdk.conftest import activations, fetch_public_keys, ok
 from tests.sdk.proxy import LosingProxy
+from tests.support.factory import Factory
+from tests.support.sdk import activations, fetch_public_keys, ok
 
 pytestmark = pytest.mark.e2e
 

@@ -22,9 +22,9 @@ from licserver.models.release import Release
 from licserver.runtime import context
 from licserver.services import customers as customer_service
 from licserver.services import releases as svc
-from tests.conftest import Factory
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import (
+from tests.support.factory import Factory
+from tests.support.portal import (
     COMPANY_PASSWORD,
     AccountMaker,
     Browser,

@@ -33,9 +33,9 @@ from licclient._http import parse_retry_after
 from licclient.errors import error_for
 
 from licserver.domain import errors as server_errors
-from tests.conftest import Factory, IssuedLicense
 from tests.live import LiveServer
-from tests.sdk.conftest import fetch_public_keys, license_view, ok
+from tests.support.factory import Factory, IssuedLicense
+from tests.support.sdk import fetch_public_keys, license_view, ok
 
 pytestmark = pytest.mark.e2e
 

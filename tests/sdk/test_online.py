@@ -25,10 +25,10 @@ from licclient import (
     SeatLimitReached,
 )
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import Clock, activations, event_kinds, license_view, ok
 from tests.sdk.proxy import LosingProxy
+from tests.support.factory import Factory
+from tests.support.sdk import Clock, activations, event_kinds, license_view, ok
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ from licserver.domain import feeds
 from tests.conftest import Factory
 from tests.feedcheck import minisign_verify
 from tests.live import LiveServer
-from tests.sdk.conftest import fetch_public_keys
+from tests.support.sdk import fetch_public_keys
 from tests.updates.helpers import activate, artifact, ok, payload, release
 
 NS = {"sparkle": feeds.SPARKLE_NS}

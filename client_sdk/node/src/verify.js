@@ -27,7 +27,30 @@ export function b64uDecode(text) {
   return Buffer.from(text, "base64url");
 }
 
-/** {kid: base64url of the 32 raw bytes} (as GET /api/v1/keys lists them) → KeyObjects. */
+/** The pinned keys by kid; each KeyObject is made when a token first names
+ * its kid (a product start verifies one certificate, under one of them). */
+class PinnedKeys {
+  constructor(texts) {
+    this.texts = texts;
+    this.objects = new Map();
+  }
+
+  get(kid) {
+    let key = this.objects.get(kid);
+    if (key === undefined && this.texts.has(kid)) {
+      try {
+        key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: this.texts.get(kid) }, format: "jwk" });
+      } catch {
+        return undefined; // a key the crypto library refuses verifies nothing
+      }
+      this.objects.set(kid, key);
+    }
+    return key;
+  }
+}
+
+/** {kid: base64url of the 32 raw bytes} (as GET /api/v1/keys lists them), each
+ * checked now → the keys by kid (get(kid): a KeyObject or undefined). */
 export function loadPublicKeys(keys) {
   if (!keys || typeof keys !== "object" || Object.keys(keys).length === 0) {
     throw new TypeError("publicKeys is empty: pin at least one of the server's keys");
@@ -44,12 +67,12 @@ export function loadPublicKeys(keys) {
     if (!raw || raw.length !== 32) {
       throw new TypeError(`publicKeys[${JSON.stringify(kid)}]: not the base64url of a 32-byte Ed25519 key`);
     }
-    loaded.set(kid, createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: text }, format: "jwk" }));
+    loaded.set(kid, text);
   }
-  return loaded;
+  return new PinnedKeys(loaded);
 }
 
-/** The payload of token if it is a prefix token signed by one of keys (a Map). */
+/** The payload of token if it is a prefix token signed by one of keys (loadPublicKeys). */
 export function verify(token, prefix, keys) {
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH || !ASCII.test(token)) {
     throw new InvalidToken("not a token");

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { LicenseClient, LicenseError, RateLimited, SeatLimitReached, ServerUnavailable } from "../src/index.js";
 import { deriveInstallationId, installationId } from "../src/fingerprint.js";
+import { defaultStateDir } from "../src/state.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kit = JSON.parse(fs.readFileSync(path.join(here, "../../conformance/vectors.json"), "utf-8"));
@@ -55,6 +56,15 @@ test("a valid status is remembered atomically and privately; clock moves last_se
   assert.deepEqual(fs.readdirSync(dir), [`${D.product}.json`]);
   assert.equal(c.hasFeature("export"), true);
   assert.equal(c.hasFeature("nope"), false);
+});
+
+test("the default state folder of each platform (here only the path logic; Windows and macOS do not run)", () => {
+  assert.equal(defaultStateDir("linux", { XDG_STATE_HOME: "/x/state" }, "/home/u"), "/x/state/licclient");
+  assert.equal(defaultStateDir("linux", {}, "/home/u"), "/home/u/.local/state/licclient");
+  assert.equal(defaultStateDir("darwin", {}, "/Users/u"), "/Users/u/Library/Application Support/licclient");
+  assert.equal(defaultStateDir("win32", { LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "C:\\Users\\u"),
+    "C:\\Users\\u\\AppData\\Local\\licclient");
+  assert.equal(defaultStateDir("win32", {}, "C:\\Users\\u"), "C:\\Users\\u\\AppData\\Local\\licclient");
 });
 
 test("the installation ID is the Python SDK's", () => {
