@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from licserver.extensions import db
-from tests.conftest import Factory
+from tests.support.factory import Factory
 
 
 def _run(app: Flask, *args: str) -> Any:

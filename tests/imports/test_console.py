@@ -12,8 +12,8 @@ from sqlalchemy import select
 from licserver.extensions import db
 from licserver.models import License
 from licserver.runtime import context
-from tests.conftest import Factory
 from tests.support.console import Console, StaffMaker
+from tests.support.factory import Factory
 
 LICENCES = (
     "external_id,customer_external_id,product,seats,expires_at\n"

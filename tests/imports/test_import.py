@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from licserver.models import Activation, Customer, License, User
 from licserver.runtime import context
 from licserver.services.imports import jobs
-from tests.conftest import TEST_ORIGIN, Factory
+from tests.support.factory import TEST_ORIGIN, Factory
 
 CUSTOMERS = """external_id,name,email
 C1,Acme Ltd,it@acme.example

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from licserver.models.imports import LegacyKey
 from licserver.runtime import context
 from licserver.services.imports import jobs
-from tests.conftest import TEST_ORIGIN, Factory
 from tests.live import LiveServer
+from tests.support.factory import TEST_ORIGIN, Factory
 
 pytestmark = pytest.mark.e2e
 LEGACY = "OLD-7QX2-K9ZP-4M3T-A1B2"
