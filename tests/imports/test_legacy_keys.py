@@ -12,6 +12,7 @@ from flask import Flask
 from licclient import InvalidCredentials, LicenseClient
 from sqlalchemy import select
 
+from licserver.models import License
 from licserver.models.imports import LegacyKey
 from licserver.runtime import context
 from licserver.services.imports import jobs
@@ -72,3 +73,25 @@ def test_a_legacy_key_activates_its_imported_licence(
         _client(server, tmp_path, "install-legacy-4").activate(license_key=wrong_lk1)
     assert unknown.value.code == forged.value.code == "INVALID_CREDENTIALS"
     assert str(unknown.value) == str(forged.value)
+
+
+def test_an_imported_installation_activates_again_without_a_second_seat(
+    app: Flask, factory: Factory, server: LiveServer, tmp_path: Path
+) -> None:
+    factory.product("cad-pro")
+    _import("customers", "external_id,name,email\nC1,Acme,it@acme.example\n")
+    _import(
+        "licences",
+        f"external_id,customer_external_id,product,seats,legacy_keys\nL1,C1,cad-pro,1,{LEGACY}\n",
+    )
+    _import(
+        "activations",
+        "external_id,licence_external_id,installation_id,machine_name,activated_at\n"
+        "A1,L1,install-imported-1,ANN-PC,2025-03-01\n",
+    )
+    status = _client(server, tmp_path, "install-imported-1").activate(
+        license_key=LEGACY, machine_name="ANN-PC"
+    )
+    assert status.code == "VALID"
+    lic = context().session.scalars(select(License)).one()
+    assert (lic.seats, lic.seats_used) == (1, 1)
