@@ -3,7 +3,8 @@
 For each database (SQLite, PostgreSQL) and data set (small; then 1,000,000
 licences and 3,000,000 activations more), it starts gunicorn with sync
 workers and rate limits off, and runs each scenario (``/healthz``, activation
-on random licences, activation all on one licence, validate, check-in) for a
+on random licences, activation all on one licence, validate, check-in, an
+update check against 1,000 releases) for a
 few seconds, three rounds in turn; it reports the median req/s, p50 and p99 of
 each, the ratios of the issue's targets, and each worker's peak RSS. After
 every activation run it counts the live activations in the database: no
@@ -75,7 +76,9 @@ SCENARIOS = [
     Scenario("activate_one", "activate, all on one licence", "activate.lua", writes_seats=True),
     Scenario("validate", "validate", "validate.lua"),
     Scenario("checkin", "check-in", "checkin.lua"),
+    Scenario("updates", "update check, 1,000 releases", "updates.lua"),
 ]
+RELEASES = 1_000
 
 
 @dataclass
@@ -407,6 +410,7 @@ class DataFiles:
             "activate_one": [[rows.hot_key]],
             "validate": [list(v) for v in rows.validate],
             "checkin": [list(c) for c in rows.checkin],
+            "updates": [list(c) for c in rows.checkin],
         }
         paths = {}
         for name, lines in contents.items():
@@ -532,6 +536,8 @@ def bench_backend(s: Settings, backend: str, root: Path) -> list[SetResult]:
             f"through the services in {time.monotonic() - t0:.1f} s"
         )
         files = DataFiles.write(rows, workdir / "data")
+        data.make_releases(app, RELEASES)
+        say(f"{backend}: {RELEASES:,} releases of the scenario product")
         # Around the scenario rows, a small data set of its own size: the planner
         # then sees tables of some size from the start (see docs/performance.md).
         rep = data.bulk_load(app, s.small_licences, s.bulk_per_licence)
@@ -663,6 +669,13 @@ def targets(results: list[SetResult], sdk: dict[str, Any]) -> list[Target]:
                         f"{n}. {backend}: {name} / floor", f"{x:.0%}", f"≥ {goal:.0%}", x >= goal
                     )
                 )
+        up, val = fig(r, "updates"), fig(r, "validate")
+        if up is not None:  # issue 16: the update check's ratio ≥ validate's, same run
+            x = _ratio(up.rps, floor.rps)
+            goal = _ratio(val.rps, floor.rps) if val is not None else VALIDATE_FLOOR[backend]
+            out.append(
+                Target(f"8. {backend}: updates / floor", f"{x:.0%}", f"≥ {goal:.0%}", x >= goal)
+            )
     for r in results:
         for name in ("activate", "activate_one", "validate"):
             f = fig(r, name)
@@ -697,7 +710,7 @@ def targets(results: list[SetResult], sdk: dict[str, Any]) -> list[Target]:
         fs0, fl0 = fig(small, "healthz"), fig(large, "healthz")
         if fs0 is None or fl0 is None:
             continue
-        for name in ("activate", "activate_one", "validate", "checkin"):
+        for name in ("activate", "activate_one", "validate", "checkin", "updates"):
             fs, fl = fig(small, name), fig(large, name)
             if fs is None or fl is None:
                 continue

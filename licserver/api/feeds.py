@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, current_app, url_for
 
 from licserver.api.blueprint import Blueprint
-from licserver.api.docs import errors
+from licserver.api.docs import answers, errors
 from licserver.api.schemas.updates import FeedArgs, FeedTokenIn, FeedTokenOut
 from licserver.domain import feeds as formats
 from licserver.domain.errors import NotFound
@@ -67,6 +67,7 @@ def _offer(activation_id: str, token: str, ask: svc.FeedAsk) -> svc.FeedOffer | 
 
 @blp.get("/feeds/<activation_id>/<token>/sparkle/appcast.xml")
 @blp.arguments(FEED_ARGS, location="query")
+@answers(blp, 200, "Sparkle's appcast.", "application/xml")
 @errors(blp, 401, 410, 403, 422, 429, 503)
 def sparkle(args: dict[str, Any], activation_id: str, token: str) -> Response:
     """Sparkle's appcast: the newest release this machine may have (none:
@@ -84,6 +85,7 @@ def sparkle(args: dict[str, Any], activation_id: str, token: str) -> Response:
 
 @blp.get("/feeds/<activation_id>/<token>/electron/<name>.yml")
 @blp.arguments(FEED_ARGS, location="query")
+@answers(blp, 200, "electron-updater's latest.yml.", "text/yaml")
 @errors(blp, 401, 404, 410, 403, 422, 429, 503)
 def electron(args: dict[str, Any], activation_id: str, token: str, name: str) -> Response:
     """electron-updater's generic provider: `latest.yml` (Windows),
@@ -103,6 +105,8 @@ def electron(args: dict[str, Any], activation_id: str, token: str, name: str) ->
 
 @blp.get("/feeds/<activation_id>/<token>/tauri/<target>/<arch>/<current_version>")
 @blp.arguments(FEED_ARGS, location="query")
+@answers(blp, 200, "Tauri's update JSON.", "application/json")
+@answers(blp, 204, "No update.")
 @errors(blp, 401, 410, 403, 422, 429, 503)
 def tauri(
     args: dict[str, Any],

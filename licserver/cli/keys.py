@@ -1,4 +1,4 @@
-"""`licserver keys list|rotate`: the Ed25519 signing keys."""
+"""`licserver keys list|feeds|rotate`: the Ed25519 signing keys."""
 
 from __future__ import annotations
 
@@ -23,6 +23,19 @@ def keys_list() -> None:
         created = f"{info.created_at:%Y-%m-%dT%H:%M:%SZ}" if info.created_at else "-"
         present = "present" if is_file else "absent"
         click.echo(f"{info.kid}\t{info.status}\t{created}\t{present}")
+
+
+@keys_group.command("feeds")
+def keys_feeds() -> None:
+    """Print the public key updater frameworks pin: Sparkle's SUPublicEDKey and
+    Tauri's updater pubkey (files uploaded from now on are signed with it)."""
+    from licserver.runtime import context
+    from licserver.services import feeds as feed_service
+
+    got = feed_service.feed_keys(context())
+    click.echo(f"kid\t{got.kid}")
+    click.echo(f"SUPublicEDKey\t{got.sparkle}")
+    click.echo(f"tauri pubkey\t{got.tauri}")
 
 
 @keys_group.command("rotate")

@@ -112,6 +112,8 @@ def releases_add(
     from licserver.services import releases as svc
 
     notes = notes_file.read() if notes_file is not None else None
+    from licserver.runtime import storage
+
     meta = svc.ReleaseMeta(channel, min_version, features, platform, arch)
     try:
         with _artifact(file_path, url, sha256, size, filename, platform, arch) as art:
@@ -129,6 +131,7 @@ def releases_add(
                 filename=art.filename,
                 origin=CLI,
                 meta=meta,
+                storage=storage(),
             )
         click.echo(f"added {product} {release.version} ({channel}) sha256 {release.sha256}")
         if publish:

@@ -65,7 +65,7 @@ from licserver.faults import fault
 from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.models.base import UTCDateTime
 from licserver.models.policy import Policy, TrialUse
-from licserver.services import Origin, events, leases
+from licserver.services import Origin, events, leases, legacy_keys
 from licserver.services.context import Context
 from licserver.services.credentials import (
     COMPANY_PASSWORD,
@@ -625,6 +625,7 @@ def activate(
     ``request``: the licence models' extras (site, fingerprints, release date)."""
     attempt = Attempt(ctx, origin, "activation.refused", installation_id, machine_name)
     session = ctx.session
+    creds = legacy_keys.resolve(ctx, creds)
     claims, company_ids = None, None
     signer = ctx.keyring.signer(session)  # cached per process
     if creds.kind == LICENSE_KEY:
@@ -1409,6 +1410,7 @@ def validate(
     error. (A report-only licence's would-be refusals are recorded.)"""
     attempt = Attempt(ctx, origin, "validation.refused", installation_id, None)
     session = ctx.session
+    creds = legacy_keys.resolve(ctx, creds)
     company_ids = None
     if creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)

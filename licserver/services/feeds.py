@@ -17,6 +17,8 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.hazmat.primitives import serialization
+
 from licserver.domain import feeds as formats
 from licserver.domain import updates as rules
 from licserver.models import Activation
@@ -116,3 +118,21 @@ def _feed_offer(
         min_version=release.min_version,
     )
     return FeedOffer(release.product.name, item, link)
+
+
+@dataclass(frozen=True)
+class FeedKeys:
+    """What an updater framework pins to check the files' signatures (made at
+    upload with the active signing key ``kid``)."""
+
+    kid: str
+    sparkle: str  # SUPublicEDKey in Info.plist: base64 of the raw Ed25519 key
+    tauri: str  # plugins.updater.pubkey in tauri.conf.json: base64 of a minisign key file
+
+
+def feed_keys(ctx: Context) -> FeedKeys:
+    kid, key = ctx.keyring.signer(ctx.session)
+    ctx.session.rollback()
+    public = key.public_key()
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return FeedKeys(kid, base64.b64encode(raw).decode(), formats.minisign_public_key(public))

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from licserver import signing
@@ -63,6 +64,7 @@ class Keyring:
     _loaded_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _warned: str = ""
+    _offline: tuple[str, Ed25519PrivateKey] | None = None
 
     def load(self, session: Session) -> None:
         rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
@@ -131,6 +133,26 @@ class Keyring:
         if self._active is None:
             raise RuntimeError("no active signing key: run 'licserver init'")
         return self._active
+
+    def answer_signer(self, session: Session) -> tuple[str, Ed25519PrivateKey]:
+        """The signer of answers (licserver.api.answers): the active key, or, while
+        the database cannot be read to refresh it, the one already loaded — a 503
+        for a database outage is signed too."""
+        try:
+            return self.signer(session)
+        except SQLAlchemyError:
+            session.rollback()
+            if self._active is not None:
+                return self._active
+            # never loaded (the database was down from the start): the newest key
+            # file, which the database names active unless a rotation failed half-way
+            if self._offline is None:
+                files = signing.private_key_files(self.keys_dir)
+                if not files:
+                    raise
+                kid = files[-1][0]
+                self._offline = kid, signing.read_private_key(self.keys_dir, kid, self.passphrase)
+            return self._offline
 
 
 def ensure_signing_key(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[str, bool]:

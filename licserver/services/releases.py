@@ -1,7 +1,7 @@
 """Releases of a product: staff attach them (a file kept under ``RELEASES_DIR``
-or an external URL, with its SHA-256), publish them (once: the users who want
-product updates get one email), and customers' portal users download them
-through short-lived links signed for them alone."""
+or an external URL, with its SHA-256) and publish them (once: the users who
+want product updates get one email). What customers' portal users may
+download is ``services.downloads``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,17 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from licserver.database import begin_write
-from licserver.domain import portal as rules
 from licserver.domain import updates
 from licserver.domain.errors import (
     Conflict,
-    Forbidden,
     NotFound,
     ValidationFailed,
 )
-from licserver.domain.portal import Principal
-from licserver.domain.status import effective_status
-from licserver.models import License, Product
+from licserver.models import Product
 from licserver.models.release import Release
 from licserver.models.update import ReleaseArtifact
 from licserver.services import SYSTEM_ORIGIN, Origin, events, notices
@@ -41,6 +36,7 @@ from licserver.services.context import Context
 from licserver.services.file_signatures import FileSignatures, sign_file
 from licserver.services.links import LinkExpired, holder_of, read_link, sign_link
 from licserver.services.pagination import Page, PageRequest, fetch
+from licserver.storage import LocalStorage, Storage, StorageError
 
 __all__ = ["LinkExpired", "holder_of", "read_link", "sign_link"]
 
@@ -132,16 +128,19 @@ def add(
     filename: str | None = None,
     origin: Origin = SYSTEM_ORIGIN,
     meta: ReleaseMeta = ReleaseMeta(),
+    storage: Storage | None = None,
 ) -> Release:
-    """Attach a release: ``upload`` (kept under the releases folder; its SHA-256 and
-    size are computed, and ``sha256``, if given, must match) or ``url`` (with
-    its ``sha256``). That file is its first artifact (``meta``'s platform and
+    """Attach a release: ``upload`` (kept in ``storage``, the store
+    RELEASES_STORAGE names, else the releases folder; its SHA-256 and size are
+    computed, and ``sha256``, if given, must match) or ``url`` (with its
+    ``sha256``). That file is its first artifact (``meta``'s platform and
     arch). A draft until ``publish``."""
     session = ctx.session
     releases_dir = ctx.settings.releases_dir
     max_bytes = ctx.settings.release_max_upload_bytes
     _check_version(version)
     meta.check()
+    notes = updates.clean_notes(notes)
     if (upload is None) == (url is None):
         raise ValidationFailed({"body": ["Give either a file or a url (with its sha256)."]})
     if sha256 is not None:
@@ -172,23 +171,28 @@ def add(
             meta,
             None,
             None,
+            "url",
         )
 
     assert upload is not None
     name = safe_filename(filename or upload.filename)
-    releases_dir.mkdir(parents=True, exist_ok=True)
+    releases_dir.mkdir(parents=True, exist_ok=True)  # the staging folder, whatever the store
     tmp = receive(upload.stream, releases_dir, max_bytes)
+    store = storage or LocalStorage(releases_dir)
     try:
         if sha256 is not None and sha256 != tmp.sha256:
             raise ValidationFailed(
                 {"sha256": [f"Does not match the file received (its SHA-256 is {tmp.sha256})."]}
             )
-        # A folder of its own per upload: two uploads of one version at once
+        signed = sign_file(ctx, tmp.path, name)
+        session.rollback()
+        # A key of its own per upload: two uploads of one version at once
         # never write over each other's file (the loser's is removed).
-        relative = f"{product_code}/{version}-{secrets.token_hex(4)}/{name}"
-        final = releases_dir / relative
-        final.parent.mkdir(parents=True)
-        os.replace(tmp.path, final)
+        key = f"{product_code}/{version}-{secrets.token_hex(4)}/{name}"
+        try:
+            store.put(key, tmp.path)
+        except StorageError as exc:
+            raise Conflict("The file could not be stored; try again later.") from exc
         try:
             return _insert(
                 ctx,
@@ -197,18 +201,18 @@ def add(
                 released_at,
                 notes,
                 name,
-                relative,
+                key,
                 None,
                 tmp.sha256,
                 tmp.size,
                 origin,
                 meta,
                 tmp.sha512_b64,
-                sign_file(ctx, final, name),
+                signed,
+                store.kind,
             )
         except BaseException:
-            final.unlink(missing_ok=True)
-            final.parent.rmdir()
+            store.delete(key)
             raise
     finally:
         tmp.path.unlink(missing_ok=True)
@@ -266,6 +270,7 @@ def _insert(
     meta: ReleaseMeta,
     sha512_b64: str | None,
     signed: FileSignatures | None,
+    kind: str,
 ) -> Release:
     session = ctx.session
     begin_write(session)
@@ -296,7 +301,7 @@ def _insert(
             arch=meta.arch,
             platform_key=meta.platform or "",
             arch_key=meta.arch or "",
-            storage="url" if url is not None else "local",
+            storage=kind,
             object_key=storage_path,
             url=url,
             filename=filename,
@@ -453,80 +458,3 @@ def send_release_notices(ctx: Context, now: datetime, release_id: int | None = N
             notes=notes,
         )
     return sent
-
-
-# ---- customers: what they may download ---------------------------------------------
-
-
-def _held_products(session: Session, principal: Principal, now: datetime) -> set[int]:
-    """Products the principal sees an active licence of."""
-    q = select(License).where(License.customer_id == principal.customer_id)
-    if principal.licenses is not None:
-        q = q.where(License.id.in_(principal.licenses))
-    return {
-        lic.product_id
-        for lic in session.scalars(q).unique().all()
-        if effective_status(lic.status, lic.expires_at, now) == "active"
-    }
-
-
-@dataclass(frozen=True)
-class ProductDownloads:
-    product: Product
-    releases: list[Release]
-
-
-def downloads(ctx: Context, principal: Principal, now: datetime) -> list[ProductDownloads]:
-    """The published releases of the products the principal holds an active
-    licence of (and, for a limited user, sees), newest first, by product name."""
-    session = ctx.session
-    rules.check(principal, rules.DOWNLOADS)
-    held = _held_products(session, principal, now)
-    if not held:
-        return []
-    rows = (
-        session.scalars(
-            select(Release)
-            .where(Release.product_id.in_(held), Release.status == "published")
-            .order_by(Release.released_at.desc(), Release.id.desc())
-        )
-        .unique()
-        .all()
-    )
-    by_product: dict[int, ProductDownloads] = {}
-    for r in rows:
-        by_product.setdefault(r.product_id, ProductDownloads(r.product, [])).releases.append(r)
-    return sorted(by_product.values(), key=lambda p: (p.product.name.lower(), p.product.code))
-
-
-def downloadable(ctx: Context, principal: Principal, release_id: int, now: datetime) -> Release:
-    """The release, if the principal may download it now; else Forbidden (no
-    longer holding the product) or NotFound (no such published release)."""
-    session = ctx.session
-    rules.check(principal, rules.DOWNLOADS)
-    release = session.get(Release, release_id)
-    if release is None or release.status != "published":
-        raise NotFound("No such download.")
-    if release.product_id not in _held_products(session, principal, now):
-        raise Forbidden(
-            f"Your account holds no active licence of {release.product.name} "
-            "that you may see, so you may not download it."
-        )
-    return release
-
-
-def file_path(release: Release, releases_dir: Path) -> Path:
-    """Where the release's file is; NotFound if it is not there (or would lie
-    outside ``releases_dir``)."""
-    assert release.storage_path is not None
-    root = releases_dir.resolve()
-    path = (root / release.storage_path).resolve()
-    if root not in path.parents or not path.is_file():
-        raise NotFound("The file of this release is missing on the server; tell the vendor.")
-    return path
-
-
-def read_chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            yield chunk

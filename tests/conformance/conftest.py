@@ -119,8 +119,14 @@ def stub_server() -> Iterator[Callable[..., Any]]:
 
     started: list[StubServer] = []
 
-    def start(status: int, headers: dict[str, str] | None = None, body: Any = None) -> StubServer:
-        s = StubServer(status, headers or {}, body)
+    def start(
+        status: int,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        signed: bool = True,
+        forge: str | None = None,
+    ) -> StubServer:
+        s = StubServer(status, headers or {}, body, signed=signed, forge=forge)
         started.append(s)
         return s
 

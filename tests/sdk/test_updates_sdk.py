@@ -14,9 +14,9 @@ import httpx
 import pytest
 from licclient import CertificateInvalid, LicenseClient, LicenseError, Update
 
-from tests.conftest import Factory
 from tests.live import LiveServer
 from tests.sdk.tamper import Alter, TamperingProxy
+from tests.support.factory import Factory
 from tests.updates.helpers import payload, release
 
 pytestmark = pytest.mark.e2e

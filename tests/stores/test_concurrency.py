@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from tests import conftest
-from tests.conftest import AdminClient
 from tests.live import LiveServer
 from tests.mail import SmtpServer
 from tests.stores import fixtures as f
 from tests.stores.helpers import SECRET, events, make_integration
+from tests.support.factory import AdminClient
 
 pytestmark = pytest.mark.e2e
 

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import staff as staff_service
-from tests.conftest import AdminClient
 from tests.mail import SmtpServer, body_text
 from tests.stores import fixtures as f
 from tests.stores.helpers import events, licence, make_integration, outcome
+from tests.support.factory import AdminClient
 
 
 def test_quantity_below_seats_in_use_fails_and_tells_staff(

@@ -21,6 +21,8 @@ from licserver.domain.updates import (
     Holder,
     Version,
     VersionError,
+    clean_notes,
+    newest_per_channel,
     parse_version,
     pick_artifact,
     select_update,
@@ -261,3 +263,43 @@ def test_tauri_json_and_minisign() -> None:
         minisign_verify(pub, body["signature"], DATA + b"x")
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert raw in base64.b64decode(base64.b64decode(pub).decode().splitlines()[1])
+
+
+# ---- the portal's downloads: newest per channel -------------------------------------
+
+
+def test_newest_per_channel_for_what_some_licence_may_have() -> None:
+    expired_in_june = Holder(usable=False, expires_at=T0.replace(month=6), features=frozenset())
+    usable_pro = Holder(usable=True, expires_at=None, features=frozenset({"pro"}))
+    releases = [
+        rel("1.1.0", month=2),
+        rel("1.2.0", month=5),
+        rel("1.3.0", month=8),  # after the expiry
+        rel("1.4.0", status="yanked", month=9),
+        rel("2.0.0-beta.1", channel="beta", month=7),
+        rel("2.0.0-beta.2", channel="beta", month=4, features=frozenset({"pro"})),
+        rel("9.0.0", channel="nightly-x", month=1),
+        rel("0.9.0", channel="alpha", month=1),
+    ]
+    newest = newest_per_channel(releases, [expired_in_june])
+    assert [(r.channel, str(r.version)) for r in newest] == [
+        ("stable", "1.2.0"),
+        ("alpha", "0.9.0"),
+        ("nightly-x", "9.0.0"),
+    ]
+    both = newest_per_channel(releases, [expired_in_june, usable_pro])
+    assert [(r.channel, str(r.version)) for r in both] == [
+        ("stable", "1.3.0"),
+        ("beta", "2.0.0-beta.2"),
+        ("alpha", "0.9.0"),
+        ("nightly-x", "9.0.0"),
+    ]
+    assert newest_per_channel(releases, []) == []
+
+
+def test_release_notes_keep_line_breaks_only() -> None:
+    assert clean_notes("a\r\nb\rc\n\td ") == "a\nb\nc\n\td"
+    assert clean_notes("  \r\n ") is None and clean_notes(None) is None
+    for bad in ("\x00", "\x07", "\x1b", "\x85", "\ud800"):
+        with pytest.raises(ValidationFailed):
+            clean_notes(f"x{bad}y")

@@ -14,12 +14,13 @@ from typing import Any
 import httpx
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from flask import Flask
 
 from licserver import signing
 from licserver.domain import feeds
-from tests.conftest import Factory
 from tests.feedcheck import minisign_verify
 from tests.live import LiveServer
+from tests.support.factory import Factory
 from tests.support.sdk import fetch_public_keys
 from tests.updates.helpers import activate, artifact, ok, payload, release
 
@@ -138,3 +139,16 @@ def test_feeds_refused_like_update_checks(
             f"/api/v1/activations/{machine[0]}/feed-token", json={"activation_token": machine[1]}
         )
         assert r.status_code == 410
+
+
+def test_keys_feeds_prints_what_sparkle_and_tauri_pin(app: Flask) -> None:
+    out = app.test_cli_runner().invoke(args=["keys", "feeds"]).output
+    rows = dict(line.split("\t", 1) for line in out.splitlines())
+    keys = app.test_client().get("/api/v1/keys").get_json()["keys"]
+    (active,) = [k for k in keys if k["status"] == "active" and k["kid"] == rows["kid"]]
+    public = signing.public_key_from_b64(active["public_key"])
+    raw = base64.b64decode(rows["SUPublicEDKey"], validate=True)
+    assert raw == base64.urlsafe_b64decode(
+        active["public_key"] + "=" * (-len(active["public_key"]) % 4)
+    )
+    assert rows["tauri pubkey"] == feeds.minisign_public_key(public)

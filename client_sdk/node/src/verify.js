@@ -2,7 +2,7 @@
 // PREFIX.PAYLOAD.SIG: PAYLOAD is base64url (no padding) of JSON, SIG the
 // Ed25519 signature over the ASCII PREFIX.PAYLOAD. Only the kid of an
 // unverified payload is read, to pick one of the pinned keys.
-import { createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { createHash, createPublicKey, verify as cryptoVerify } from "node:crypto";
 
 export const CERTIFICATE_PREFIX = "AC1";
 export const LICENSE_KEY_PREFIX = "LK1";
@@ -153,4 +153,49 @@ export function licenseKeyProduct(token, keys) {
     if (err instanceof InvalidToken) return null;
     throw err;
   }
+}
+
+// ---- signed answers (API.md "Signed answers") -----------------------------
+
+export const NONCE_HEADER = "Licserver-Nonce";
+export const ANSWER_SIGNATURE_HEADER = "Licserver-Answer-Signature";
+const ANSWER_SIGNATURE = /^kid="([A-Za-z0-9._-]{1,32})", t="([0-9]{1,20})", sig="([A-Za-z0-9_-]{86})"$/;
+
+/**
+ * Check an answer's Licserver-Answer-Signature: by a pinned key (keys: a Map),
+ * over "METHOD PATH\nSTATUS\nT\nDIGEST\nNONCE" of this request and answer
+ * (body: a Buffer); throws InvalidToken saying why otherwise.
+ */
+export function verifyAnswer(header, keys, { method, target, status, body, nonce }) {
+  const match = header ? ANSWER_SIGNATURE.exec(header.trim()) : null;
+  if (!match) throw new InvalidToken(header ? "malformed signature" : "the answer is not signed");
+  const [, kid, t, sig] = match;
+  const key = keys.get(kid);
+  if (!key) throw new InvalidToken(`the answer is signed by key ${JSON.stringify(kid)}, which is not pinned`);
+  const digest = createHash("sha256").update(body).digest("base64url");
+  const text = `${method} ${target}\n${status}\n${t}\n${digest}\n${nonce}`;
+  if (!ASCII.test(text) || !cryptoVerify(null, Buffer.from(text, "ascii"), key, b64uDecode(sig))) {
+    throw new InvalidToken("the answer's signature does not verify");
+  }
+}
+
+export const UPDATE_MANIFEST_PREFIX = "UP1";
+
+/** The verified claims of a UP1 update manifest. */
+export function updateManifest(token, keys) {
+  const p = verify(token, UPDATE_MANIFEST_PREFIX, keys);
+  const optional = (name) => (p[name] == null ? null : str(p, name));
+  const sha256 = str(p, "sha256");
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new InvalidToken("claim 'sha256' is not 64 hex digits");
+  return Object.freeze({
+    prod: str(p, "prod"),
+    ver: str(p, "ver"),
+    ch: str(p, "ch"),
+    plat: optional("plat"),
+    arch: optional("arch"),
+    sha256,
+    size: int(p, "size"),
+    rel: time(p, "rel"),
+    kid: str(p, "kid"),
+  });
 }

@@ -341,7 +341,13 @@ class LicenseClient:
                 body["fingerprints"] = secondary
         if self.release_date is not None:
             body["release_date"] = self.release_date.isoformat()
-        _, answer = self._http().request("POST", "/api/v1/activations", body)
+        try:
+            _, answer = self._http().request("POST", "/api/v1/activations", body)
+        except CertificateInvalid as exc:
+            # an answer we cannot trust may still be the real server's (signed
+            # by a key this build does not pin): give back the seat it may hold
+            self._release_unverified(getattr(exc, "unverified_body", b""))
+            raise
         aid, token = answer.get("activation_id"), answer.get("activation_token")
         try:
             if not (isinstance(aid, str) and aid and isinstance(token, str) and token):
@@ -702,6 +708,16 @@ class LicenseClient:
             raise InvalidToken("it is for another activation")
         return text, cert
 
+    def _release_unverified(self, raw: bytes) -> None:
+        try:
+            answer = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return
+        aid = answer.get("activation_id") if isinstance(answer, dict) else None
+        token = answer.get("activation_token") if isinstance(answer, dict) else None
+        if isinstance(aid, str) and aid and isinstance(token, str) and token:
+            self._release(aid, token)
+
     def _release(self, activation_id: str, token: str) -> None:
         """Free a seat taken by an answer we cannot use (best effort)."""
         try:
@@ -783,6 +799,7 @@ class LicenseClient:
                 timeout=self.timeout,
                 retries=self.retries,
                 user_agent=f"licclient/{__version__} Python/{platform.python_version()}",
+                public_keys=self._keys,
             )
         return self._transport
 

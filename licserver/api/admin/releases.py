@@ -169,6 +169,7 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
         upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
         origin=origin(admin_actor()),
         meta=meta,
+        storage=storage(),
         **data,
     )
     return release_view(svc.get(context(), code, release.version))

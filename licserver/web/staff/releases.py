@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional, Regexp
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.runtime import context
+from licserver.runtime import context, storage
 from licserver.services import policy_views as views
 from licserver.services import release_artifacts as artifacts
 from licserver.services import releases as svc
@@ -102,6 +102,7 @@ def add_release(code: str) -> Any:
             sha256=(form.sha256.data or "").strip() or None,
             origin=staff_origin(),
             meta=svc.ReleaseMeta(channel=(form.channel.data or "stable").strip()),
+            storage=storage(),
         )
     except ValidationFailed as exc:
         field_errors(form, exc, default="url")
