@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import current_app
@@ -22,6 +21,7 @@ from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
+from licserver.services.context import Context
 
 CLI = Origin(Actor("admin", "cli"))
 
@@ -110,12 +110,12 @@ def _demo_history(number: str, license_id: str, password: str) -> None:
     )
 
 
-def _demo_policy_licences(d: Any, product: str, customer: str) -> None:
+def _demo_policy_licences(d: Context, product: str, customer: str) -> None:
     """The licence models to try (docs/licence-models.md): a floating policy and a
     14-day trial, with one licence on each."""
     from licserver.services import policies as policy_service
 
-    have = {p.name for p in policy_service.list_for_product(d.session, product)}
+    have = {p.name for p in policy_service.list_for_product(d, product)}
     wanted = {
         "floating": {"model": "floating", "lease_ttl": 900, "features": ["render"]},
         "trial": {"trial": True, "expiry_basis": "from_first_activation", "duration_days": 14},
