@@ -67,6 +67,15 @@ DEFAULTS: dict[str, Any] = {
     "RELEASES_DIR": "",
     "RELEASE_MAX_UPLOAD_BYTES": 2 * 1024**3,
     "DOWNLOAD_LINK_SECONDS": 600,
+    # Where update artifacts are kept (licserver.storage): "local" (under
+    # RELEASES_DIR) or "s3" (an S3-compatible bucket; pip install 'licserver[s3]').
+    "RELEASES_STORAGE": "local",
+    "S3_BUCKET": "",
+    "S3_PREFIX": "",
+    "S3_ENDPOINT_URL": "",
+    "S3_REGION": "us-east-1",
+    "S3_ACCESS_KEY_ID": "",
+    "S3_SECRET_ACCESS_KEY": "",
     # Security (licserver.security, docs/security.md). Client and portal
     # deactivations per licence, e.g. "3 per 30 days"; 0: no limit.
     "DEACTIVATION_BUDGET": 0,
@@ -191,6 +200,10 @@ def _normalise(app: Flask) -> None:
         cfg["RELEASES_DIR"] = str(instance / "releases")
     if cfg["RELEASE_MAX_UPLOAD_BYTES"] < 1024 or cfg["DOWNLOAD_LINK_SECONDS"] < 10:
         raise ConfigError("RELEASE_MAX_UPLOAD_BYTES must be >= 1024, DOWNLOAD_LINK_SECONDS >= 10")
+    if cfg["RELEASES_STORAGE"] not in ("local", "s3"):
+        raise ConfigError('RELEASES_STORAGE must be "local" or "s3"')
+    if cfg["RELEASES_STORAGE"] == "s3" and not cfg["S3_BUCKET"]:
+        raise ConfigError('RELEASES_STORAGE = "s3" needs S3_BUCKET')
     if not cfg["SECRET_KEY"]:
         cfg["SECRET_KEY"] = _instance_secret(instance)
 

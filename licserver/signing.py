@@ -1,4 +1,4 @@
-"""Ed25519 signing keys and the two signed token formats, LK1 and AC1.
+"""Ed25519 signing keys and the signed token formats: LK1, AC1 and UP1.
 
 A token is ``PREFIX.PAYLOAD.SIG``: PAYLOAD is base64url (no padding) of compact
 JSON with sorted keys, SIG the Ed25519 signature over the ASCII ``PREFIX.PAYLOAD``.
@@ -28,6 +28,7 @@ from licserver.crypto import b64u, b64u_decode
 
 LICENSE_KEY_PREFIX = "LK1"
 CERTIFICATE_PREFIX = "AC1"
+UPDATE_MANIFEST_PREFIX = "UP1"
 MAX_TOKEN_LENGTH = 4096
 KID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
@@ -189,6 +190,48 @@ def parse_certificate(token: object, public_keys: Mapping[str, Ed25519PublicKey]
             _int(p, "exp")
         if not isinstance(p["features"], list):
             raise TypeError("features")
+    except (KeyError, TypeError) as exc:
+        raise TokenError("missing or mistyped claim") from exc
+    return p
+
+
+def update_manifest_payload(
+    *,
+    prod: str,
+    ver: str,
+    ch: str,
+    plat: str | None,
+    arch: str | None,
+    sha256: str,
+    size: int,
+    rel: int,
+) -> dict[str, Any]:
+    """The UP1 payload: what a client checks a downloaded update against."""
+    return {
+        "v": 1,
+        "prod": prod,
+        "ver": ver,
+        "ch": ch,
+        "plat": plat,
+        "arch": arch,
+        "sha256": sha256,
+        "size": size,
+        "rel": rel,
+    }
+
+
+def parse_update_manifest(
+    token: object, public_keys: Mapping[str, Ed25519PublicKey]
+) -> dict[str, Any]:
+    p = decode(token, UPDATE_MANIFEST_PREFIX, public_keys)
+    try:
+        for name in ("prod", "ver", "ch", "sha256", "kid"):
+            _str(p, name)
+        for name in ("size", "rel"):
+            _int(p, name)
+        for name in ("plat", "arch"):
+            if p[name] is not None:
+                _str(p, name)
     except (KeyError, TypeError) as exc:
         raise TokenError("missing or mistyped claim") from exc
     return p

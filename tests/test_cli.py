@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from licserver import create_app, migrate
 from licserver.extensions import db
+from licserver.models import Event
 from tests.conftest import BACKEND, _create_pg_database, _drop_pg_database
 
 BIN = Path(sys.executable).parent
@@ -226,6 +228,24 @@ def test_tokens_create_prints_only_the_token(instance: Instance) -> None:
     assert done.returncode != 0
     assert "nosuchtoken" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_tokens_create_and_revoke_are_audited(instance: Instance) -> None:
+    instance.ok("init")
+    token = instance.ok("tokens", "create", "--name", "nightly", "--scope", "read").strip()
+    public_id = token.split("_")[1]
+    instance.ok("tokens", "revoke", public_id)
+    instance.ok("tokens", "revoke", public_id)  # again: nothing changes, nothing recorded
+    for _app in instance.app():
+        rows = db.session.scalars(
+            select(Event).where(Event.kind.startswith("admin_token.")).order_by(Event.id)
+        ).all()
+        assert [(e.kind, e.actor_type, e.actor_id) for e in rows] == [
+            ("admin_token.created", "admin", "cli"),
+            ("admin_token.revoked", "admin", "cli"),
+        ]
+        assert rows[0].data == {"token": public_id, "name": "nightly", "scope": "read"}
+        assert rows[1].data == {"token": public_id, "name": "nightly"}
 
 
 def test_tokens_create_needs_a_name(instance: Instance) -> None:

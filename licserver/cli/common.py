@@ -15,6 +15,10 @@ from sqlalchemy.exc import OperationalError
 
 from licserver.domain.errors import LicenseServerError, ValidationFailed
 from licserver.extensions import db
+from licserver.services import Actor, Origin
+
+# Who a command acts as, in the history and the audit events.
+CLI = Origin(Actor("admin", "cli"))
 
 
 def fail(message: str) -> NoReturn:

@@ -9,14 +9,11 @@ from typing import Any
 
 import click
 
-from licserver.cli.common import error_message, fail, run_passes
+from licserver.cli.common import CLI, error_message, fail, run_passes
 from licserver.domain.errors import LicenseServerError
 from licserver.runtime import context
-from licserver.services import Actor, Origin
 from licserver.services import leases as lease_service
 from licserver.services import policies as svc
-
-CLI = Origin(Actor("admin", "cli"))
 
 
 def _settings(pairs: tuple[str, ...]) -> dict[str, Any]:

@@ -9,14 +9,11 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from licserver.cli.common import error_message, fail
+from licserver.cli.common import CLI, error_message, fail
 from licserver.domain.errors import LicenseServerError
 from licserver.models import utcnow
 from licserver.models.release import Release
-from licserver.runtime import context
 from licserver.services import releases as svc
-
-ACTOR = "cli"
 
 
 def _line(r: Release) -> str:
@@ -59,6 +56,8 @@ def releases_add(
     publish: bool,
 ) -> None:
     """Attach a release (a file or a URL) to a product."""
+    from licserver.runtime import context
+
     if (file_path is None) == (url is None):
         fail("give either --file or --url")
         return
@@ -75,7 +74,7 @@ def releases_add(
                     upload=svc.Upload(fh, file_path.name),
                     sha256=sha256,
                     filename=filename,
-                    actor=ACTOR,
+                    origin=CLI,
                 )
         else:
             release = svc.add(
@@ -87,7 +86,7 @@ def releases_add(
                 url=url,
                 sha256=sha256,
                 filename=filename,
-                actor=ACTOR,
+                origin=CLI,
             )
         click.echo(f"added {product} {release.version} sha256 {release.sha256}")
         if publish:
@@ -99,12 +98,8 @@ def releases_add(
 def _publish(product: str, version: str, *, notify: bool) -> None:
     from licserver.runtime import context
 
-    now = utcnow()
-    release = svc.publish(context(), product, version, now=now, notify=notify, actor=ACTOR)
-    sent = 0
-    if release.notified_at is None:
-        sent = svc.send_release_notices(context(), now, release.id)
-    click.echo(f"published {product} {version}; update email to {sent} address(es)")
+    done = svc.publish_and_notify(context(), CLI, product, version, notify=notify)
+    click.echo(f"published {product} {version}; update email to {done.sent} address(es)")
 
 
 @releases_group.command("publish")
@@ -125,6 +120,8 @@ def releases_publish(product: str, version: str, no_notify: bool) -> None:
 @with_appcontext
 def releases_list(product: str) -> None:
     """A product's releases, newest first: version, date, state, size, SHA-256, where."""
+    from licserver.runtime import context
+
     try:
         rows = svc.list_releases(context(), product)
     except LicenseServerError as exc:

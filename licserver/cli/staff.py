@@ -8,14 +8,13 @@ from typing import TypeVar
 import click
 from flask import current_app
 
-from licserver.cli.common import error_message, fail
+from licserver.cli.common import CLI, error_message, fail
 from licserver.domain import staff as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.runtime import context
-from licserver.services import Actor, Origin, staff_audit
 from licserver.services import staff as staff_service
+from licserver.services import staff_audit
 
-CLI = Origin(Actor("admin", "cli"))
 T = TypeVar("T")
 
 

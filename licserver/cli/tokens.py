@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from licserver.cli.common import fail
+from licserver.cli.common import CLI, fail
 from licserver.domain.errors import LicenseServerError
 from licserver.domain.permissions import SCOPES
 from licserver.runtime import context
@@ -22,7 +22,7 @@ def tokens_group() -> None:
 def tokens_create(name: str, scope: str) -> None:
     """Print a new admin token alone on stdout (it is shown only this once)."""
     try:
-        _, text = token_service.create(context(), name, scope)
+        _, text = token_service.create(context(), name, scope, CLI)
     except LicenseServerError as exc:
         fail(exc.detail)
         return
@@ -42,7 +42,7 @@ def tokens_list() -> None:
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id (the part after 'lsa_')."""
     try:
-        token_service.revoke(context(), token_id)
+        token_service.revoke(context(), token_id, CLI)
     except LicenseServerError as exc:
         fail(exc.detail)
     click.echo(f"revoked {token_id}")

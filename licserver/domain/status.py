@@ -25,6 +25,17 @@ def effective_status(stored: str, expires_at: datetime | None, now: datetime) ->
     return "active"
 
 
+# How a query finds the licences of each effective status: the stored status,
+# and whether ``expires_at`` has passed (True), has not (False: none, or later),
+# or does not matter (None). The same rule as ``effective_status``.
+def stored_terms(status: str) -> tuple[str, bool | None]:
+    if status == "expired":
+        return "active", True
+    if status == "active":
+        return "active", False
+    return status, None
+
+
 _REFUSAL: dict[str, type[LicenseServerError]] = {
     "suspended": LicenseSuspended,
     "revoked": LicenseRevoked,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licserver.models.base import Base, BigId, utcnow
@@ -21,6 +22,7 @@ class Release(Base):
         # exactly one of: a stored file, an external URL
         CheckConstraint("(storage_path IS NULL) <> (url IS NULL)", name="file_or_url"),
         CheckConstraint("size IS NULL OR size >= 0", name="size_nonnegative"),
+        CheckConstraint("status IN ('draft', 'published', 'yanked')", name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -44,5 +46,13 @@ class Release(Base):
     # notified_at set: published without an email.
     notified_at: Mapped[datetime | None]
     notified_count: Mapped[int | None]
+    # Updates (docs/updates.md): the channel it is offered on, draft until
+    # published, yanked never offered again; the oldest version that may
+    # update to it directly; the entitlements a licence needs to get it.
+    channel: Mapped[str] = mapped_column(String(32), default="stable", server_default="stable")
+    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    yanked_at: Mapped[datetime | None]
+    min_version: Mapped[str | None] = mapped_column(String(64))
+    requires_features: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)

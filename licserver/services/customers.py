@@ -16,6 +16,7 @@ from licserver.domain.errors import Conflict, NotFound
 from licserver.domain.ids import new_customer_number
 from licserver.models import Customer, License, User, utcnow
 from licserver.services.context import Context
+from licserver.services.pagination import Page, PageRequest, fetch
 
 
 @dataclass
@@ -146,6 +147,22 @@ def list_users(ctx: Context, number: str) -> list[User]:
     return list(
         session.scalars(select(User).where(User.customer_id == cust.id).order_by(User.id)).all()
     )
+
+
+def list_customers(ctx: Context, req: PageRequest, email: str | None = None) -> Page[Customer]:
+    """Customers, oldest first; with ``email``, the one of that contact email."""
+    session = ctx.session
+    q = select(Customer)
+    if email:
+        q = q.where(Customer.email == email.strip().lower())
+    return fetch(session, q, Customer.id, req)
+
+
+def users_page(ctx: Context, number: str, req: PageRequest) -> Page[User]:
+    """The customer's portal users, oldest first."""
+    session = ctx.session
+    cust = get(ctx, number)
+    return fetch(session, select(User).where(User.customer_id == cust.id), User.id, req)
 
 
 def count(ctx: Context) -> int:

@@ -15,14 +15,15 @@ from licserver.database import begin_write
 from licserver.domain import policy as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.domain.ids import ALPHABET, new_license_id
-from licserver.domain.status import transition
-from licserver.models import License, utcnow
+from licserver.domain.status import stored_terms, transition
+from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.models.policy import Policy
 from licserver.services import Origin, events
 from licserver.services import customers as customer_service
 from licserver.services import policies as policy_service
 from licserver.services import products as product_service
 from licserver.services.context import Context
+from licserver.services.pagination import Page, PageRequest, fetch
 
 KEY_PURPOSE = "license_key"
 PASSWORD_PURPOSE = "activation_password"
@@ -46,6 +47,58 @@ def get(ctx: Context, public_id: str) -> License:
     if lic is None:
         raise NotFound(f"No licence with id '{public_id}'.")
     return lic
+
+
+@dataclass(frozen=True)
+class LicenseFilters:
+    """The admin list's filters: a customer number, a product code, an
+    effective status (``domain.status.ALL``)."""
+
+    customer: str | None = None
+    product: str | None = None
+    status: str | None = None
+
+
+def list_licenses(
+    ctx: Context, filters: LicenseFilters, req: PageRequest, now: datetime | None = None
+) -> Page[License]:
+    """Licences, oldest first, as the filters say."""
+    session = ctx.session
+    q = select(License)
+    if filters.customer:
+        q = q.join(Customer, Customer.id == License.customer_id).where(
+            Customer.number == filters.customer
+        )
+    if filters.product:
+        q = q.join(Product, Product.id == License.product_id).where(Product.code == filters.product)
+    if filters.status:
+        stored, passed = stored_terms(filters.status)
+        q = q.where(License.status == stored)
+        now = now or utcnow()
+        if passed is True:
+            q = q.where(License.expires_at.is_not(None), License.expires_at <= now)
+        elif passed is False:
+            q = q.where(License.expires_at.is_(None) | (License.expires_at > now))
+    return fetch(session, q, License.id, req)
+
+
+def list_activations(
+    ctx: Context, public_id: str, req: PageRequest, *, active_only: bool
+) -> Page[Activation]:
+    """The licence's activations (only the live ones with ``active_only``), oldest first."""
+    session = ctx.session
+    lic = get(ctx, public_id)
+    q = select(Activation).where(Activation.license_id == lic.id)
+    if active_only:
+        q = q.where(Activation.deactivated_at.is_(None))
+    return fetch(session, q, Activation.id, req)
+
+
+def list_events(ctx: Context, public_id: str, req: PageRequest) -> Page[Event]:
+    """The licence's history, oldest first."""
+    session = ctx.session
+    lic = get(ctx, public_id)
+    return fetch(session, select(Event).where(Event.license_id == lic.id), Event.id, req)
 
 
 def reveal(ctx: Context, lic: License) -> Secrets:

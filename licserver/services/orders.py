@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from licserver.database import begin_write
@@ -18,6 +17,7 @@ from licserver.domain.portal import Principal
 from licserver.models import License, Order, OrderItem
 from licserver.services import customers as customer_service
 from licserver.services.context import Context
+from licserver.services.pagination import Page, PageRequest, fetch
 
 
 @dataclass(frozen=True)
@@ -116,12 +116,14 @@ def create(
         raise
 
 
-def admin_query(ctx: Context, customer: str | None) -> Select[Any]:
+def list_orders(ctx: Context, req: PageRequest, customer: str | None = None) -> Page[Order]:
+    """Orders, oldest first; with ``customer``, that customer's."""
+    session = ctx.session
     q = select(Order)
     if customer:
         cust = customer_service.get(ctx, customer)
         q = q.where(Order.customer_id == cust.id)
-    return q
+    return fetch(session, q, Order.id, req)
 
 
 def get_by_number(ctx: Context, number: str) -> Order:

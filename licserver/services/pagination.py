@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -49,3 +50,30 @@ def page(
         rows = rows[:limit]
         next_cursor = encode_cursor(getattr(rows[-1], key.key))
     return rows, next_cursor
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """``?limit=&cursor=`` of a list."""
+
+    limit: int
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and the cursor of the next (None: the last page)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def fetch(
+    session: Session,
+    query: Select[Any],
+    key: InstrumentedAttribute[int],
+    req: PageRequest,
+    descending: bool = False,
+) -> Page[Any]:
+    rows, cursor = page(session, query, key, req.limit, req.cursor, descending)
+    return Page(list(rows), cursor)

@@ -11,6 +11,7 @@ from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.models import Product
 from licserver.services.context import Context
+from licserver.services.pagination import Page, PageRequest, fetch
 
 
 def create(
@@ -59,3 +60,15 @@ def update(ctx: Context, code: str, changes: dict[str, Any]) -> Product:
             setattr(product, field, changes[field])
     session.commit()
     return product
+
+
+def list_products(ctx: Context, req: PageRequest) -> Page[Product]:
+    """Products, oldest first."""
+    session = ctx.session
+    return fetch(session, select(Product), Product.id, req)
+
+
+def by_name(ctx: Context) -> list[Product]:
+    """Every product, by name: the console's product pickers."""
+    session = ctx.session
+    return list(session.scalars(select(Product).order_by(Product.name, Product.code)).all())

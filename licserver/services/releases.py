@@ -34,16 +34,20 @@ from licserver.domain.errors import (
 )
 from licserver.domain.portal import Principal
 from licserver.domain.status import effective_status
-from licserver.models import License, Product
+from licserver.models import License, Product, utcnow
 from licserver.models.release import Release
-from licserver.services import notices
+from licserver.services import SYSTEM, Origin, events, notices
 from licserver.services import products as product_service
 from licserver.services.context import Context
+from licserver.services.pagination import Page, PageRequest, fetch
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
 _CHUNK = 1024 * 1024
+
+
+_SYSTEM = Origin(SYSTEM)
 
 
 class LinkExpired(LicenseServerError):
@@ -103,7 +107,7 @@ def add(
     sha256: str | None = None,
     size: int | None = None,
     filename: str | None = None,
-    actor: str | None = None,
+    origin: Origin = _SYSTEM,
 ) -> Release:
     """Attach a release: ``upload`` (kept under the releases folder; its SHA-256 and
     size are computed, and ``sha256``, if given, must match) or ``url`` (with
@@ -128,7 +132,17 @@ def add(
             raise ValidationFailed({"sha256": ["Give the SHA-256 of the file at the URL."]})
         name = safe_filename(filename or url.split("?", 1)[0].rstrip("/"))
         return _insert(
-            ctx, product_code, version, released_at, notes, name, None, url, sha256, size, actor
+            ctx,
+            product_code,
+            version,
+            released_at,
+            notes,
+            name,
+            None,
+            url,
+            sha256,
+            size,
+            origin,
         )
 
     assert upload is not None
@@ -158,7 +172,7 @@ def add(
                 None,
                 tmp.sha256,
                 tmp.size,
-                actor,
+                origin,
             )
         except BaseException:
             final.unlink(missing_ok=True)
@@ -213,7 +227,7 @@ def _insert(
     url: str | None,
     sha256: str,
     size: int | None,
-    actor: str | None,
+    origin: Origin,
 ) -> Release:
     session = ctx.session
     begin_write(session)
@@ -230,9 +244,11 @@ def _insert(
         url=url,
         sha256=sha256,
         size=size,
-        created_by=actor,
+        created_by=origin.actor.id,
     )
     session.add(release)
+    data = {"product": product_code, "version": version, "sha256": sha256}
+    events.record(session, "release.added", origin, data=data)
     try:
         session.commit()
     except IntegrityError:
@@ -254,6 +270,13 @@ def list_releases(ctx: Context, product_code: str) -> list[Release]:
         .unique()
         .all()
     )
+
+
+def releases_page(ctx: Context, product_code: str, req: PageRequest) -> Page[Release]:
+    """A product's releases, oldest first (as attached), published or not."""
+    session = ctx.session
+    product = product_service.get(ctx, product_code)
+    return fetch(session, select(Release).where(Release.product_id == product.id), Release.id, req)
 
 
 def get(ctx: Context, product_code: str, version: str) -> Release:
@@ -280,20 +303,48 @@ def publish(
     *,
     now: datetime,
     notify: bool = True,
-    actor: str | None = None,
+    origin: Origin = _SYSTEM,
 ) -> Release:
-    """Make the release visible to customers. Publishing again changes nothing.
-    ``notify=False``: no update email, now or later (a quiet fix, say)."""
+    """Make the release visible to customers (recorded as ``release.published``).
+    Publishing again changes nothing. ``notify=False``: no update email, now or
+    later (a quiet fix, say)."""
     session = ctx.session
     begin_write(session)
     release = get(ctx, product_code, version)
     if release.published_at is None:
         release.published_at = now
-        release.published_by = actor
+        release.published_by = origin.actor.id
+        data = {"product": product_code, "version": version}
+        events.record(session, "release.published", origin, data=data)
     if not notify and release.notified_at is None:
         release.notified_at = now
     session.commit()
     return release
+
+
+@dataclass(frozen=True)
+class Published:
+    release: Release
+    sent: int  # update emails sent now (0 when they went out before, or not wanted)
+
+
+def publish_and_notify(
+    ctx: Context,
+    origin: Origin,
+    product_code: str,
+    version: str,
+    *,
+    notify: bool = True,
+    now: datetime | None = None,
+) -> Published:
+    """Publish the release, then send its update email, once: the admin API,
+    the console and ``licserver releases publish`` all come here."""
+    now = now or utcnow()
+    release = publish(ctx, product_code, version, now=now, notify=notify, origin=origin)
+    sent = 0
+    if release.notified_at is None:
+        sent = send_release_notices(ctx, now, release.id)
+    return Published(get(ctx, product_code, version), sent)
 
 
 def send_release_notices(ctx: Context, now: datetime, release_id: int | None = None) -> int:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from licserver.api.schemas.admin import EMAIL_RE
 from licserver.crypto import hash_password, verify_password
 from licserver.database import begin_write
 from licserver.domain import staff as rules
+from licserver.domain.email import is_email
 from licserver.domain.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
 from licserver.domain.ids import new_token_id
 from licserver.models import utcnow
@@ -75,7 +75,7 @@ def create(ctx: Context, *, email: str, name: str, role: str, password: str) -> 
     session = ctx.session
     email, name = email.strip().lower(), name.strip()
     problems: dict[str, list[str]] = {}
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if not is_email(email):
         problems["email"] = ["Not a valid email address."]
     if not name or len(name) > 200:
         problems["name"] = ["Give a name of 1 to 200 characters."]

@@ -1,6 +1,8 @@
 """Admin API tokens: ``lsa_<id>_<secret>``. The id finds the row; the secret is
 kept only as an argon2id hash. Verified tokens are remembered per process for a
-minute so an admin request does not pay for argon2 every time."""
+minute so an admin request does not pay for argon2 every time. Creating and
+revoking one is recorded (``admin_token.created``, ``admin_token.revoked``) in
+the change's own transaction, from the console and the CLI alike."""
 
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ from licserver.domain.errors import NotFound, Unauthorized, ValidationFailed
 from licserver.domain.ids import new_token_id
 from licserver.domain.permissions import SCOPES
 from licserver.models import AdminToken, utcnow
+from licserver.services import SYSTEM, Origin, events
 from licserver.services.context import Context
+
+_SYSTEM = Origin(SYSTEM)
 
 TOKEN_RE = re.compile(r"^lsa_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$")
 CACHE_SECONDS = 60.0
@@ -34,7 +39,9 @@ class TokenIdentity:
     scope: str
 
 
-def create(ctx: Context, name: str, scope: str = "full") -> tuple[AdminToken, str]:
+def create(
+    ctx: Context, name: str, scope: str = "full", origin: Origin = _SYSTEM
+) -> tuple[AdminToken, str]:
     """Returns the row and the token text, which is shown once and never stored."""
     session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
@@ -47,6 +54,12 @@ def create(ctx: Context, name: str, scope: str = "full") -> tuple[AdminToken, st
     secret = random_token(32)
     row = AdminToken(public_id=public_id, name=name, scope=scope, secret_hash=hash_password(secret))
     session.add(row)
+    events.record(
+        session,
+        "admin_token.created",
+        origin,
+        data={"token": public_id, "name": name, "scope": scope},
+    )
     session.commit()
     return row, f"lsa_{public_id}_{secret}"
 
@@ -82,7 +95,9 @@ def authenticate(ctx: Context, token: str) -> TokenIdentity:
     return TokenIdentity(row.public_id, row.name, row.scope)
 
 
-def revoke(ctx: Context, public_id: str) -> AdminToken:
+def revoke(ctx: Context, public_id: str, origin: Origin = _SYSTEM) -> AdminToken:
+    """Revoke the token (at once: the cache is checked against the row). Again:
+    nothing changes, nothing is recorded."""
     session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     row = session.scalars(select(AdminToken).where(AdminToken.public_id == public_id)).first()
@@ -90,7 +105,12 @@ def revoke(ctx: Context, public_id: str) -> AdminToken:
         raise NotFound(f"No token with id '{public_id}'.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        events.record(
+            session, "admin_token.revoked", origin, data={"token": row.public_id, "name": row.name}
+        )
         session.commit()
+    else:
+        session.rollback()
     return row
 
 

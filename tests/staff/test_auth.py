@@ -30,7 +30,7 @@ def test_login_then_logout_and_the_old_cookie_is_refused(
     assert "Support 1" in page and "Log out" in page
 
     # a copy of the cookie, as a thief would keep it
-    stolen = console.client.get_cookie("licserver_portal", domain="console.test")
+    stolen = console.client.get_cookie("licserver_console", domain="console.test")
     assert stolen is not None
     assert console.logout().status_code == 302
     assert console.get("/admin/").status_code == 302
@@ -144,4 +144,38 @@ def test_portal_user_cannot_reach_admin_and_staff_cannot_reach_portal(
     staff = make_staff("admin")
     assert console.login(staff.email).status_code == 302
     resp = console.get("/portal/licenses")
+    assert resp.status_code == 302 and "/portal/login" in resp.location
+
+
+def test_portal_and_console_sessions_on_one_host_are_independent(
+    app: object, make_account: AccountMaker, make_staff: StaffMaker, console: Console
+) -> None:
+    # one browser, one host serving both sites: two cookies, two sessions
+    client = console.client.application.test_client()
+    portal = Browser(client)
+    admin = Console(client)
+    admin.base = portal.base
+    acc = make_account("acme")
+    staff = make_staff("admin")
+
+    assert portal.login(acc.emails["owner"]).status_code == 302
+    resp = admin.get("/admin/")  # the portal's login opens no console
+    assert resp.status_code == 302 and "/admin/login" in resp.location
+    assert admin.login(staff.email).status_code == 302
+    assert admin.get("/admin/").status_code == 200
+    assert portal.get("/portal/licenses").status_code == 200  # still logged in there
+    for name in ("licserver_portal", "licserver_console"):
+        assert client.get_cookie(name, domain="portal.test") is not None, name
+
+    portal.token = None
+    assert portal.logout().status_code == 302  # leaving the portal...
+    resp = portal.get("/portal/licenses")
+    assert resp.status_code == 302 and "/portal/login" in resp.location
+    assert admin.get("/admin/").status_code == 200  # ...leaves the console open
+
+    admin.token = None
+    assert admin.logout().status_code == 302
+    resp = admin.get("/admin/")
+    assert resp.status_code == 302 and "/admin/login" in resp.location
+    resp = portal.get("/portal/licenses")  # and a console log-in never opened the portal
     assert resp.status_code == 302 and "/portal/login" in resp.location

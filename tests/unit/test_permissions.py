@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from licserver.domain.errors import Forbidden
-from licserver.domain.permissions import CATALOG, LICENSES, READ, SCOPES, WEBHOOKS, check_scope
+from licserver.domain.permissions import (
+    CATALOG,
+    LICENSES,
+    READ,
+    SCOPES,
+    STORES,
+    WEBHOOKS,
+    check_scope,
+)
 
 # The whole matrix, written out: read < licenses < full.
 ALLOWED = {
@@ -13,21 +21,24 @@ ALLOWED = {
     ("read", LICENSES): False,
     ("read", CATALOG): False,
     ("read", WEBHOOKS): False,
+    ("read", STORES): False,
     ("licenses", READ): True,
     ("licenses", LICENSES): True,
     ("licenses", CATALOG): False,
     ("licenses", WEBHOOKS): False,
+    ("licenses", STORES): False,
     ("full", READ): True,
     ("full", LICENSES): True,
     ("full", CATALOG): True,
     ("full", WEBHOOKS): True,
+    ("full", STORES): True,
 }
 
 
 def test_the_matrix_covers_every_scope_and_ability() -> None:
     assert set(SCOPES) == {"read", "licenses", "full"}
     abilities = set().union(*SCOPES.values())
-    assert abilities == {READ, LICENSES, CATALOG, WEBHOOKS}
+    assert abilities == {READ, LICENSES, CATALOG, WEBHOOKS, STORES}
     assert set(ALLOWED) == {(s, a) for s in SCOPES for a in abilities}
 
 

@@ -15,7 +15,14 @@ from licserver.domain.seats import (
     choose_license,
     refusal_for_unusable,
 )
-from licserver.domain.status import ALL, STORED, effective_status, transition, usability_error
+from licserver.domain.status import (
+    ALL,
+    STORED,
+    effective_status,
+    stored_terms,
+    transition,
+    usability_error,
+)
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SOON = NOW + timedelta(days=30)
@@ -247,3 +254,12 @@ def test_transitions(stored: str, action: str, expected: str | None) -> None:
         assert "revoked" in info.value.detail
     else:
         assert transition(stored, action) == expected
+
+
+@pytest.mark.parametrize("wanted", ALL)
+def test_stored_terms_find_exactly_the_licences_of_a_status(wanted: str) -> None:
+    stored_status, passed = stored_terms(wanted)
+    for stored, expires in itertools.product(STORED, (None, NOW - timedelta(seconds=1), NOW, SOON)):
+        has_passed = expires is not None and expires <= NOW
+        found = stored == stored_status and (passed is None or passed == has_passed)
+        assert found == (effective_status(stored, expires, NOW) == wanted), (stored, expires)

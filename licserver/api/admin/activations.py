@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-
 from licserver.api.admin import views
 from licserver.api.auth import admin_actor, require
 from licserver.api.blueprint import Blueprint
@@ -15,11 +13,9 @@ from licserver.api.schemas.admin import (
     DeactivateIn,
 )
 from licserver.domain.permissions import LICENSES, READ
-from licserver.extensions import db
-from licserver.models import Activation
 from licserver.runtime import context, origin
 from licserver.services import activation as activation_service
-from licserver.services import pagination
+from licserver.services import activation_search
 
 blp = Blueprint(
     "activations",
@@ -37,15 +33,13 @@ blp = Blueprint(
 def search(args: dict[str, Any]) -> dict[str, Any]:
     """Find activations across licences by installation ID (exact) and/or machine
     name (exact, case-insensitive), newest first: the lost-machine search."""
-    q = select(Activation)
-    if args.get("installation_id"):
-        q = q.where(Activation.installation_id == args["installation_id"])
-    if args.get("machine_name"):
-        q = q.where(func.lower(Activation.machine_name) == args["machine_name"].lower())
-    rows, cursor = pagination.page(
-        db.session(), q, Activation.id, args["limit"], args["cursor"], descending=True
+    found = activation_search.search(
+        context(),
+        views.page_request(args),
+        installation_id=args.get("installation_id"),
+        machine_name=args.get("machine_name"),
     )
-    return {"items": [views.activation(a) for a in rows], "next_cursor": cursor}
+    return views.page(found, views.activation)
 
 
 @blp.post("/<activation_id>/deactivate")

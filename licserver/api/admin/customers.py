@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
 
 from licserver.api.admin import views
 from licserver.api.auth import require
@@ -21,11 +20,9 @@ from licserver.api.schemas.admin import (
 )
 from licserver.api.schemas.common import PageArgs
 from licserver.domain.permissions import LICENSES, READ
-from licserver.extensions import db
-from licserver.models import Customer, User
 from licserver.runtime import context
 from licserver.services import customers as svc
-from licserver.services import mail, pagination
+from licserver.services import mail
 from licserver.services.customers import Invitation
 
 blp = Blueprint(
@@ -75,11 +72,8 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """List customers, oldest first; ``?email=`` finds one by contact email."""
-    q = select(Customer)
-    if args.get("email"):
-        q = q.where(Customer.email == args["email"].strip().lower())
-    rows, cursor = pagination.page(db.session(), q, Customer.id, args["limit"], args["cursor"])
-    return {"items": [views.customer(c) for c in rows], "next_cursor": cursor}
+    found = svc.list_customers(context(), views.page_request(args), args.get("email"))
+    return views.page(found, views.customer)
 
 
 @blp.get("/<number>")
@@ -128,7 +122,5 @@ def add_user(data: dict[str, Any], number: str) -> dict[str, Any]:
 @require(READ)
 def users(args: dict[str, Any], number: str) -> dict[str, Any]:
     """The customer's portal users, oldest first."""
-    cust = svc.get(context(), number)
-    q = select(User).where(User.customer_id == cust.id)
-    rows, cursor = pagination.page(db.session(), q, User.id, args["limit"], args["cursor"])
-    return {"items": [views.user(u) for u in rows], "next_cursor": cursor}
+    found = svc.users_page(context(), number, views.page_request(args))
+    return views.page(found, views.user)

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from licserver.api.admin import views
 from licserver.api.auth import admin_actor, require
 from licserver.api.blueprint import Blueprint
@@ -24,11 +22,8 @@ from licserver.api.schemas.admin import (
 from licserver.api.schemas.common import PageArgs
 from licserver.api.schemas.policies import ConvertIn, RenewIn
 from licserver.domain.permissions import LICENSES, READ
-from licserver.extensions import db
-from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.runtime import context, origin
 from licserver.services import licenses as svc
-from licserver.services import pagination
 
 blp = Blueprint(
     "licenses",
@@ -57,31 +52,9 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """List licences, oldest first; filter by customer number, product code, status."""
-    q = select(License)
-    if args.get("customer"):
-        q = q.join(Customer, Customer.id == License.customer_id).where(
-            Customer.number == args["customer"]
-        )
-    if args.get("product"):
-        q = q.join(Product, Product.id == License.product_id).where(Product.code == args["product"])
-    status = args.get("status")
-    if status:
-        now = utcnow()
-        if status == "expired":
-            q = q.where(
-                License.status == "active",
-                License.expires_at.is_not(None),
-                License.expires_at <= now,
-            )
-        elif status == "active":
-            q = q.where(
-                License.status == "active",
-                (License.expires_at.is_(None)) | (License.expires_at > now),
-            )
-        else:
-            q = q.where(License.status == status)
-    rows, cursor = pagination.page(db.session(), q, License.id, args["limit"], args["cursor"])
-    return {"items": [views.license(lic) for lic in rows], "next_cursor": cursor}
+    filters = svc.LicenseFilters(args.get("customer"), args.get("product"), args.get("status"))
+    found = svc.list_licenses(context(), filters, views.page_request(args))
+    return views.page(found, views.license)
 
 
 @blp.get("/<license_id>")
@@ -91,7 +64,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 def show(license_id: str) -> dict[str, Any]:
     """One licence, with its key and activation password."""
     d = context()
-    lic = svc.get(d, license_id)
+    lic = svc.get(context(), license_id)
     return views.license(lic, svc.reveal(d, lic))
 
 
@@ -181,12 +154,10 @@ def reissue_key(license_id: str) -> dict[str, Any]:
 @require(READ)
 def activations(args: dict[str, Any], license_id: str) -> dict[str, Any]:
     """The licence's activations (``state=active``, the default, or ``all``), oldest first."""
-    lic = svc.get(context(), license_id)
-    q = select(Activation).where(Activation.license_id == lic.id)
-    if args["state"] == "active":
-        q = q.where(Activation.deactivated_at.is_(None))
-    rows, cursor = pagination.page(db.session(), q, Activation.id, args["limit"], args["cursor"])
-    return {"items": [views.activation(a) for a in rows], "next_cursor": cursor}
+    found = svc.list_activations(
+        context(), license_id, views.page_request(args), active_only=args["state"] == "active"
+    )
+    return views.page(found, views.activation)
 
 
 @blp.get("/<license_id>/events")
@@ -196,7 +167,5 @@ def activations(args: dict[str, Any], license_id: str) -> dict[str, Any]:
 @require(READ)
 def history(args: dict[str, Any], license_id: str) -> dict[str, Any]:
     """The licence's history, oldest first."""
-    lic = svc.get(context(), license_id)
-    q = select(Event).where(Event.license_id == lic.id)
-    rows, cursor = pagination.page(db.session(), q, Event.id, args["limit"], args["cursor"])
-    return {"items": [views.event(e, lic.public_id) for e in rows], "next_cursor": cursor}
+    found = svc.list_events(context(), license_id, views.page_request(args))
+    return views.page(found, lambda e: views.event(e, license_id))

@@ -9,11 +9,10 @@ from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
 from licserver.api.schemas.orders import OrderIn, OrderListArgs, OrderOut, OrderPage
 from licserver.domain.permissions import LICENSES, READ
-from licserver.extensions import db
 from licserver.models import Order
 from licserver.runtime import context
 from licserver.services import orders as svc
-from licserver.services import pagination
+from licserver.services.pagination import PageRequest
 
 blp = Blueprint(
     "orders",
@@ -74,9 +73,10 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Orders, oldest first; ``?customer=`` for one customer's."""
-    q = svc.admin_query(context(), args.get("customer"))
-    rows, cursor = pagination.page(db.session(), q, Order.id, args["limit"], args["cursor"])
-    return {"items": [view(o) for o in rows], "next_cursor": cursor}
+    found = svc.list_orders(
+        context(), PageRequest(args["limit"], args["cursor"]), args.get("customer")
+    )
+    return {"items": [view(o) for o in found.items], "next_cursor": found.next_cursor}
 
 
 @blp.get("/<number>")

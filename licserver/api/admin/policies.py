@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from licserver.api.auth import admin_actor, require
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
@@ -19,12 +17,9 @@ from licserver.api.schemas.policies import (
     PolicyPatchArgs,
 )
 from licserver.domain.permissions import CATALOG, READ
-from licserver.extensions import db
-from licserver.models.policy import Policy
 from licserver.runtime import context, origin
-from licserver.services import pagination
 from licserver.services import policies as svc
-from licserver.services import products as product_service
+from licserver.services.pagination import PageRequest
 from licserver.services.policies import PolicyChange
 
 blp = Blueprint(
@@ -43,7 +38,7 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
     pol = svc.create(
         d, origin(admin_actor()), product=code, name=data["name"], settings=data["settings"]
     )
-    return svc.view(d, pol)
+    return svc.view(context(), pol)
 
 
 @blp.get("/products/<code>/policies")
@@ -53,11 +48,11 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any], code: str) -> dict[str, Any]:
     """The product's policies, oldest first."""
-    session = db.session()
-    prod = product_service.get(context(), code)
-    q = select(Policy).where(Policy.product_id == prod.id)
-    rows, cursor = pagination.page(session, q, Policy.id, args["limit"], args["cursor"])
-    return {"items": [svc.view(context(), p) for p in rows], "next_cursor": cursor}
+    found = svc.policies_page(context(), code, PageRequest(args["limit"], args["cursor"]))
+    return {
+        "items": [svc.view(context(), p) for p in found.items],
+        "next_cursor": found.next_cursor,
+    }
 
 
 @blp.get("/policies/<policy_id>")

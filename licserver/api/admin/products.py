@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from licserver.api.admin import views
 from licserver.api.auth import require
 from licserver.api.blueprint import Blueprint
@@ -11,10 +9,7 @@ from licserver.api.docs import errors
 from licserver.api.schemas.admin import ProductIn, ProductOut, ProductPage
 from licserver.api.schemas.common import PageArgs
 from licserver.domain.permissions import CATALOG, READ
-from licserver.extensions import db
-from licserver.models import Product
 from licserver.runtime import context
-from licserver.services import pagination
 from licserver.services import products as svc
 
 blp = Blueprint("products", __name__, url_prefix="/api/v1/products", description="Admin: products")
@@ -37,10 +32,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """List products, oldest first."""
-    rows, cursor = pagination.page(
-        db.session(), select(Product), Product.id, args["limit"], args["cursor"]
-    )
-    return {"items": [views.product(p) for p in rows], "next_cursor": cursor}
+    return views.page(svc.list_products(context(), views.page_request(args)), views.product)
 
 
 @blp.get("/<code>")

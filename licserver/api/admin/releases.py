@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask import current_app, request
-from sqlalchemy import select
 
 from licserver.api.auth import admin_actor, require
 from licserver.api.blueprint import Blueprint
@@ -24,14 +23,12 @@ from licserver.api.schemas.releases import (
 )
 from licserver.domain.errors import LicenseServerError, ValidationFailed
 from licserver.domain.permissions import CATALOG, READ, check_scope
-from licserver.extensions import db
 from licserver.models import utcnow
 from licserver.models.release import Release
-from licserver.runtime import context
-from licserver.services import pagination
-from licserver.services import products as product_service
+from licserver.runtime import context, origin
 from licserver.services import releases as svc
 from licserver.services import tokens as token_service
+from licserver.services.pagination import PageRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,7 +128,7 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
         product_code=code,
         released_at=released_at,
         upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
-        actor=admin_actor().id,
+        origin=origin(admin_actor()),
         **data,
     )
     return release_view(release)
@@ -144,16 +141,8 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any], code: str) -> dict[str, Any]:
     """A product's releases, oldest first, published or not."""
-    session = db.session()
-    product = product_service.get(context(), code)
-    rows, cursor = pagination.page(
-        session,
-        select(Release).where(Release.product_id == product.id),
-        Release.id,
-        args["limit"],
-        args["cursor"],
-    )
-    return {"items": [release_view(r) for r in rows], "next_cursor": cursor}
+    found = svc.releases_page(context(), code, PageRequest(args["limit"], args["cursor"]))
+    return {"items": [release_view(r) for r in found.items], "next_cursor": found.next_cursor}
 
 
 @blp.get("/<code>/releases/<version>")
@@ -175,10 +164,7 @@ def publish(data: dict[str, Any], code: str, version: str) -> dict[str, Any]:
     it in the portal's Downloads, and (unless `notify` is false) the users who
     want product updates get one email. Publishing again changes nothing and
     sends nothing."""
-    now = utcnow()
-    release = svc.publish(
-        context(), code, version, now=now, notify=data["notify"], actor=admin_actor().id
+    done = svc.publish_and_notify(
+        context(), origin(admin_actor()), code, version, notify=data["notify"]
     )
-    if release.notified_at is None:
-        svc.send_release_notices(context(), now, release.id)
-    return release_view(svc.get(context(), code, version))
+    return release_view(done.release)

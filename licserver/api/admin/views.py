@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app
 
@@ -12,6 +13,18 @@ from licserver.models import Activation, Customer, Event, License, Product, User
 from licserver.services import policies as policy_service
 from licserver.services.licenses import Secrets
 from licserver.services.mail import MailSettings
+from licserver.services.pagination import Page, PageRequest
+
+T = TypeVar("T")
+
+
+def page_request(args: dict[str, Any]) -> PageRequest:
+    """``?limit=&cursor=``, as the list schemas load them."""
+    return PageRequest(args["limit"], args["cursor"])
+
+
+def page(p: Page[T], dump: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    return {"items": [dump(x) for x in p.items], "next_cursor": p.next_cursor}
 
 
 def product(p: Product) -> dict[str, Any]:

@@ -10,12 +10,12 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from licserver.api.schemas.common import PageArgs, Strict, Text, UTCDateTime, page_of
+from licserver.domain.email import EMAIL_RE
 from licserver.domain.permissions import SCOPES
 from licserver.domain.roles import ROLES
 from licserver.domain.status import ALL as LICENSE_STATUSES
 
 PRODUCT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
 FEATURE = Text(validate=validate.Length(1, 64))
 
 

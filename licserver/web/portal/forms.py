@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
-from typing import Any
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    Field,
     Form,
     PasswordField,
     SelectChoice,
@@ -19,21 +15,16 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from licserver.api.schemas.admin import EMAIL_RE
+from licserver.domain.email import EMAIL_RE
 from licserver.domain.portal import COMPANY_LOGIN_ROLES, NOTICES
+from licserver.web.shared.forms import ConfirmForm as ConfirmForm  # for the portal's pages
+from licserver.web.shared.forms import choices as choices
+from licserver.web.shared.forms import plain_text as plain_text
 
 PASSWORD_MIN = 10
-
-
-def plain_text(form: Any, field: Field) -> None:
-    """What the API's Text fields refuse, the forms refuse too."""
-    for ch in field.data or "":
-        cat = unicodedata.category(ch)
-        if (cat == "Cc" and ch not in "\t\r\n") or cat == "Cs":
-            raise ValidationError("Contains a control character.")
 
 
 def _email(label: str, required: bool = True) -> EmailField:
@@ -81,10 +72,6 @@ class SetPasswordForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class ConfirmForm(FlaskForm):  # type: ignore[misc]
-    """A button: nothing but the CSRF token."""
-
-
 class DeactivateForm(FlaskForm):  # type: ignore[misc]
     reason = StringField(
         "Reason",
@@ -94,11 +81,6 @@ class DeactivateForm(FlaskForm):  # type: ignore[misc]
             plain_text,
         ],
     )
-
-
-def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms wants them."""
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _role_choices(roles: tuple[str, ...]) -> list[SelectChoice]:

@@ -18,8 +18,8 @@ from licserver.runtime import context
 from licserver.services import offline as svc
 from licserver.services import portal_licenses
 from licserver.web.portal.base import bp, me, origin, principal, requires
-from licserver.web.portal.forms import plain_text
 from licserver.web.portal.licenses import license_view
+from licserver.web.shared.forms import field_errors, plain_text
 
 MAX_CODE = svc.MAX_CODE
 
@@ -50,16 +50,6 @@ class OfflineDeactivationForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-def _form_error(form: Any, field: str, exc: LicenseServerError) -> None:
-    """A service's refusal, shown at the form's field."""
-    messages = exc.errors if isinstance(exc, ValidationFailed) else None
-    if messages:
-        for value in messages.values():
-            getattr(form, field).errors = list(getattr(form, field).errors) + list(value)
-    else:
-        getattr(form, field).errors = list(getattr(form, field).errors) + [exc.detail]
-
-
 @bp.route("/licenses/<public_id>/offline", methods=["GET", "POST"])
 @requires(rules.OFFLINE)
 def offline_activate(public_id: str) -> Any:
@@ -75,11 +65,10 @@ def offline_activate(public_id: str) -> Any:
                     context(), origin(), form.request.data, license_id=public_id
                 )
             except (ValidationFailed, NotFound) as exc:
-                _form_error(form, "request", exc)
+                field_errors(form, exc, default="request")
             except LicenseServerError as exc:
                 # The activation's own refusals: seat limit, suspended, expired...
-                _form_error(form, "request", exc)
-                status = exc.status if exc.status < 500 else 500
+                status = field_errors(form, exc, default="request")
         if result is None and status == 200:
             status = 422
         if result is not None:
@@ -141,9 +130,7 @@ def offline_deactivate(public_id: str) -> Any:
                     )
                 done = svc.redeem_deactivation(deps, origin(), code)
             except LicenseServerError as exc:
-                _form_error(form, "code", exc)
-                if not isinstance(exc, ValidationFailed):
-                    status = exc.status if exc.status < 500 else 500
+                status = field_errors(form, exc, default="code")
             else:
                 machine = done.activation.machine_name
                 if done.changed:

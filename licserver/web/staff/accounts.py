@@ -15,8 +15,8 @@ from licserver.domain.errors import Conflict, InvalidCredentials, ValidationFail
 from licserver.runtime import context
 from licserver.services import staff as staff_service
 from licserver.services import staff_audit
-from licserver.web.portal.base import limit_exceeded
-from licserver.web.portal.forms import choices
+from licserver.web.shared.forms import choices, field_errors
+from licserver.web.shared.pages import limit_exceeded
 from licserver.web.staff.base import (
     add_nav,
     bp,
@@ -167,7 +167,7 @@ def change_password() -> Any:
                 form.current.errors = [exc.detail]
                 status = 401
             except ValidationFailed as exc:
-                form.password.errors = exc.errors.get("password", [exc.detail])
+                field_errors(form, exc, default="password")
             else:
                 start_session(ident)  # this session goes on; every other one ends
                 flash("Your password is changed; your other sessions have ended.", "info")

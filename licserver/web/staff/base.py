@@ -1,10 +1,12 @@
 """The console's blueprint and what every page shares: who is logged in, the
 role check on every route, the menu, CSRF, error pages, headers.
 
-Staff sessions do not use Flask-Login (that is the portal's): the session keeps
-``session["staff"]``, a ``staff:<id>:<stamp>`` id that ``services.staff.load``
-checks on every request, so a portal login never opens /admin and a staff login
-never opens /portal, and a log-out ends the session server-side.
+Staff sessions do not use Flask-Login (that is the portal's) and live in their
+own cookie (``licserver_console``, see ``web.shared.SiteSessions``): the session
+keeps ``session["staff"]``, a ``staff:<id>:<stamp>`` id that
+``services.staff.load`` checks on every request, so a portal login never opens
+/admin and a staff login never opens /portal, and a log-out ends the session
+server-side.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import Forbidden
@@ -113,7 +115,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 def start_session(ident: StaffIdentity) -> None:
-    # A fresh session: nothing from before (a portal login included) carries over.
+    # A fresh console session: nothing from before carries over.
     session.clear()
     session[SESSION_KEY] = ident.session_id
     g.staff = ident
@@ -124,6 +126,29 @@ def start_session(ident: StaffIdentity) -> None:
 
 def page(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("staff/message.html", title=title, message=message), status
+
+
+# Endpoints whose uploads may exceed MAX_CONTENT_LENGTH for admins, and the
+# setting that bounds them instead (``allow_large_upload``).
+LARGE_UPLOADS: dict[str, str] = {}
+
+
+def allow_large_upload(endpoint: str, setting: str) -> None:
+    """Let an admin's POST to ``endpoint`` be as large as the ``setting`` (bytes)
+    plus a megabyte of form; anyone else's stays limited."""
+    LARGE_UPLOADS[endpoint] = setting
+
+
+@bp.before_request
+def _upload_limit() -> None:
+    # Before the CSRF check below: it reads the form, and so the limit.
+    setting = LARGE_UPLOADS.get(request.endpoint or "")
+    if setting is None or request.method != "POST":
+        return
+    sid = session.get(SESSION_KEY)
+    ident = staff_service.load(context(), sid) if isinstance(sid, str) else None
+    if ident is not None and rules.at_least(ident.role, rules.ADMIN):
+        request.max_content_length = int(current_app.config[setting]) + 1024**2
 
 
 # CSRF on every form (checked before the user is loaded), the console's strict
@@ -152,7 +177,7 @@ def _load() -> None:
 def _template_globals() -> dict[str, Any]:
     ident: StaffIdentity | None = g.get("staff")
     nav = [i for i in NAV if ident is not None and rules.at_least(ident.role, i.min_role)]
-    from licserver.web.staff.forms import ConfirmForm
+    from licserver.web.shared.forms import ConfirmForm
 
     return {
         "staff_can": staff_can,

@@ -13,15 +13,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
-from licserver.api.schemas.admin import EMAIL_RE
 from licserver.domain import staff as rules
+from licserver.domain.email import EMAIL_RE
 from licserver.domain.permissions import SCOPES
 from licserver.services.staff import PASSWORD_MIN
-from licserver.web.portal.forms import choices, plain_text
-
-
-class ConfirmForm(FlaskForm):  # type: ignore[misc]
-    """A button that changes something: only the CSRF token."""
+from licserver.web.shared.forms import ConfirmForm as ConfirmForm  # for the console's pages
+from licserver.web.shared.forms import choices, plain_text
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -81,4 +78,10 @@ class StaffForm(FlaskForm):  # type: ignore[misc]
     confirm = PasswordField(
         "Password again",
         validators=[DataRequired(), EqualTo("password", message="The two differ.")],
+    )
+
+
+class RenewForm(FlaskForm):  # type: ignore[misc]
+    days = IntegerField(
+        "Days", validators=[Optional(), NumberRange(1, 36500)], render_kw={"placeholder": "policy"}
     )

@@ -13,10 +13,11 @@ from licserver.domain.errors import ValidationFailed
 from licserver.runtime import context
 from licserver.services import activation as activation_service
 from licserver.services import licenses as license_service
+from licserver.services import policy_views as views
 from licserver.services import staff_console as console
-from licserver.web.portal.forms import choices
+from licserver.web.shared.forms import choices
 from licserver.web.staff.base import bp, current_staff, staff_origin, staff_required
-from licserver.web.staff.forms import ConfirmForm, IssueForm, ReasonForm, TermsForm
+from licserver.web.staff.forms import ConfirmForm, IssueForm, ReasonForm, RenewForm, TermsForm
 
 
 def end_of_day(day: date | None) -> datetime | None:
@@ -42,6 +43,8 @@ def _detail(public_id: str, *, shown: dict[str, str] | None = None, status: int 
         reason_form=ReasonForm(formdata=None),
         confirm=ConfirmForm(),
         terms=terms,
+        model=views.licence_model(context(), lic),
+        renew=RenewForm(formdata=None),
     ), status
 
 

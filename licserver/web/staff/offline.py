@@ -16,7 +16,7 @@ from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
 from licserver.runtime import context
 from licserver.services import offline as svc
-from licserver.web.portal.forms import plain_text
+from licserver.web.shared.forms import field_errors, plain_text
 from licserver.web.staff.base import add_nav, bp, staff_origin, staff_required
 
 
@@ -46,15 +46,6 @@ class StaffOfflineDeactivationForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-def _show_error(field: Any, exc: LicenseServerError) -> int:
-    """A service's refusal at the form's field; the page's status."""
-    if isinstance(exc, ValidationFailed) and exc.errors:
-        field.errors = [*field.errors, *(m for ms in exc.errors.values() for m in ms)]
-        return 422
-    field.errors = [*field.errors, exc.detail]
-    return exc.status if exc.status < 500 else 500
-
-
 # Installation management: what support and admins both do (matrix: ``deactivate``).
 @bp.route("/offline", methods=["GET", "POST"])
 @staff_required(action=rules.DEACTIVATE)
@@ -68,7 +59,7 @@ def offline_activate() -> Any:
                 result = svc.issue_certificate(context(), staff_origin(), form.request.data)
                 status = 200
             except LicenseServerError as exc:
-                status = _show_error(form.request, exc)
+                status = field_errors(form, exc, default="request")
     download = StaffOfflineDownloadForm(formdata=None)
     if result is not None:
         download.certificate.data = result.token
@@ -104,7 +95,7 @@ def offline_deactivate() -> Any:
                 code = svc.parse_deactivation(form.code.data)
                 done = svc.redeem_deactivation(context(), staff_origin(), code)
             except LicenseServerError as exc:
-                status = _show_error(form.code, exc)
+                status = field_errors(form, exc, default="code")
             else:
                 machine = done.activation.machine_name
                 if done.changed:

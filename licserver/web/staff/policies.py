@@ -13,21 +13,20 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from licserver.domain import policy as policy_rules
 from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
-from licserver.extensions import db
-from licserver.models import License, Product
 from licserver.models.policy import Policy
 from licserver.runtime import context
 from licserver.services import licenses as license_service
 from licserver.services import policies as svc
+from licserver.services import policy_views as views
+from licserver.web.shared.forms import ConfirmForm, field_errors
 from licserver.web.staff.base import add_nav, bp, staff_origin, staff_required
-from licserver.web.staff.forms import ConfirmForm
+from licserver.web.staff.forms import RenewForm
 
 # What each setting means, for the page (docs/licence-models.md has the whole story).
 HELP = {
@@ -59,12 +58,6 @@ class PolicyForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class RenewForm(FlaskForm):  # type: ignore[misc]
-    days = IntegerField(
-        "Days", validators=[Optional(), NumberRange(1, 36500)], render_kw={"placeholder": "policy"}
-    )
-
-
 def parse_lines(text: str) -> dict[str, Any]:
     """``key = value`` lines into settings; ValidationFailed naming the bad lines."""
     out: dict[str, Any] = {}
@@ -91,27 +84,15 @@ def lines_of(stored: dict[str, Any]) -> str:
     return "\n".join(f"{k} = {json.dumps(v)}" for k, v in stored.items())
 
 
-def _products() -> list[Product]:
-    return list(db.session().scalars(select(Product).order_by(Product.name, Product.code)))
-
-
 def _form_errors(form: PolicyForm, exc: LicenseServerError) -> None:
-    if isinstance(exc, ValidationFailed):
-        form.settings.errors = [
-            f"{k.removeprefix('settings.')}: {' '.join(v)}" for k, v in exc.errors.items()
-        ]
-    else:
-        form.settings.errors = [exc.detail]
+    field_errors(form, exc, default="settings", prefix="settings.")
 
 
 def _list_page(code: str | None, form: PolicyForm | None = None, status: int = 200) -> Any:
-    products = _products()
+    products = views.products(context())
     if code is None and products:
         code = products[0].code
-    rows = []
-    if code:
-        for pol in svc.list_for_product(context(), code):
-            rows.append((pol, svc.settings_of(pol), svc.license_count(context(), pol)))
+    rows = views.product_policies(context(), code) if code else []
     return render_template(
         "staff/policies.html",
         products=products,
@@ -150,7 +131,7 @@ def create_policy(code: str) -> Any:
             _form_errors(form, exc)
         return _list_page(code, form, 422)
     except LicenseServerError as exc:
-        form.name.errors = [exc.detail]
+        field_errors(form, exc, default="name")
         return _list_page(code, form, 422)
     flash(f"Policy {pol.name} ({pol.public_id}) created.", "info")
     return redirect(url_for("staff.policy", public_id=pol.public_id))
@@ -162,13 +143,10 @@ def _policy_page(
     preview: svc.PolicyChange | None = None,
     status: int = 200,
 ) -> Any:
-    session = db.session()
     form = form or PolicyForm(
         formdata=None, name=pol.name, settings=lines_of(dict(pol.settings or {}))
     )
-    licences = list(
-        session.scalars(select(License).where(License.policy_id == pol.id).order_by(License.id))
-    )
+    licences = views.policy_licences(context(), pol)
     return render_template(
         "staff/policy.html",
         pol=pol,
@@ -224,24 +202,6 @@ def change_policy(public_id: str) -> Any:
 
 
 # ---- a licence's model ---------------------------------------------------------
-
-
-@bp.app_template_global()
-def licence_model(lic: License) -> dict[str, Any]:
-    """For the licence page: its effective rules and the product's policies."""
-    s = svc.effective(lic)
-    others = list(
-        db.session().scalars(
-            select(Policy).where(Policy.product_id == lic.product_id).order_by(Policy.name)
-        )
-    )
-    return {
-        "settings": s,
-        "entitlements": policy_rules.features(s, lic.features),
-        "policies": others,
-        "paid": [p for p in others if not svc.settings_of(p).trial],
-        "renew": RenewForm(formdata=None),
-    }
 
 
 @bp.post("/licenses/<public_id>/policy")

@@ -5,23 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.extensions import db
-from licserver.models import Product, utcnow
+from licserver.models import utcnow
 from licserver.runtime import context
+from licserver.services import policy_views as views
 from licserver.services import releases as svc
-from licserver.services import staff as staff_service
-from licserver.services import staff_audit
-from licserver.web.staff.base import SESSION_KEY, add_nav, bp, staff_origin, staff_required
-from licserver.web.staff.forms import ConfirmForm
+from licserver.web.shared.forms import ConfirmForm, field_errors
+from licserver.web.staff.base import (
+    add_nav,
+    allow_large_upload,
+    bp,
+    staff_origin,
+    staff_required,
+)
 
 
 class ReleaseForm(FlaskForm):  # type: ignore[misc]
@@ -46,22 +49,12 @@ class ReleaseForm(FlaskForm):  # type: ignore[misc]
     publish = BooleanField("Publish now (customers see it; the update email goes out)")
 
 
-@bp.before_app_request
-def _upload_limit() -> None:
-    """An admin's upload may be larger than MAX_CONTENT_LENGTH (read before the
-    view runs: the console's CSRF check reads the form). Anyone else's stays
-    limited."""
-    if request.endpoint != "staff.add_release" or request.method != "POST":
-        return
-    sid = session.get(SESSION_KEY)
-    ident = staff_service.load(context(), sid) if isinstance(sid, str) else None
-    if ident is not None and rules.at_least(ident.role, rules.ADMIN):
-        request.max_content_length = int(current_app.config["RELEASE_MAX_UPLOAD_BYTES"]) + 1024**2
+# An admin's upload may be larger than MAX_CONTENT_LENGTH.
+allow_large_upload("staff.add_release", "RELEASE_MAX_UPLOAD_BYTES")
 
 
 def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) -> Any:
-    s = db.session()
-    products = list(s.scalars(select(Product).order_by(Product.name, Product.code)).all())
+    products = views.products(context())
     if code is None and products:
         code = products[0].code
     rows = svc.list_releases(context(), code) if code else []
@@ -82,14 +75,7 @@ def releases() -> Any:
 
 
 def _publish(code: str, version: str) -> int:
-    now = utcnow()
-    release = svc.publish(context(), code, version, now=now, actor=staff_origin().actor.id)
-    staff_audit.record(
-        context(), "release.published", staff_origin(), {"product": code, "version": version}
-    )
-    if release.notified_at is not None:
-        return 0
-    return svc.send_release_notices(context(), now, release.id)
+    return svc.publish_and_notify(context(), staff_origin(), code, version).sent
 
 
 @bp.post("/releases/<code>")
@@ -113,19 +99,11 @@ def add_release(code: str) -> Any:
             upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
             url=url,
             sha256=(form.sha256.data or "").strip() or None,
-            actor=staff_origin().actor.id,
+            origin=staff_origin(),
         )
     except ValidationFailed as exc:
-        for name, messages in exc.errors.items():
-            target = getattr(form, name, form.url)
-            target.errors = list(messages)
+        field_errors(form, exc, default="url")
         return _page(code, form, 422)
-    staff_audit.record(
-        context(),
-        "release.added",
-        staff_origin(),
-        {"product": code, "version": release.version, "sha256": release.sha256},
-    )
     message = f"{code} {release.version} attached (SHA-256 {release.sha256})."
     if form.publish.data:
         sent = _publish(code, release.version)

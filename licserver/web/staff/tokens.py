@@ -9,7 +9,6 @@ from flask import flash, redirect, render_template, url_for
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
 from licserver.runtime import context
-from licserver.services import staff_audit
 from licserver.services import tokens as token_service
 from licserver.web.staff.base import add_nav, bp, staff_origin, staff_required
 from licserver.web.staff.forms import ConfirmForm, TokenForm
@@ -37,13 +36,7 @@ def create_token() -> Any:
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(form, status=422)
-    row, text = token_service.create(context(), form.name.data, form.scope.data)
-    staff_audit.record(
-        context(),
-        "admin_token.created",
-        staff_origin(),
-        {"token": row.public_id, "name": row.name, "scope": row.scope},
-    )
+    row, text = token_service.create(context(), form.name.data, form.scope.data, staff_origin())
     flash(f"Token “{row.name}” created. Copy it now: it is not shown again.", "info")
     return _page(TokenForm(formdata=None), shown=text)
 
@@ -53,13 +46,7 @@ def create_token() -> Any:
 def revoke_token(public_id: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    row = token_service.revoke(context(), public_id)
-    staff_audit.record(
-        context(),
-        "admin_token.revoked",
-        staff_origin(),
-        {"token": row.public_id, "name": row.name},
-    )
+    row = token_service.revoke(context(), public_id, staff_origin())
     flash(f"Token “{row.name}” is revoked: it no longer authenticates.", "info")
     return redirect(url_for("staff.tokens"))
 

@@ -18,7 +18,7 @@ from licserver.extensions import db
 from licserver.models.webhook import WebhookDelivery
 from licserver.runtime import context
 from licserver.services import webhooks as svc
-from licserver.web.portal.forms import plain_text
+from licserver.web.shared.forms import field_errors, plain_text
 from licserver.web.staff.base import add_nav, bp, staff_required
 from licserver.web.staff.forms import ConfirmForm
 
@@ -70,8 +70,7 @@ def webhook_create() -> Any:
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        for name, messages in exc.errors.items():
-            getattr(form, name).errors = list(messages)
+        field_errors(form, exc, default="url")
         return _list_page(form, 422)
     resp = make_response(
         render_template("staff/webhook_created.html", endpoint=endpoint, secret=secret)

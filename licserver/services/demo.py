@@ -1,0 +1,124 @@
+"""The demo data of ``licserver demo``: a product, a customer with licences of
+each licence model, portal users with known passwords and a fresh admin token.
+Safe to load again: what exists is reused (and the old demo token revoked)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from licserver.crypto import hash_password
+from licserver.domain.errors import LicenseServerError
+from licserver.models import Customer, License, Product, User, utcnow
+from licserver.services import Origin
+from licserver.services import customers as customer_service
+from licserver.services import licenses as license_service
+from licserver.services import policies as policy_service
+from licserver.services import products as product_service
+from licserver.services import tokens as token_service
+from licserver.services.context import Context
+
+PRODUCT = "demo-app"
+OWNER = "owner@demo.example"
+OWNER_PASSWORD = "demo-owner-password"
+COMPANY_PASSWORD = "demo-company-password"
+# The portal's demo users besides the owner: (role, email, name, password).
+USERS = (
+    ("technical", "tech@demo.example", "Tom Technical", "demo-tech-password"),
+    ("basic", "basic@demo.example", "Bea Basic", "demo-basic-password"),
+)
+# The licence models to try (docs/licence-models.md): a floating policy and a
+# 14-day trial, with one licence on each.
+POLICIES = {
+    "floating": {"model": "floating", "lease_ttl": 900, "features": ["render"]},
+    "trial": {"trial": True, "expiry_basis": "from_first_activation", "duration_days": 14},
+}
+
+
+@dataclass(frozen=True)
+class Demo:
+    product: Product
+    customer: Customer
+    licenses: list[tuple[License, license_service.Secrets]]
+    token: str
+    fresh: bool  # made now (not found from an earlier run)
+
+
+def load(ctx: Context, origin: Origin, *, invitation_ttl_hours: int) -> Demo:
+    session = ctx.session
+    try:
+        product = product_service.get(ctx, PRODUCT)
+    except LicenseServerError:
+        product = product_service.create(
+            ctx, code=PRODUCT, name="Demo App", default_seats=3, offline_grace_days=14
+        )
+    cust = session.scalars(select(Customer).where(Customer.email == OWNER)).first()
+    fresh = cust is None
+    if cust is None:
+        cust, _ = customer_service.create(
+            ctx,
+            name="Demo Ltd",
+            email=OWNER,
+            company_password=COMPANY_PASSWORD,
+            invitation_ttl_hours=invitation_ttl_hours,
+        )
+        _licences(ctx, origin, product.code, cust.number)
+    _users(ctx, cust.number, invitation_ttl_hours)
+    rows = session.scalars(
+        select(License).where(License.customer_id == cust.id).order_by(License.id)
+    ).all()
+    for row in token_service.list_tokens(ctx):
+        if row.name == "demo" and row.revoked_at is None:
+            token_service.revoke(ctx, row.public_id, origin)
+    _, token = token_service.create(ctx, "demo", "full", origin)
+    licenses = [(lic, license_service.reveal(ctx, lic)) for lic in rows]
+    return Demo(product, cust, licenses, token, fresh)
+
+
+def _licences(ctx: Context, origin: Origin, product: str, customer: str) -> None:
+    for seats, expires_at, features in (
+        (5, None, ["export", "pro"]),
+        (2, utcnow() + timedelta(days=30), []),
+    ):
+        license_service.create(
+            ctx,
+            origin,
+            product=product,
+            customer=customer,
+            seats=seats,
+            expires_at=expires_at,
+            features=features,
+        )
+    have = {p.name for p in policy_service.list_for_product(ctx, product)}
+    for name, settings in POLICIES.items():
+        if name not in have:
+            policy_service.create(ctx, origin, product=product, name=name, settings=settings)
+    license_service.create(
+        ctx, origin, product=product, customer=customer, seats=2, policy="floating"
+    )
+    license_service.create(ctx, origin, product=product, customer=customer, seats=1, policy="trial")
+
+
+def _users(ctx: Context, number: str, invitation_ttl_hours: int) -> None:
+    """The owner's password, and the other demo users with theirs (made when missing)."""
+    session = ctx.session
+    for role, email, name, _ in USERS:
+        if session.scalars(select(User.id).where(User.email == email)).first() is None:
+            customer_service.add_user(
+                ctx,
+                number,
+                email=email,
+                name=name,
+                role=role,
+                licenses=None,
+                invitation_ttl_hours=invitation_ttl_hours,
+            )
+    passwords = {OWNER: OWNER_PASSWORD, **{u[1]: u[3] for u in USERS}}
+    for user in session.scalars(select(User).where(User.email.in_(passwords))).all():
+        if user.password_hash is None:
+            user.password_hash = hash_password(passwords[user.email])
+            user.invite_token_hash = None
+            user.invite_expires_at = None
+    session.commit()
