@@ -37,12 +37,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite on TEST_WORKERS processes (pytest-xdist). --dist loadfile keeps each
+# test file on one worker, so a file's module-scoped servers and browser start
+# once; every worker has its own database, temporary folders and free ports
+# (tests/conftest.py). TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= 2
+PYTEST_XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test-sqlite: $(STAMP)
-	LICSERVER_TEST_DB=sqlite $(BIN)/pytest
+	LICSERVER_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_XDIST)
 
 # Fails (exit 3), never skips, when PostgreSQL is unreachable.
 test-postgresql: $(STAMP)
-	LICSERVER_TEST_DB=postgresql $(BIN)/pytest
+	LICSERVER_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_XDIST)
 
 # Each SDK other than Python brings its own build and tests in client_sdk/LANG/sdk.mk,
 # as a target test-sdk-LANG that installs its toolchain when missing (and, under

@@ -10,22 +10,27 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from licserver import runtime
-from licserver.config import load_config
-from licserver.database import configure_engine
-from licserver.extensions import db
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["create_app"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    # Imported here, not at the top: ``licserver --help`` imports this package
+    # (licserver.cli) and must not pay for Flask, SQLAlchemy and the API.
+    from flask import Flask
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from licserver import runtime
+    from licserver.config import load_config
+    from licserver.database import configure_engine
+    from licserver.extensions import db
+
     instance = os.environ.get("LICSERVER_INSTANCE_DIR") or str(Path.cwd() / "instance")
     app = Flask(__name__, instance_path=instance, instance_relative_config=False)
     load_config(app, config)

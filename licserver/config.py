@@ -15,7 +15,12 @@ from typing import Any
 
 from flask import Flask
 
-from licserver.crypto import write_secret_file
+from licserver.crypto import (
+    PASSWORD_HASH_MEMORY_KIB,
+    PASSWORD_HASH_TIME_COST,
+    set_password_hash_cost,
+    write_secret_file,
+)
 
 DEFAULTS: dict[str, Any] = {
     # Storage. Empty means SQLite in the instance folder.
@@ -29,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "KEYS_DIR": "",
     "KEY_PASSPHRASE": "",
     "DATA_KEY": "",
+    # argon2id cost of password and admin-token hashes (crypto.py).
+    "PASSWORD_HASH_TIME_COST": PASSWORD_HASH_TIME_COST,
+    "PASSWORD_HASH_MEMORY_KIB": PASSWORD_HASH_MEMORY_KIB,
     # HTTP
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "PROXY_FIX_X_FOR": 0,
@@ -97,6 +105,8 @@ _INT_KEYS = {
     "MAX_CONTENT_LENGTH",
     "PROXY_FIX_X_FOR",
     "KEY_REFRESH_SECONDS",
+    "PASSWORD_HASH_TIME_COST",
+    "PASSWORD_HASH_MEMORY_KIB",
     "FAILED_ATTEMPTS_LIMIT",
     "FAILED_ATTEMPTS_WINDOW_SECONDS",
     "SMTP_PORT",
@@ -178,6 +188,9 @@ def _normalise(app: Flask) -> None:
         raise ConfigError("FAILED_ATTEMPTS_LIMIT and FAILED_ATTEMPTS_WINDOW_SECONDS must be >= 1")
     if not 1 <= cfg["WEBHOOK_TIMEOUT_SECONDS"] <= 120:
         raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be between 1 and 120")
+    if cfg["PASSWORD_HASH_TIME_COST"] < 1 or cfg["PASSWORD_HASH_MEMORY_KIB"] < 8:
+        raise ConfigError("PASSWORD_HASH_TIME_COST must be >= 1, PASSWORD_HASH_MEMORY_KIB >= 8")
+    set_password_hash_cost(cfg["PASSWORD_HASH_TIME_COST"], cfg["PASSWORD_HASH_MEMORY_KIB"])
 
     instance = Path(app.instance_path)
     if not cfg["DATABASE_URL"]:

@@ -17,8 +17,23 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 # RFC 9106's second recommended option (64 MiB is too much per worker request
-# on small servers; 19 MiB, t=2 is OWASP's floor for argon2id).
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# on small servers; 19 MiB, t=2 is OWASP's floor for argon2id). The settings
+# PASSWORD_HASH_TIME_COST and PASSWORD_HASH_MEMORY_KIB change it (create_app
+# calls set_password_hash_cost); the test suite turns it down. A stored hash
+# carries its own cost, so hashes made at another cost still verify.
+PASSWORD_HASH_TIME_COST = 2
+PASSWORD_HASH_MEMORY_KIB = 19 * 1024
+_hasher = PasswordHasher(
+    time_cost=PASSWORD_HASH_TIME_COST, memory_cost=PASSWORD_HASH_MEMORY_KIB, parallelism=1
+)
+
+
+def set_password_hash_cost(time_cost: int, memory_kib: int) -> None:
+    """The argon2id cost of new hashes (and of the equal-work dummy check) in
+    this process."""
+    global _hasher
+    if (time_cost, memory_kib) != (_hasher.time_cost, _hasher.memory_cost):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
 
 
 def hash_password(password: str) -> str:

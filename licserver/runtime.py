@@ -13,6 +13,8 @@ from licserver.services.context import Context
 from licserver.services.keys import Keyring
 from licserver.services.notices import Mailer
 from licserver.services.settings import Settings
+from licserver.storage import Storage
+from licserver.storage import from_config as storage_from_config
 
 _KEY = "licserver.runtime"
 
@@ -26,8 +28,14 @@ class Runtime:
         self._keys_dir = keys_dir
         self._data_key_setting = str(app.config["DATA_KEY"])
         self._box: Box | None = None
+        self._storage: Storage | None = None
         self.settings = Settings.from_config(app.config, app.instance_path)
         self.mailer = Mailer(self.settings.mail, self.settings.public_url)
+
+    def storage(self, app: Flask) -> Storage:
+        if self._storage is None:
+            self._storage = storage_from_config(app.config)
+        return self._storage
 
     def box(self, create: bool = False) -> Box:
         if self._box is None:
@@ -55,6 +63,12 @@ def context(app: Flask | None = None) -> Context:
         mailer=rt.mailer,
         open_box=rt.box,
     )
+
+
+def storage(app: Flask | None = None) -> Storage:
+    """Where release artifacts are kept (RELEASES_STORAGE), built once."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return runtime(app).storage(app)
 
 
 def origin(actor: Actor) -> Origin:

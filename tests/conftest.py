@@ -35,9 +35,20 @@ from licserver.services import licenses as license_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
 from licserver.services.keys import ensure_signing_key
+from tests.support import CHEAP_PASSWORD_HASH
 
-# Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd).
-pytest_plugins = ["tests.mail"]
+# Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd), ``live_server``
+# (gunicorn), ``chromium`` (a headless browser), ``instance`` (an installation
+# whose ``licserver`` command runs as a subprocess).
+pytest_plugins = [
+    "tests.mail",
+    "tests.support.servers",
+    "tests.support.browser",
+    "tests.support.cli",
+]
+
+# Every app this process builds hashes cheaply (argon2id's smallest cost).
+os.environ.update(CHEAP_PASSWORD_HASH)
 
 BACKEND = os.environ.get("LICSERVER_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(
@@ -47,6 +58,14 @@ PG_ADMIN_URL = os.environ.get(
 
 def pytest_report_header() -> str:
     return f"licserver test database: {BACKEND}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Unreachable PostgreSQL ends the run with exit status 3 before any test,
+    in the one process that runs or distributes them (pytest-xdist's workers
+    each make a database of their own, see ``test_database``)."""
+    if BACKEND == "postgresql" and not hasattr(session.config, "workerinput"):
+        _drop_pg_database(_create_pg_database()[0])
 
 
 @dataclass

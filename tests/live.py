@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import TestDatabase
+from tests.support import CHEAP_PASSWORD_HASH
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 START_DEADLINE_S = 30.0
@@ -57,6 +58,7 @@ class LiveServer:
             LICSERVER_RATE_LIMITS="off",
             PYTHONUNBUFFERED="1",
         )
+        server_env.update(CHEAP_PASSWORD_HASH)
         server_env.update(env or {})
         self._log = open(self.log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(

@@ -39,10 +39,25 @@ def register_blueprints(api: Api, app: Flask, limiter: Limiter) -> None:
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "Admin token: lsa_<id>_<secret>"},
     )
-    from licserver.api import admin, client, health
+    from licserver.api import admin, client, health, updates
 
-    for bp in (health.blp, client.blp, *admin.blueprints()):
+    for bp in (health.blp, client.blp, updates.blp, *admin.blueprints()):
         api.register_blueprint(bp)
+    _state_credentials_rule(api)
+    from licserver.api import browse
+
+    app.register_blueprint(browse.blp)
     # Per source IP, one allowance shared by every client-API route (not one per
     # route); off with RATE_LIMITS=off.
     limiter.shared_limit(app.config["CLIENT_RATE_LIMIT"], scope="client-api")(client.blp)
+    limiter.shared_limit(app.config["CLIENT_RATE_LIMIT"], scope="client-api")(updates.blp)
+
+
+def _state_credentials_rule(api: Api) -> None:
+    """Say in the OpenAPI document what CredentialsMixin enforces (exactly one
+    kind of credentials), so generated clients and fuzzers send valid bodies."""
+    from licserver.api.schemas.client import credentials_one_of
+
+    schemas = api.spec.components.schemas
+    for name in ("ActivateIn", "ValidateIn"):
+        schemas[name]["oneOf"] = credentials_one_of()

@@ -1,40 +1,145 @@
 """The ``licserver`` command (also ``flask --app licserver``): one module per
 command group, each exposing COMMANDS. Commands call the same services as the
-HTTP API."""
+HTTP API.
+
+``licserver`` loads lazily: ``licserver --help`` imports no command module,
+``licserver GROUP --help`` imports that group's module only, and the
+application is built when a command runs (every command gets an application
+context then, as under ``flask --app licserver``). Keep this module light:
+Flask's CLI and click only."""
 
 from __future__ import annotations
 
-import click
-from flask import Flask
-from flask.cli import FlaskGroup
+from functools import update_wrapper
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-MODULES = (
-    "database",
-    "tokens",
-    "demo",
-    "notices",
-    "keys",
-    "ops",
-    "staff",
-    "webhooks",
-    "notify",
-    "history",
-    "policies",
-)
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Every command of ours: name -> (module under licserver.cli, its help line as
+# `licserver --help` lists it). tests/test_cli_startup.py checks that each help
+# line is the command's own (the first paragraph of its docstring).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "backup": (
+        "ops",
+        "Copy the SQLite database to PATH while the server runs (a consistent snapshot; "
+        "PATH must not exist).",
+    ),
+    "check": (
+        "ops",
+        "Check that this database (a restored one, say) is complete and usable with this "
+        "keys folder: schema at head, table counts, every signing key in place.",
+    ),
+    "db": ("database", "Schema migrations."),
+    "demo": ("demo", "Load a demo product, customer, licences and users; print how to use them."),
+    "history": ("history", "The tamper-evident history of licences."),
+    "init": (
+        "database",
+        "Create or upgrade the schema; create the signing and data keys if missing.",
+    ),
+    "keys": ("keys", "Signing keys: list them, rotate to a new one."),
+    "notices": (
+        "notify",
+        "The older name of `licserver notify expiry|product-update` (kept for cron lines).",
+    ),
+    "notify": (
+        "notify",
+        "Send the emails that are due: expiry reminders (30, 7 and 1 days before a "
+        "licence expires, each once, to the users who want them: by default owners and "
+        "billing users) and the update email of every published release not yet "
+        "announced.",
+    ),
+    "policies": ("policies", "A product's policies: the licence models its licences follow."),
+    "releases": ("releases", "A product's releases: the portal's downloads."),
+    "staff": (
+        "staff",
+        "Staff accounts of the console at /admin: create, list, disable, enable, "
+        "set-role, set-password.",
+    ),
+    "sweep": (
+        "policies",
+        "Release floating leases that ran out, and mark (or free the seats of) machines "
+        "that missed their heartbeat, each with its event.",
+    ),
+    "tokens": ("tokens", "Admin API tokens."),
+    "verify-history": (
+        "history",
+        "Check every licence's history chain: each event's hash, its place in the chain, "
+        "the licence's recorded head and the latest signed head.",
+    ),
+    "webhooks": ("webhooks", "Webhook endpoints, and the worker that sends them events."),
+}
+
+# Commands the application's extensions add (flask-limiter, flask-smorest): the
+# application is built to look them up.
+APP_COMMANDS: dict[str, str] = {
+    "limiter": "Flask-Limiter maintenance & utility commands",
+    "openapi": "OpenAPI commands.",
+}
+
+
+def load(name: str) -> click.Command:
+    """One of our commands, its module imported now."""
+    module = import_module(f"licserver.cli.{COMMANDS[name][0]}")
+    for cmd in module.COMMANDS:
+        if cmd.name == name:
+            return _with_app(cmd)
+    raise LookupError(f"licserver.cli.{COMMANDS[name][0]} has no command {name!r}")
+
+
+def _with_app(cmd: click.Command) -> click.Command:
+    """Give every leaf command an application context when it runs (not while
+    its options are parsed: --help needs no application). Groups' callbacks
+    stay as they are, so ``GROUP SUB --help`` builds nothing either."""
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _with_app(sub)
+    elif cmd.callback is not None and not getattr(cmd.callback, "_licserver_app", False):
+        wrapped: Any = with_appcontext(cmd.callback)
+        wrapped._licserver_app = True
+        cmd.callback = update_wrapper(wrapped, cmd.callback)
+    return cmd
 
 
 def all_commands() -> list[click.Command]:
-    from importlib import import_module
-
-    out: list[click.Command] = []
-    for name in MODULES:
-        out.extend(import_module(f"licserver.cli.{name}").COMMANDS)
-    return out
+    return [load(name) for name in sorted(COMMANDS)]
 
 
 def register(app: Flask) -> None:
+    """``flask --app licserver`` (and tests' ``app.test_cli_runner()``) find
+    our commands on ``app.cli``."""
     for cmd in all_commands():
         app.cli.add_command(cmd)
+
+
+class LicserverGroup(FlaskGroup):
+    """Flask's command group, listing and loading our commands without
+    building the application."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        own = click.Group.list_commands(self, ctx)  # Flask's run, shell, routes
+        return sorted({*own, *COMMANDS, *APP_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(load(cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.commands.get(name)
+            if cmd is None:  # not loaded: a stand-in with the help line
+                text = COMMANDS[name][1] if name in COMMANDS else APP_COMMANDS[name]
+                cmd = click.Command(name, help=text)
+            rows.append((name, cmd.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def _create_app() -> Flask:
@@ -44,7 +149,7 @@ def _create_app() -> Flask:
 
 
 def main() -> None:
-    group = FlaskGroup(
+    group = LicserverGroup(
         create_app=_create_app,
         add_default_commands=True,
         help="licserver: licence activation server administration.",

@@ -1,8 +1,9 @@
-"""`licserver releases ...`: attach, list and publish a product's releases
-(registered through licserver.cli.notify)."""
+"""`licserver releases add|list|publish|...`: attach, list and publish a
+product's releases (the portal's downloads)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -10,18 +11,21 @@ import click
 from flask.cli import with_appcontext
 
 from licserver.cli.common import CLI, error_message, fail
+from licserver.domain import updates
 from licserver.domain.errors import LicenseServerError
 from licserver.models import utcnow
 from licserver.models.release import Release
+from licserver.runtime import context
+from licserver.services import release_artifacts as artifacts
 from licserver.services import releases as svc
 
 
 def _line(r: Release) -> str:
-    state = "published" if r.published_at else "draft"
     where = r.url or r.storage_path or ""
+    targets = ",".join(f"{a.platform or 'any'}/{a.arch or 'any'}" for a in r.artifacts) or "-"
     return (
-        f"{r.version}\t{r.released_at:%Y-%m-%d}\t{state}\t{r.size if r.size is not None else '-'}"
-        f"\t{r.sha256}\t{where}"
+        f"{r.version}\t{r.channel}\t{r.released_at:%Y-%m-%d}\t{r.status}"
+        f"\t{r.size if r.size is not None else '-'}\t{r.sha256}\t{where}\t{targets}"
     )
 
 
@@ -30,18 +34,37 @@ def releases_group() -> None:
     """A product's releases: the portal's downloads."""
 
 
+def _source_options(func: Any) -> Any:
+    """--file / --url / --sha256 / --filename / --platform / --arch."""
+    for option in reversed(
+        [
+            click.option(
+                "--file",
+                "file_path",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="A file this server keeps.",
+            ),
+            click.option("--url", help="Or: where the file is hosted (needs --sha256)."),
+            click.option("--sha256", help="SHA-256 of the file (checked against --file)."),
+            click.option("--size", type=int, help="Size in bytes of the file at --url."),
+            click.option("--filename", help="The name the download is saved as."),
+            click.option("--platform", type=click.Choice(updates.PLATFORMS), help="Default: any."),
+            click.option("--arch", type=click.Choice(updates.ARCHES), help="Default: any."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
 @releases_group.command("add")
 @click.option("--product", required=True, help="Product code.")
-@click.option("--version", "version", required=True)
+@click.option("--version", "version", required=True, help="A semantic version, like 3.1.0.")
+@_source_options
+@click.option("--channel", default="stable", show_default=True, help="rc, beta, ... or your own.")
+@click.option("--min-version", help="The oldest version that may update to it directly.")
 @click.option(
-    "--file",
-    "file_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A file this server keeps (copied under RELEASES_DIR).",
+    "--requires-feature", "features", multiple=True, help="An entitlement it needs (repeatable)."
 )
-@click.option("--url", help="Or: where the file is hosted (needs --sha256).")
-@click.option("--sha256", help="SHA-256 of the file (checked against --file).")
-@click.option("--filename", help="The name the download is saved as.")
 @click.option("--notes-file", type=click.File("r", encoding="utf-8"), help="Release notes.")
 @click.option("--publish", is_flag=True, help="Publish at once (and email the update).")
 @with_appcontext
@@ -51,48 +74,101 @@ def releases_add(
     file_path: Path | None,
     url: str | None,
     sha256: str | None,
+    size: int | None,
     filename: str | None,
+    platform: str | None,
+    arch: str | None,
+    channel: str,
+    min_version: str | None,
+    features: tuple[str, ...],
     notes_file: Any,
     publish: bool,
 ) -> None:
-    """Attach a release (a file or a URL) to a product."""
-    from licserver.runtime import context
-
+    """Attach a release (a file or a URL: its first artifact) to a product."""
     if (file_path is None) == (url is None):
         fail("give either --file or --url")
         return
     notes = notes_file.read() if notes_file is not None else None
+    meta = svc.ReleaseMeta(channel, min_version, features, platform, arch)
     try:
-        if file_path is not None:
-            with file_path.open("rb") as fh:
-                release = svc.add(
-                    context(),
-                    product_code=product,
-                    version=version,
-                    released_at=utcnow(),
-                    notes=notes,
-                    upload=svc.Upload(fh, file_path.name),
-                    sha256=sha256,
-                    filename=filename,
-                    origin=CLI,
-                )
-        else:
+        with contextlib.ExitStack() as stack:
+            fh = stack.enter_context(file_path.open("rb")) if file_path is not None else None
             release = svc.add(
                 context(),
                 product_code=product,
                 version=version,
                 released_at=utcnow(),
                 notes=notes,
+                upload=svc.Upload(fh, file_path.name) if fh is not None and file_path else None,
                 url=url,
                 sha256=sha256,
+                size=size,
                 filename=filename,
                 origin=CLI,
+                meta=meta,
             )
-        click.echo(f"added {product} {release.version} sha256 {release.sha256}")
+        click.echo(f"added {product} {release.version} ({channel}) sha256 {release.sha256}")
         if publish:
             _publish(product, version, notify=True)
     except LicenseServerError as exc:
         fail(error_message(exc))
+
+
+@releases_group.command("artifact")
+@click.option("--product", required=True, help="Product code.")
+@click.option("--version", "version", required=True)
+@_source_options
+@with_appcontext
+def releases_artifact(
+    product: str,
+    version: str,
+    file_path: Path | None,
+    url: str | None,
+    sha256: str | None,
+    size: int | None,
+    filename: str | None,
+    platform: str | None,
+    arch: str | None,
+) -> None:
+    """Add a file for one platform and arch to a release (kept in RELEASES_STORAGE)."""
+    from licserver.runtime import storage
+
+    if (file_path is None) == (url is None):
+        fail("give either --file or --url")
+        return
+    try:
+        with contextlib.ExitStack() as stack:
+            fh = stack.enter_context(file_path.open("rb")) if file_path is not None else None
+            art = artifacts.ArtifactIn(
+                platform=platform,
+                arch=arch,
+                upload=svc.Upload(fh, file_path.name) if fh is not None and file_path else None,
+                url=url,
+                sha256=sha256,
+                size=size,
+                filename=filename,
+            )
+            row = artifacts.add_artifact(
+                context(), storage(), product_code=product, version=version, art=art, origin=CLI
+            )
+        where = f"{platform or 'any'}/{arch or 'any'}"
+        click.echo(f"added {product} {version} {where} sha256 {row.sha256}")
+    except LicenseServerError as exc:
+        fail(error_message(exc))
+
+
+@releases_group.command("yank")
+@click.option("--product", required=True, help="Product code.")
+@click.option("--version", "version", required=True)
+@with_appcontext
+def releases_yank(product: str, version: str) -> None:
+    """Withdraw a release for good: never offered as an update or download again."""
+    try:
+        artifacts.yank(context(), product, version, now=utcnow(), origin=CLI)
+    except LicenseServerError as exc:
+        fail(error_message(exc))
+        return
+    click.echo(f"yanked {product} {version}")
 
 
 def _publish(product: str, version: str, *, notify: bool) -> None:
@@ -120,8 +196,6 @@ def releases_publish(product: str, version: str, no_notify: bool) -> None:
 @with_appcontext
 def releases_list(product: str) -> None:
     """A product's releases, newest first: version, date, state, size, SHA-256, where."""
-    from licserver.runtime import context
-
     try:
         rows = svc.list_releases(context(), product)
     except LicenseServerError as exc:
@@ -129,3 +203,6 @@ def releases_list(product: str) -> None:
         return
     for r in rows:
         click.echo(_line(r))
+
+
+COMMANDS: list[click.Command] = [releases_group]

@@ -13,7 +13,6 @@ from licserver.domain import staff as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.runtime import context
 from licserver.services import staff as staff_service
-from licserver.services import staff_audit
 
 T = TypeVar("T")
 
@@ -47,14 +46,8 @@ def staff_create(email: str, name: str, role: str, password: str) -> None:
     """Create a staff account that logs in at /admin with email and password."""
     row = _change(
         lambda: staff_service.create(
-            context(), email=email, name=name, role=role, password=password
+            context(), email=email, name=name, role=role, password=password, origin=CLI
         )
-    )
-    staff_audit.record(
-        context(),
-        "staff.created",
-        CLI,
-        {"staff": row.public_id, "email": row.email, "role": row.role},
     )
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     click.echo(f"Staff account {row.email} ({row.role}) created. Log in at {base}/admin/login")
@@ -134,6 +127,7 @@ def demo_staff_admin(base_url: str) -> str:
             name="Demo Admin",
             role=rules.ADMIN,
             password=DEMO_STAFF_PASSWORD,
+            origin=CLI,
         )
         note = ""
     except Conflict:

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licserver.models.base import Base, BigId, utcnow
 from licserver.models.product import Product
+
+if TYPE_CHECKING:
+    from licserver.models.update import ReleaseArtifact
 
 
 class Release(Base):
@@ -23,6 +35,8 @@ class Release(Base):
         CheckConstraint("(storage_path IS NULL) <> (url IS NULL)", name="file_or_url"),
         CheckConstraint("size IS NULL OR size >= 0", name="size_nonnegative"),
         CheckConstraint("status IN ('draft', 'published', 'yanked')", name="status_known"),
+        # The update check's candidate query (services.updates).
+        Index("ix_releases_product_status", "product_id", "status", "channel"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -56,3 +70,6 @@ class Release(Base):
     requires_features: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)
+    artifacts: Mapped[list[ReleaseArtifact]] = relationship(
+        lazy="selectin", order_by="ReleaseArtifact.id", back_populates="release"
+    )

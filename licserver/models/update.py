@@ -53,7 +53,7 @@ class ReleaseArtifact(Base):
     signed_kid: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    release: Mapped[Release] = relationship()
+    release: Mapped[Release] = relationship(back_populates="artifacts")
 
 
 class UpdateCheckCount(Base):

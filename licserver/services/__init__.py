@@ -26,3 +26,7 @@ class Origin:
 
     actor: Actor
     ip: str | None = None
+
+
+# Changes no one asked for over a request or a command (and test set-up).
+SYSTEM_ORIGIN = Origin(SYSTEM)

@@ -1291,6 +1291,11 @@ def licence_settings(lic: License) -> rules.Settings:
     )
 
 
+def licence_features(lic: License) -> list[Any]:
+    """The entitlements of a licence loaded with the ORM."""
+    return _features(licence_settings(lic), lic.features)
+
+
 def deactivate(
     ctx: Context,
     activation_id: str,

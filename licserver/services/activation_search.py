@@ -18,10 +18,9 @@ def search(
     machine_name: str | None = None,
 ) -> Page[Activation]:
     """Installation ID exact, machine name exact but case-insensitive; newest first."""
-    session = ctx.session
     q = select(Activation)
     if installation_id:
         q = q.where(Activation.installation_id == installation_id)
     if machine_name:
         q = q.where(func.lower(Activation.machine_name) == machine_name.lower())
-    return fetch(session, q, Activation.id, req, descending=True)
+    return fetch(ctx.session, q, Activation.id, req, descending=True)

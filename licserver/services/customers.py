@@ -151,18 +151,16 @@ def list_users(ctx: Context, number: str) -> list[User]:
 
 def list_customers(ctx: Context, req: PageRequest, email: str | None = None) -> Page[Customer]:
     """Customers, oldest first; with ``email``, the one of that contact email."""
-    session = ctx.session
     q = select(Customer)
     if email:
         q = q.where(Customer.email == email.strip().lower())
-    return fetch(session, q, Customer.id, req)
+    return fetch(ctx.session, q, Customer.id, req)
 
 
 def users_page(ctx: Context, number: str, req: PageRequest) -> Page[User]:
     """The customer's portal users, oldest first."""
-    session = ctx.session
     cust = get(ctx, number)
-    return fetch(session, select(User).where(User.customer_id == cust.id), User.id, req)
+    return fetch(ctx.session, select(User).where(User.customer_id == cust.id), User.id, req)
 
 
 def count(ctx: Context) -> int:

@@ -46,44 +46,44 @@ class Demo:
     fresh: bool  # made now (not found from an earlier run)
 
 
-def load(ctx: Context, origin: Origin, *, invitation_ttl_hours: int) -> Demo:
-    session = ctx.session
+def load(d: Context, origin: Origin, *, invitation_ttl_hours: int) -> Demo:
+    session = d.session
     try:
-        product = product_service.get(ctx, PRODUCT)
+        product = product_service.get(d, PRODUCT)
     except LicenseServerError:
         product = product_service.create(
-            ctx, code=PRODUCT, name="Demo App", default_seats=3, offline_grace_days=14
+            d, code=PRODUCT, name="Demo App", default_seats=3, offline_grace_days=14
         )
     cust = session.scalars(select(Customer).where(Customer.email == OWNER)).first()
     fresh = cust is None
     if cust is None:
         cust, _ = customer_service.create(
-            ctx,
+            d,
             name="Demo Ltd",
             email=OWNER,
             company_password=COMPANY_PASSWORD,
             invitation_ttl_hours=invitation_ttl_hours,
         )
-        _licences(ctx, origin, product.code, cust.number)
-    _users(ctx, cust.number, invitation_ttl_hours)
+        _licences(d, origin, product.code, cust.number)
+    _users(d, cust.number, invitation_ttl_hours)
     rows = session.scalars(
         select(License).where(License.customer_id == cust.id).order_by(License.id)
     ).all()
-    for row in token_service.list_tokens(ctx):
+    for row in token_service.list_tokens(d):
         if row.name == "demo" and row.revoked_at is None:
-            token_service.revoke(ctx, row.public_id, origin)
-    _, token = token_service.create(ctx, "demo", "full", origin)
-    licenses = [(lic, license_service.reveal(ctx, lic)) for lic in rows]
+            token_service.revoke(d, row.public_id, origin)
+    _, token = token_service.create(d, "demo", "full", origin)
+    licenses = [(lic, license_service.reveal(d, lic)) for lic in rows]
     return Demo(product, cust, licenses, token, fresh)
 
 
-def _licences(ctx: Context, origin: Origin, product: str, customer: str) -> None:
+def _licences(d: Context, origin: Origin, product: str, customer: str) -> None:
     for seats, expires_at, features in (
         (5, None, ["export", "pro"]),
         (2, utcnow() + timedelta(days=30), []),
     ):
         license_service.create(
-            ctx,
+            d,
             origin,
             product=product,
             customer=customer,
@@ -91,23 +91,23 @@ def _licences(ctx: Context, origin: Origin, product: str, customer: str) -> None
             expires_at=expires_at,
             features=features,
         )
-    have = {p.name for p in policy_service.list_for_product(ctx, product)}
+    have = {p.name for p in policy_service.list_for_product(d, product)}
     for name, settings in POLICIES.items():
         if name not in have:
-            policy_service.create(ctx, origin, product=product, name=name, settings=settings)
+            policy_service.create(d, origin, product=product, name=name, settings=settings)
     license_service.create(
-        ctx, origin, product=product, customer=customer, seats=2, policy="floating"
+        d, origin, product=product, customer=customer, seats=2, policy="floating"
     )
-    license_service.create(ctx, origin, product=product, customer=customer, seats=1, policy="trial")
+    license_service.create(d, origin, product=product, customer=customer, seats=1, policy="trial")
 
 
-def _users(ctx: Context, number: str, invitation_ttl_hours: int) -> None:
+def _users(d: Context, number: str, invitation_ttl_hours: int) -> None:
+    session = d.session
     """The owner's password, and the other demo users with theirs (made when missing)."""
-    session = ctx.session
     for role, email, name, _ in USERS:
         if session.scalars(select(User.id).where(User.email == email)).first() is None:
             customer_service.add_user(
-                ctx,
+                d,
                 number,
                 email=email,
                 name=name,

@@ -63,7 +63,6 @@ def list_licenses(
     ctx: Context, filters: LicenseFilters, req: PageRequest, now: datetime | None = None
 ) -> Page[License]:
     """Licences, oldest first, as the filters say."""
-    session = ctx.session
     q = select(License)
     if filters.customer:
         q = q.join(Customer, Customer.id == License.customer_id).where(
@@ -74,31 +73,29 @@ def list_licenses(
     if filters.status:
         stored, passed = stored_terms(filters.status)
         q = q.where(License.status == stored)
-        now = now or utcnow()
+        now = now or ctx.clock()
         if passed is True:
             q = q.where(License.expires_at.is_not(None), License.expires_at <= now)
         elif passed is False:
             q = q.where(License.expires_at.is_(None) | (License.expires_at > now))
-    return fetch(session, q, License.id, req)
+    return fetch(ctx.session, q, License.id, req)
 
 
 def list_activations(
     ctx: Context, public_id: str, req: PageRequest, *, active_only: bool
 ) -> Page[Activation]:
     """The licence's activations (only the live ones with ``active_only``), oldest first."""
-    session = ctx.session
     lic = get(ctx, public_id)
     q = select(Activation).where(Activation.license_id == lic.id)
     if active_only:
         q = q.where(Activation.deactivated_at.is_(None))
-    return fetch(session, q, Activation.id, req)
+    return fetch(ctx.session, q, Activation.id, req)
 
 
 def list_events(ctx: Context, public_id: str, req: PageRequest) -> Page[Event]:
     """The licence's history, oldest first."""
-    session = ctx.session
     lic = get(ctx, public_id)
-    return fetch(session, select(Event).where(Event.license_id == lic.id), Event.id, req)
+    return fetch(ctx.session, select(Event).where(Event.license_id == lic.id), Event.id, req)
 
 
 def reveal(ctx: Context, lic: License) -> Secrets:

@@ -1,4 +1,4 @@
-"""Offline (air-gapped) activation and deactivation (docs/api-notes.md, "Offline
+"""Offline (air-gapped) activation and deactivation (docs/api.md, "Offline
 activation").
 
 A machine without a network makes a request code (``LOR1.…``, SDK

@@ -118,12 +118,11 @@ def create(
 
 def list_orders(ctx: Context, req: PageRequest, customer: str | None = None) -> Page[Order]:
     """Orders, oldest first; with ``customer``, that customer's."""
-    session = ctx.session
     q = select(Order)
     if customer:
         cust = customer_service.get(ctx, customer)
         q = q.where(Order.customer_id == cust.id)
-    return fetch(session, q, Order.id, req)
+    return fetch(ctx.session, q, Order.id, req)
 
 
 def get_by_number(ctx: Context, number: str) -> Order:

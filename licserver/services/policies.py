@@ -112,16 +112,14 @@ def list_for_product(ctx: Context, product: str) -> list[Policy]:
 
 def policies_page(ctx: Context, product: str, req: PageRequest) -> Page[Policy]:
     """The product's policies, oldest first."""
-    session = ctx.session
     prod = product_service.get(ctx, product)
-    return fetch(session, select(Policy).where(Policy.product_id == prod.id), Policy.id, req)
+    return fetch(ctx.session, select(Policy).where(Policy.product_id == prod.id), Policy.id, req)
 
 
 def by_name(ctx: Context, product_id: int) -> list[Policy]:
     """The product's policies by name (the licence page's choice of policy)."""
-    session = ctx.session
     return list(
-        session.scalars(
+        ctx.session.scalars(
             select(Policy).where(Policy.product_id == product_id).order_by(Policy.name)
         ).all()
     )
@@ -129,9 +127,8 @@ def by_name(ctx: Context, product_id: int) -> list[Policy]:
 
 def licences_of(ctx: Context, policy: Policy) -> list[License]:
     """The licences that follow the policy, oldest first."""
-    session = ctx.session
     return list(
-        session.scalars(
+        ctx.session.scalars(
             select(License).where(License.policy_id == policy.id).order_by(License.id)
         ).all()
     )

@@ -33,8 +33,7 @@ class LicenceModel:
 
 def products(ctx: Context) -> list[Product]:
     """Every product, by name: the pages' product picker (its first is the default)."""
-    session = ctx.session
-    return list(session.scalars(select(Product).order_by(Product.name, Product.code)))
+    return list(ctx.session.scalars(select(Product).order_by(Product.name, Product.code)))
 
 
 def product_policies(ctx: Context, product: str) -> list[PolicyRow]:
@@ -47,16 +46,14 @@ def product_policies(ctx: Context, product: str) -> list[PolicyRow]:
 
 def policy_licences(ctx: Context, pol: Policy) -> list[License]:
     """The licences that follow ``pol``, oldest first."""
-    session = ctx.session
     stmt = select(License).where(License.policy_id == pol.id).order_by(License.id)
-    return list(session.scalars(stmt))
+    return list(ctx.session.scalars(stmt))
 
 
 def licence_model(ctx: Context, lic: License) -> LicenceModel:
-    session = ctx.session
     s = policies.effective(lic)
     others = list(
-        session.scalars(
+        ctx.session.scalars(
             select(Policy).where(Policy.product_id == lic.product_id).order_by(Policy.name)
         )
     )

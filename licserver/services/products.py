@@ -64,11 +64,9 @@ def update(ctx: Context, code: str, changes: dict[str, Any]) -> Product:
 
 def list_products(ctx: Context, req: PageRequest) -> Page[Product]:
     """Products, oldest first."""
-    session = ctx.session
-    return fetch(session, select(Product), Product.id, req)
+    return fetch(ctx.session, select(Product), Product.id, req)
 
 
 def by_name(ctx: Context) -> list[Product]:
     """Every product, by name: the console's product pickers."""
-    session = ctx.session
-    return list(session.scalars(select(Product).order_by(Product.name, Product.code)).all())
+    return list(ctx.session.scalars(select(Product).order_by(Product.name, Product.code)).all())

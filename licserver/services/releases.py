@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
-import json
 import os
 import re
 import secrets
@@ -25,33 +23,29 @@ from sqlalchemy.orm import Session
 
 from licserver.database import begin_write
 from licserver.domain import portal as rules
+from licserver.domain import updates
 from licserver.domain.errors import (
     Conflict,
     Forbidden,
-    LicenseServerError,
     NotFound,
     ValidationFailed,
 )
 from licserver.domain.portal import Principal
 from licserver.domain.status import effective_status
-from licserver.models import License, Product, utcnow
+from licserver.models import License, Product
 from licserver.models.release import Release
-from licserver.services import SYSTEM, Origin, events, notices
+from licserver.models.update import ReleaseArtifact
+from licserver.services import SYSTEM_ORIGIN, Origin, events, notices
 from licserver.services import products as product_service
 from licserver.services.context import Context
+from licserver.services.links import LinkExpired, holder_of, read_link, sign_link
 from licserver.services.pagination import Page, PageRequest, fetch
 
-VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+__all__ = ["LinkExpired", "holder_of", "read_link", "sign_link"]
+
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
 _CHUNK = 1024 * 1024
-
-
-_SYSTEM = Origin(SYSTEM)
-
-
-class LinkExpired(LicenseServerError):
-    code, status, title = "LINK_EXPIRED", 410, "Link expired"
 
 
 # ---- staff: attach, list, publish ------------------------------------------------
@@ -66,21 +60,49 @@ def safe_filename(name: str) -> str:
 
 
 def _check_version(version: str) -> None:
-    if not VERSION_RE.match(version):
-        raise ValidationFailed(
-            {
-                "version": [
-                    "1 to 64 characters of A-Z a-z 0-9 . _ + -, starting with one of A-Z a-z 0-9."
-                ]
-            }
-        )
+    """A semantic version (``3.1`` reads as 3.1.0), else 422."""
+    updates.parse_version(version)
+
+
+@dataclass(frozen=True)
+class ReleaseMeta:
+    """What updates go by: the channel, the oldest version that may update to it
+    directly, the entitlements a licence needs, and the platform and arch of
+    the release's first file (None: every one)."""
+
+    channel: str = updates.STABLE
+    min_version: str | None = None
+    requires_features: tuple[str, ...] = ()
+    platform: str | None = None
+    arch: str | None = None
+
+    def check(self) -> None:
+        updates.check_channel(self.channel)
+        if self.min_version is not None:
+            updates.parse_version(self.min_version, "min_version")
+        check_target(self.platform, self.arch)
+
+
+def check_target(platform: str | None, arch: str | None) -> None:
+    if platform is not None and platform not in updates.PLATFORMS:
+        raise ValidationFailed({"platform": [f"One of {', '.join(updates.PLATFORMS)}, or none."]})
+    if arch is not None and arch not in updates.ARCHES:
+        raise ValidationFailed({"arch": [f"One of {', '.join(updates.ARCHES)}, or none."]})
+    if arch is not None and platform is None:
+        raise ValidationFailed({"arch": ["An arch needs a platform."]})
 
 
 def _taken(session: Session, product: Product, version: str) -> bool:
-    found = session.scalars(
-        select(Release.id).where(Release.product_id == product.id, Release.version == version)
-    ).first()
-    return found is not None
+    """A release of the same semantic version (``3.1`` is ``3.1.0``) exists."""
+    wanted = updates.Version.parse(version)
+    for text in session.scalars(select(Release.version).where(Release.product_id == product.id)):
+        try:
+            if updates.Version.parse(text) == wanted:
+                return True
+        except updates.VersionError:
+            if text == version:
+                return True
+    return False
 
 
 def _conflict(product: Product, version: str) -> Conflict:
@@ -107,15 +129,18 @@ def add(
     sha256: str | None = None,
     size: int | None = None,
     filename: str | None = None,
-    origin: Origin = _SYSTEM,
+    origin: Origin = SYSTEM_ORIGIN,
+    meta: ReleaseMeta = ReleaseMeta(),
 ) -> Release:
     """Attach a release: ``upload`` (kept under the releases folder; its SHA-256 and
     size are computed, and ``sha256``, if given, must match) or ``url`` (with
-    its ``sha256``). Unpublished until ``publish``."""
+    its ``sha256``). That file is its first artifact (``meta``'s platform and
+    arch). A draft until ``publish``."""
     session = ctx.session
     releases_dir = ctx.settings.releases_dir
     max_bytes = ctx.settings.release_max_upload_bytes
     _check_version(version)
+    meta.check()
     if (upload is None) == (url is None):
         raise ValidationFailed({"body": ["Give either a file or a url (with its sha256)."]})
     if sha256 is not None:
@@ -143,12 +168,14 @@ def add(
             sha256,
             size,
             origin,
+            meta,
+            None,
         )
 
     assert upload is not None
     name = safe_filename(filename or upload.filename)
     releases_dir.mkdir(parents=True, exist_ok=True)
-    tmp = _receive(upload.stream, releases_dir, max_bytes)
+    tmp = receive(upload.stream, releases_dir, max_bytes)
     try:
         if sha256 is not None and sha256 != tmp.sha256:
             raise ValidationFailed(
@@ -173,6 +200,8 @@ def add(
                 tmp.sha256,
                 tmp.size,
                 origin,
+                meta,
+                tmp.sha512_b64,
             )
         except BaseException:
             final.unlink(missing_ok=True)
@@ -183,17 +212,18 @@ def add(
 
 
 @dataclass(frozen=True)
-class _Received:
+class Received:
     path: Path
     sha256: str
     size: int
+    sha512_b64: str
 
 
-def _receive(stream: BinaryIO, folder: Path, max_bytes: int) -> _Received:
+def receive(stream: BinaryIO, folder: Path, max_bytes: int) -> Received:
     """Copy ``stream`` to a new file in ``folder``, hashing as it goes."""
     fd, name = tempfile.mkstemp(prefix=".incoming-", dir=folder)
     path = Path(name)
-    digest = hashlib.sha256()
+    digest, digest512 = hashlib.sha256(), hashlib.sha512()
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
@@ -204,6 +234,7 @@ def _receive(stream: BinaryIO, folder: Path, max_bytes: int) -> _Received:
                         {"file": [f"Larger than the limit of {max_bytes} bytes."]}
                     )
                 digest.update(chunk)
+                digest512.update(chunk)
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
@@ -213,7 +244,8 @@ def _receive(stream: BinaryIO, folder: Path, max_bytes: int) -> _Received:
     if size == 0:
         path.unlink(missing_ok=True)
         raise ValidationFailed({"file": ["The file is empty."]})
-    return _Received(path, digest.hexdigest(), size)
+    sha512 = base64.b64encode(digest512.digest()).decode("ascii")
+    return Received(path, digest.hexdigest(), size, sha512)
 
 
 def _insert(
@@ -228,6 +260,8 @@ def _insert(
     sha256: str,
     size: int | None,
     origin: Origin,
+    meta: ReleaseMeta,
+    sha512_b64: str | None,
 ) -> Release:
     session = ctx.session
     begin_write(session)
@@ -245,9 +279,29 @@ def _insert(
         sha256=sha256,
         size=size,
         created_by=origin.actor.id,
+        channel=meta.channel,
+        status="draft",
+        min_version=meta.min_version,
+        requires_features=sorted(set(meta.requires_features)),
     )
     session.add(release)
-    data = {"product": product_code, "version": version, "sha256": sha256}
+    session.add(
+        ReleaseArtifact(
+            release=release,
+            platform=meta.platform,
+            arch=meta.arch,
+            platform_key=meta.platform or "",
+            arch_key=meta.arch or "",
+            storage="url" if url is not None else "local",
+            object_key=storage_path,
+            url=url,
+            filename=filename,
+            sha256=sha256,
+            sha512_b64=sha512_b64,
+            size=size or 0,
+        )
+    )
+    data = {"product": product_code, "version": version, "sha256": sha256, "channel": meta.channel}
     events.record(session, "release.added", origin, data=data)
     try:
         session.commit()
@@ -274,9 +328,10 @@ def list_releases(ctx: Context, product_code: str) -> list[Release]:
 
 def releases_page(ctx: Context, product_code: str, req: PageRequest) -> Page[Release]:
     """A product's releases, oldest first (as attached), published or not."""
-    session = ctx.session
     product = product_service.get(ctx, product_code)
-    return fetch(session, select(Release).where(Release.product_id == product.id), Release.id, req)
+    return fetch(
+        ctx.session, select(Release).where(Release.product_id == product.id), Release.id, req
+    )
 
 
 def get(ctx: Context, product_code: str, version: str) -> Release:
@@ -303,7 +358,7 @@ def publish(
     *,
     now: datetime,
     notify: bool = True,
-    origin: Origin = _SYSTEM,
+    origin: Origin = SYSTEM_ORIGIN,
 ) -> Release:
     """Make the release visible to customers (recorded as ``release.published``).
     Publishing again changes nothing. ``notify=False``: no update email, now or
@@ -311,7 +366,11 @@ def publish(
     session = ctx.session
     begin_write(session)
     release = get(ctx, product_code, version)
+    if release.status == "yanked":
+        session.rollback()
+        raise Conflict(f"Release '{version}' was yanked: it is never offered again.")
     if release.published_at is None:
+        release.status = "published"
         release.published_at = now
         release.published_by = origin.actor.id
         data = {"product": product_code, "version": version}
@@ -339,7 +398,7 @@ def publish_and_notify(
 ) -> Published:
     """Publish the release, then send its update email, once: the admin API,
     the console and ``licserver releases publish`` all come here."""
-    now = now or utcnow()
+    now = now or ctx.clock()
     release = publish(ctx, product_code, version, now=now, notify=notify, origin=origin)
     sent = 0
     if release.notified_at is None:
@@ -421,7 +480,7 @@ def downloads(ctx: Context, principal: Principal, now: datetime) -> list[Product
     rows = (
         session.scalars(
             select(Release)
-            .where(Release.product_id.in_(held), Release.published_at.is_not(None))
+            .where(Release.product_id.in_(held), Release.status == "published")
             .order_by(Release.released_at.desc(), Release.id.desc())
         )
         .unique()
@@ -439,7 +498,7 @@ def downloadable(ctx: Context, principal: Principal, release_id: int, now: datet
     session = ctx.session
     rules.check(principal, rules.DOWNLOADS)
     release = session.get(Release, release_id)
-    if release is None or release.published_at is None:
+    if release is None or release.status != "published":
         raise NotFound("No such download.")
     if release.product_id not in _held_products(session, principal, now):
         raise Forbidden(
@@ -464,56 +523,3 @@ def read_chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             yield chunk
-
-
-# ---- signed download links ---------------------------------------------------------
-
-_PURPOSE = "licserver.download.v1"
-
-
-def holder_of(principal: Principal) -> str:
-    """Whom a link is for: the user, or the account's company login."""
-    if principal.user_id is not None:
-        return f"u{principal.user_id}"
-    return f"c{principal.customer_id}"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(secret: str, payload: str) -> str:
-    # A key of its own for this purpose: a link's MAC is no other signature.
-    key = hmac.new(secret.encode(), _PURPOSE.encode(), hashlib.sha256).digest()
-    return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
-
-
-def sign_link(secret: str, release_id: int, holder: str, now: datetime, seconds: int) -> str:
-    """A link token: release, holder and expiry, MACed with the app's secret."""
-    body = {"p": _PURPOSE, "r": release_id, "h": holder, "e": int(now.timestamp()) + seconds}
-    payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
-    return f"{payload}.{_mac(secret, payload)}"
-
-
-def read_link(secret: str, token: str, holder: str, now: datetime) -> int:
-    """The release id of a valid token for ``holder``; NotFound for a forged,
-    altered or someone else's token, LinkExpired once it is past its time."""
-    invalid = NotFound("This download link is not valid. Open Downloads again for a fresh one.")
-    payload, _, mac = token.partition(".")
-    if not payload or len(token) > 1000 or not hmac.compare_digest(mac, _mac(secret, payload)):
-        raise invalid
-    try:
-        body = json.loads(_unb64(payload))
-        release_id, owner, expires = int(body["r"]), str(body["h"]), int(body["e"])
-        purpose = body["p"]
-    except (ValueError, KeyError, TypeError):
-        raise invalid from None
-    if purpose != _PURPOSE or not hmac.compare_digest(owner, holder):
-        raise invalid
-    if now.timestamp() >= expires:
-        raise LinkExpired("This download link has expired. Open Downloads again for a fresh one.")
-    return release_id

@@ -24,7 +24,7 @@ from licserver.domain.errors import Conflict, InvalidCredentials, NotFound, Vali
 from licserver.domain.ids import new_token_id
 from licserver.models import utcnow
 from licserver.models.staff import StaffUser
-from licserver.services import Origin, events
+from licserver.services import SYSTEM_ORIGIN, Origin, events
 from licserver.services.context import Context
 
 PASSWORD_MIN = 10
@@ -71,7 +71,16 @@ def _check_password(password: str) -> None:
         raise ValidationFailed({"password": [f"Give {PASSWORD_MIN} to 256 characters."]})
 
 
-def create(ctx: Context, *, email: str, name: str, role: str, password: str) -> StaffUser:
+def create(
+    ctx: Context,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    origin: Origin = SYSTEM_ORIGIN,
+) -> StaffUser:
+    """A staff account, recorded as ``staff.created`` in the same transaction."""
     session = ctx.session
     email, name = email.strip().lower(), name.strip()
     problems: dict[str, list[str]] = {}
@@ -93,6 +102,8 @@ def create(ctx: Context, *, email: str, name: str, role: str, password: str) -> 
         public_id=new_token_id(), email=email, name=name, role=role, password_hash=hashed
     )
     session.add(row)
+    data = {"staff": row.public_id, "email": email, "role": role}
+    events.record(session, "staff.created", origin, data=data)
     session.commit()
     return row
 

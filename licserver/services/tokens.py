@@ -20,10 +20,8 @@ from licserver.domain.errors import NotFound, Unauthorized, ValidationFailed
 from licserver.domain.ids import new_token_id
 from licserver.domain.permissions import SCOPES
 from licserver.models import AdminToken, utcnow
-from licserver.services import SYSTEM, Origin, events
+from licserver.services import SYSTEM_ORIGIN, Origin, events
 from licserver.services.context import Context
-
-_SYSTEM = Origin(SYSTEM)
 
 TOKEN_RE = re.compile(r"^lsa_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$")
 CACHE_SECONDS = 60.0
@@ -40,7 +38,7 @@ class TokenIdentity:
 
 
 def create(
-    ctx: Context, name: str, scope: str = "full", origin: Origin = _SYSTEM
+    ctx: Context, name: str, scope: str = "full", origin: Origin = SYSTEM_ORIGIN
 ) -> tuple[AdminToken, str]:
     """Returns the row and the token text, which is shown once and never stored."""
     session = ctx.session
@@ -95,7 +93,7 @@ def authenticate(ctx: Context, token: str) -> TokenIdentity:
     return TokenIdentity(row.public_id, row.name, row.scope)
 
 
-def revoke(ctx: Context, public_id: str, origin: Origin = _SYSTEM) -> AdminToken:
+def revoke(ctx: Context, public_id: str, origin: Origin = SYSTEM_ORIGIN) -> AdminToken:
     """Revoke the token (at once: the cache is checked against the row). Again:
     nothing changes, nothing is recorded."""
     session = ctx.session

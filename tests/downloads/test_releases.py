@@ -257,7 +257,7 @@ def test_url_release_redirects_and_admin_api_errors(
     problem(staff.post(base, data="not json"), 400, "MALFORMED_REQUEST")
     problem(
         staff.post(
-            "/api/v1/products/nope/releases", json={"version": "1", "url": url, "sha256": SHA}
+            "/api/v1/products/nope/releases", json={"version": "1.0", "url": url, "sha256": SHA}
         ),
         404,
         "NOT_FOUND",
@@ -265,7 +265,7 @@ def test_url_release_redirects_and_admin_api_errors(
     problem(staff.post(f"{base}/9.9/publish"), 404, "NOT_FOUND")
     # no token; a token without the catalog scope
     problem(
-        app.test_client().post(base, json={"version": "4", "url": url, "sha256": SHA}),
+        app.test_client().post(base, json={"version": "4.0", "url": url, "sha256": SHA}),
         401,
         "UNAUTHORIZED",
     )
@@ -276,7 +276,7 @@ def test_url_release_redirects_and_admin_api_errors(
     problem(staff.post(f"{base}/3.1/publish", headers=headers), 403, "FORBIDDEN")
     assert staff.get(base, headers=headers).status_code == 200
     # a large upload without a valid token is refused unread
-    big = {"version": "5", "file": (io.BytesIO(b"x" * 200_000), "big.bin")}
+    big = {"version": "5.0", "file": (io.BytesIO(b"x" * 200_000), "big.bin")}
     r = app.test_client().post(base, data=big, content_type="multipart/form-data")
     problem(r, 413, "PAYLOAD_TOO_LARGE")
     assert list(releases_dir.rglob("*")) == []  # nothing of the refused uploads kept

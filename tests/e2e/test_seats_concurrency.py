@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import Factory
-from tests.e2e.conftest import LiveServer
+from tests.live import LiveServer
 
 pytestmark = pytest.mark.e2e
 

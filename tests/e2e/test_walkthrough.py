@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from licserver.signing import parse_certificate, public_key_from_b64
-from tests.e2e.conftest import LiveServer
+from tests.live import LiveServer
 
 pytestmark = pytest.mark.e2e
 

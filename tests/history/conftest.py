@@ -10,7 +10,6 @@ from flask import Flask
 from sqlalchemy import text
 
 from licserver.extensions import db
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.portal.conftest import browser, make_account, staff  # noqa: F401  (fixtures)
 
 

@@ -16,8 +16,8 @@ import pytest
 from flask import Flask
 
 from tests.conftest import Factory
-from tests.e2e.conftest import LiveServer
 from tests.history.conftest import cli, sql
+from tests.live import LiveServer
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,6 @@ from licclient import _offline as offline_format
 from tests.conftest import AdminClient, Factory
 from tests.live import LiveServer
 from tests.offline.conftest import TEXTAREA_RE, Machine, download, issue, redeem
-from tests.offline.conftest import keys as keys  # noqa: F401
 from tests.portal.conftest import AccountMaker, Browser
 from tests.staff.conftest import Console, StaffMaker
 

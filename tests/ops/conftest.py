@@ -24,6 +24,7 @@ from licserver import create_app
 from licserver.extensions import db
 from tests.conftest import BACKEND, TestDatabase, _create_pg_database, _drop_pg_database
 from tests.live import LiveServer
+from tests.support import CHEAP_PASSWORD_HASH
 
 BIN = Path(sys.executable).parent
 
@@ -55,6 +56,7 @@ class Installation:
             LICSERVER_KEYS_DIR=str(self.keys_dir),
             LICSERVER_INSTANCE_DIR=str(self.instance_dir),
             LICSERVER_SECRET_KEY="ops-test",
+            **CHEAP_PASSWORD_HASH,
         )
         env.update(extra)
         return env

@@ -33,7 +33,6 @@ from tests.api.helpers import (
     license_view,
 )
 from tests.conftest import AdminClient, Factory
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.history.conftest import cli, sql
 from tests.live import LiveServer
 from tests.policies.test_client_models import (

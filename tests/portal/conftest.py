@@ -26,7 +26,6 @@ from licserver.models import Customer, User
 from licserver.runtime import context
 from licserver.services import customers as customer_service
 from tests.conftest import Factory, IssuedLicense
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.mail import SmtpServer, body_text, with_smtp
 
 BASE = "https://portal.test"

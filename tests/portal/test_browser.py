@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +19,10 @@ import httpx
 import pytest
 from flask.testing import FlaskClient
 
-from tests.e2e.conftest import LiveServer
+from tests.live import LiveServer
 from tests.portal.conftest import COMPANY_PASSWORD, PASSWORD, AccountMaker, activate
+from tests.support.browser import CHROMIUM, new_page
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = [
@@ -42,18 +34,6 @@ pytestmark = [
 ]
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
@@ -68,18 +48,6 @@ def shots(tmp_path: Path) -> Callable[[Any, str], Path]:
         return path
 
     return take
-
-
-def _page(chromium: Any, *, javascript: bool = True) -> Any:
-    context = chromium.new_context(
-        viewport={"width": 1280, "height": 800}, java_script_enabled=javascript
-    )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.dialogs = dialogs
-    return page
 
 
 def _login(page: Any, base: str, login: str, password: str = PASSWORD) -> None:
@@ -100,7 +68,7 @@ def test_log_in_open_a_licence_deactivate_a_machine_and_see_it_gone(
     acc = make_account(activations=2)
     lic = acc.licenses[0]
     # pages work without JavaScript: this whole flow runs with it off
-    page = _page(chromium, javascript=False)
+    page = new_page(chromium, javascript=False)
     try:
         page.goto(f"{server.url}/portal/login")
         shots(page, "login")
@@ -166,7 +134,7 @@ def test_owner_tour_of_the_main_pages(
         },
     )
     assert r.status_code == 201
-    page = _page(chromium)
+    page = new_page(chromium)
     try:
         _login(page, server.url, acc.emails["owner"])
         shots(page, "licenses")
@@ -207,7 +175,7 @@ def test_company_login_and_basic_user_see_what_their_roles_allow(
 ) -> None:
     server = live_server(workers=4)
     acc = make_account()
-    page = _page(chromium)
+    page = new_page(chromium)
     try:
         _login(page, server.url, acc.emails["basic"])
         nav = page.locator("nav").inner_text()

@@ -8,7 +8,7 @@ import re
 
 from licserver.domain import portal as rules
 from tests.portal.conftest import Browser
-from tests.test_cli import Instance, instance  # noqa: F401  (fixture)
+from tests.support.cli import Instance
 
 
 def test_demo_users_log_in_and_see_what_their_roles_allow(instance: Instance) -> None:  # noqa: F811

@@ -14,7 +14,6 @@ from werkzeug.test import TestResponse
 from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import staff as staff_service
-from tests.e2e.conftest import _live_servers, live_server  # noqa: F401  (fixtures)
 from tests.portal.conftest import Browser, make_account  # noqa: F401  (fixture)
 
 BASE = "https://console.test"

@@ -254,3 +254,27 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(
     db.session.remove()
     roles = {r.email: r.role for r in db.session.scalars(select(StaffUser))}
     assert roles == {one.email: "support", two.email: "admin"}
+
+
+def test_a_new_account_is_recorded_under_whoever_made_it(
+    app: Flask, admin_console: Console
+) -> None:
+    admin_console.get("/admin/staff")
+    form = {
+        "email": "made.here@vendor.test",
+        "name": "Made Here",
+        "role": "support",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
+    assert admin_console.post("/admin/staff", form).status_code == 302
+    args = ("staff", "create", "--email", "made.there@vendor.test", "--name", "Made There")
+    assert _run(app, *args, "--role", "admin", "--password", PASSWORD).exit_code == 0
+    made = {e.data["email"]: e for e in _events("staff.created")}
+    here, there = made["made.here@vendor.test"], made["made.there@vendor.test"]
+    assert (here.actor_type, here.actor_id, here.data["role"]) == (
+        "admin",
+        "staff:admin1@vendor.test",
+        "support",
+    )
+    assert (there.actor_type, there.actor_id, there.data["role"]) == ("admin", "cli", "admin")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LiveServer
+from tests.live import LiveServer
 from tests.portal.conftest import AccountMaker
-from tests.portal.test_browser import CHROMIUM, _page, chromium  # noqa: F401  (fixture)
 from tests.staff.conftest import PASSWORD, StaffMaker
+from tests.support.browser import CHROMIUM, new_page
 
 pytestmark = [
     pytest.mark.e2e,
@@ -33,7 +33,7 @@ def test_search_a_machine_deactivate_it_and_see_it_gone(
     acc = make_account("acme", activations=3)
     lic = acc.licenses[0]
     support = make_staff("support")
-    page = _page(chromium, javascript=False)
+    page = new_page(chromium, javascript=False)
     try:
         page.goto(f"{server.url}/admin/")
         page.wait_for_url(f"{server.url}/admin/login**")

@@ -16,10 +16,10 @@ from licserver.models import Activation, License, utcnow
 from licserver.runtime import context
 from licserver.services import Actor, Origin
 from licserver.services import policies as policy_service
-from tests.e2e.conftest import LiveServer
+from tests.live import LiveServer
 from tests.portal.conftest import AccountMaker
-from tests.portal.test_browser import CHROMIUM, _page, chromium  # noqa: F401  (fixture)
 from tests.staff.conftest import PASSWORD, StaffMaker
+from tests.support.browser import CHROMIUM, new_page
 
 pytestmark = [
     pytest.mark.e2e,
@@ -52,7 +52,7 @@ def test_preview_then_save_a_policy_change(
     )
     db.session.commit()
     admin = make_staff("admin")
-    page = _page(chromium, javascript=False)
+    page = new_page(chromium, javascript=False)
     try:
         page.goto(f"{server.url}/admin/login")
         page.fill("#email", admin.email)

@@ -9,7 +9,7 @@ from flask import Flask
 
 from licserver.extensions import db
 from tests.staff.conftest import Console
-from tests.test_cli import Instance, instance  # noqa: F401  (fixture)
+from tests.support.cli import Instance
 
 
 def _run(app: Flask, *args: str, input: str | None = None) -> Any:

@@ -239,6 +239,8 @@ def test_data_key_setting_wins_and_creates_no_file(tmp_path: Path) -> None:
         base64.b64encode(b"\xfb" * 32).decode().rstrip("="),  # standard alphabet
         "not base64 at all!!",
     ],
+    # fixed names: pytest-xdist's workers must collect the same test ids
+    ids=["short", "31-bytes", "33-bytes", "padded", "standard-alphabet", "not-base64"],
 )
 def test_bad_data_key_setting_is_a_value_error_naming_it(tmp_path: Path, setting: str) -> None:
     with pytest.raises(ValueError, match="DATA_KEY"):
@@ -246,7 +248,9 @@ def test_bad_data_key_setting_is_a_value_error_naming_it(tmp_path: Path, setting
     assert not (tmp_path / "data.key").exists()
 
 
-@pytest.mark.parametrize("content", [b64u(os.urandom(16)), "", "garbage!"])
+@pytest.mark.parametrize(
+    "content", [b64u(os.urandom(16)), "", "garbage!"], ids=["16-bytes", "empty", "garbage"]
+)
 def test_corrupt_data_key_file_is_refused(tmp_path: Path, content: str) -> None:
     (tmp_path / "data.key").write_text(content + "\n")
     with pytest.raises(ValueError):

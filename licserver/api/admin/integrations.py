@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from licserver.api.admin import views as admin_views
 from licserver.api.auth import require
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
@@ -21,10 +22,8 @@ from licserver.api.schemas.stores import (
     StoreEventPage,
 )
 from licserver.domain.permissions import STORES
-from licserver.extensions import db
 from licserver.models.store import StoreEvent, StoreIntegration
 from licserver.runtime import context
-from licserver.services import pagination
 from licserver.services.stores import integrations as svc
 from licserver.services.stores import receive as receiver
 
@@ -84,10 +83,9 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(STORES)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Integrations, oldest first (never their secrets)."""
-    rows, cursor = pagination.page(
-        db.session(), svc.query(), StoreIntegration.id, args["limit"], args["cursor"]
+    return admin_views.page(
+        svc.list_integrations(context().session, admin_views.page_request(args)), view
     )
-    return {"items": [view(i) for i in rows], "next_cursor": cursor}
 
 
 @blp.get("/<integration_id>")
@@ -95,7 +93,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 401, 403, 404, 503)
 @require(STORES)
 def show(integration_id: str) -> dict[str, Any]:
-    return view(svc.get(db.session(), integration_id))
+    return view(svc.get(context().session, integration_id))
 
 
 @blp.patch("/<integration_id>")
@@ -115,7 +113,7 @@ def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
 @require(STORES)
 def remove(integration_id: str) -> None:
     """Remove it with its event log; the licences it issued stay."""
-    svc.delete(db.session(), integration_id)
+    svc.delete(context().session, integration_id)
 
 
 @blp.get("/<integration_id>/events")
@@ -125,12 +123,8 @@ def remove(integration_id: str) -> None:
 @require(STORES)
 def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """The events received, newest first, with what each did."""
-    session = db.session()
-    integ = svc.get(session, integration_id)
-    rows, cursor = pagination.page(
-        session, svc.events_query(integ), StoreEvent.id, args["limit"], args["cursor"], True
-    )
-    return {"items": [event_view(e) for e in rows], "next_cursor": cursor}
+    found = svc.events_page(context().session, integration_id, admin_views.page_request(args))
+    return admin_views.page(found, event_view)
 
 
 _STORE_BODY = {

@@ -64,7 +64,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 def show(license_id: str) -> dict[str, Any]:
     """One licence, with its key and activation password."""
     d = context()
-    lic = svc.get(context(), license_id)
+    lic = svc.get(d, license_id)
     return views.license(lic, svc.reveal(d, lic))
 
 

@@ -38,7 +38,7 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
     pol = svc.create(
         d, origin(admin_actor()), product=code, name=data["name"], settings=data["settings"]
     )
-    return svc.view(context(), pol)
+    return svc.view(d, pol)
 
 
 @blp.get("/products/<code>/policies")
@@ -48,11 +48,9 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any], code: str) -> dict[str, Any]:
     """The product's policies, oldest first."""
-    found = svc.policies_page(context(), code, PageRequest(args["limit"], args["cursor"]))
-    return {
-        "items": [svc.view(context(), p) for p in found.items],
-        "next_cursor": found.next_cursor,
-    }
+    session = context()
+    found = svc.policies_page(session, code, PageRequest(args["limit"], args["cursor"]))
+    return {"items": [svc.view(session, p) for p in found.items], "next_cursor": found.next_cursor}
 
 
 @blp.get("/policies/<policy_id>")

@@ -15,6 +15,8 @@ from licserver.api.docs import errors
 from licserver.api.parser import flatten, parse_json_object
 from licserver.api.schemas.common import PageArgs
 from licserver.api.schemas.releases import (
+    ArtifactUploadIn,
+    ArtifactUrlIn,
     PublishIn,
     ReleaseOut,
     ReleasePage,
@@ -25,7 +27,9 @@ from licserver.domain.errors import LicenseServerError, ValidationFailed
 from licserver.domain.permissions import CATALOG, READ, check_scope
 from licserver.models import utcnow
 from licserver.models.release import Release
-from licserver.runtime import context, origin
+from licserver.models.update import ReleaseArtifact
+from licserver.runtime import context, origin, storage
+from licserver.services import release_artifacts as artifacts
 from licserver.services import releases as svc
 from licserver.services import tokens as token_service
 from licserver.services.pagination import PageRequest
@@ -40,8 +44,27 @@ blp = Blueprint(
 )
 
 
+def artifact_view(a: ReleaseArtifact) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "platform": a.platform,
+        "arch": a.arch,
+        "source": "url" if a.storage == "url" else "file",
+        "url": a.url,
+        "filename": a.filename,
+        "sha256": a.sha256,
+        "size": a.size,
+    }
+
+
 def release_view(r: Release) -> dict[str, Any]:
     return {
+        "channel": r.channel,
+        "status": r.status,
+        "yanked_at": r.yanked_at,
+        "min_version": r.min_version,
+        "requires_features": list(r.requires_features or []),
+        "artifacts": [artifact_view(a) for a in r.artifacts],
         "product": r.product.code,
         "version": r.version,
         "notes": r.notes,
@@ -63,7 +86,8 @@ def release_view(r: Release) -> dict[str, Any]:
 def _upload_limit() -> None:
     """Uploads may be larger than MAX_CONTENT_LENGTH, but only for a token that
     may make releases: anyone else's large body is refused (413) unread."""
-    if request.endpoint != "releases.create" or request.mimetype != "multipart/form-data":
+    uploads = ("releases.create", "releases.add_artifact")
+    if request.endpoint not in uploads or request.mimetype != "multipart/form-data":
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -84,21 +108,28 @@ def _load(schema: ma.Schema, data: Any) -> dict[str, Any]:
     return loaded
 
 
-def _release_body(func: F) -> F:
+def _file_or_url_body(upload_schema: type[ma.Schema], url_schema: type[ma.Schema]) -> Any:
     """JSON (a URL and its SHA-256) or multipart/form-data (a file): checked for
     format before the token, as every admin endpoint's body is."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if request.mimetype == "multipart/form-data":
-            fields: dict[str, Any] = request.form.to_dict()
-            fields.update(request.files.to_dict())
-            data = _load(ReleaseUploadIn(), fields)
-        else:
-            data = _load(ReleaseUrlIn(), parse_json_object(request.get_data(cache=True)))
-        return func(data, *args, **kwargs)
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.mimetype == "multipart/form-data":
+                fields: dict[str, Any] = request.form.to_dict()
+                fields.update(request.files.to_dict())
+                data = _load(upload_schema(), fields)
+            else:
+                data = _load(url_schema(), parse_json_object(request.get_data(cache=True)))
+            return func(data, *args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+_release_body = _file_or_url_body(ReleaseUploadIn, ReleaseUrlIn)
+_artifact_body = _file_or_url_body(ArtifactUploadIn, ArtifactUrlIn)
 
 
 _BODY = {
@@ -123,15 +154,23 @@ def create(data: dict[str, Any], code: str) -> dict[str, Any]:
     """Attach a release to a product (unpublished until published)."""
     upload = data.pop("file", None)
     released_at = data.pop("released_at", None) or utcnow()
+    meta = svc.ReleaseMeta(
+        channel=data.pop("channel"),
+        min_version=data.pop("min_version"),
+        requires_features=tuple(data.pop("requires_features")),
+        platform=data.pop("platform"),
+        arch=data.pop("arch"),
+    )
     release = svc.add(
         context(),
         product_code=code,
         released_at=released_at,
         upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
         origin=origin(admin_actor()),
+        meta=meta,
         **data,
     )
-    return release_view(release)
+    return release_view(svc.get(context(), code, release.version))
 
 
 @blp.get("/<code>/releases")
@@ -168,3 +207,45 @@ def publish(data: dict[str, Any], code: str, version: str) -> dict[str, Any]:
         context(), origin(admin_actor()), code, version, notify=data["notify"]
     )
     return release_view(done.release)
+
+
+_ARTIFACT_BODY = {
+    "required": True,
+    "description": "JSON with `url`, `sha256` and `size` for a file hosted elsewhere, or "
+    "multipart/form-data with `file` for a file this server keeps (in RELEASES_STORAGE). "
+    "`platform` and `arch` name the target (none: every one).",
+    "content": {
+        "application/json": {"schema": ArtifactUrlIn},
+        "multipart/form-data": {"schema": ArtifactUploadIn},
+    },
+}
+
+
+@blp.post("/<code>/releases/<version>/artifacts")
+@blp.doc(requestBody=_ARTIFACT_BODY)
+@blp.response(201, ReleaseOut)
+@errors(blp, 400, 413, 422, 401, 403, 404, 409, 503)
+@_artifact_body
+@require(CATALOG)
+def add_artifact(data: dict[str, Any], code: str, version: str) -> dict[str, Any]:
+    """Add a file for one platform and arch to a release."""
+    upload = data.pop("file", None)
+    art = artifacts.ArtifactIn(
+        upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
+        **data,
+    )
+    ctx = context()
+    artifacts.add_artifact(
+        ctx, storage(), product_code=code, version=version, art=art, origin=origin(admin_actor())
+    )
+    return release_view(svc.get(ctx, code, version))
+
+
+@blp.post("/<code>/releases/<version>/yank")
+@blp.response(200, ReleaseOut)
+@errors(blp, 401, 403, 404, 503)
+@require(CATALOG)
+def yank(code: str, version: str) -> dict[str, Any]:
+    """Withdraw a release for good: never offered as an update or a download again."""
+    done = artifacts.yank(context(), code, version, now=utcnow(), origin=origin(admin_actor()))
+    return release_view(done)

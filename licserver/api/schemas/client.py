@@ -31,6 +31,23 @@ _FIELD_TO_SET = {name: kind for kind, names in _SETS.items() for name in names}
 CLIENT_INFO_MAX_BYTES = 1024
 
 
+def credentials_one_of() -> list[dict[str, Any]]:
+    """The OpenAPI statement of CredentialsMixin's rule: exactly one kind of
+    credentials, all of its fields and none of another kind's (``oneOf``, each
+    branch naming its fields as required and forbidding the others)."""
+    out: list[dict[str, Any]] = []
+    for kind, names in _SETS.items():
+        others = [name for name in _FIELD_TO_SET if name not in names]
+        out.append(
+            {
+                "title": kind,
+                "required": list(names),
+                "not": {"anyOf": [{"required": [name]} for name in others]},
+            }
+        )
+    return out
+
+
 class CredentialsMixin(Strict):
     """Exactly one of: license_key · license_id + activation_password ·
     customer_number + company_password + product."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from licserver.database import begin_write
@@ -14,6 +14,7 @@ from licserver.domain.stores import new_integration_id
 from licserver.models.policy import Policy
 from licserver.models.product import Product
 from licserver.models.store import StoreEvent, StoreIntegration
+from licserver.services.pagination import Page, PageRequest, fetch
 from licserver.services.stores import SECRET_PURPOSE, Ctx
 
 
@@ -26,8 +27,9 @@ def get(session: Session, public_id: str) -> StoreIntegration:
     return integ
 
 
-def query() -> Select[Any]:
-    return select(StoreIntegration)
+def list_integrations(session: Session, req: PageRequest) -> Page[StoreIntegration]:
+    """Integrations, oldest first."""
+    return fetch(session, select(StoreIntegration), StoreIntegration.id, req)
 
 
 def _checked_items(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,9 +123,11 @@ def secret_of(ctx: Ctx, integ: StoreIntegration) -> str | None:
     return ctx.box.open(integ.secret_enc, SECRET_PURPOSE) if integ.secret_enc else None
 
 
-def events_query(integ: StoreIntegration) -> Select[Any]:
-    """Paged newest first by the caller."""
-    return select(StoreEvent).where(StoreEvent.integration_id == integ.id)
+def events_page(session: Session, public_id: str, req: PageRequest) -> Page[StoreEvent]:
+    """The events the integration received, newest first."""
+    integ = get(session, public_id)
+    q = select(StoreEvent).where(StoreEvent.integration_id == integ.id)
+    return fetch(session, q, StoreEvent.id, req, descending=True)
 
 
 def get_event(session: Session, integ: StoreIntegration, event_id: str) -> StoreEvent:

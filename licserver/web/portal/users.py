@@ -8,7 +8,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from licserver.domain import portal as rules
 from licserver.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from licserver.extensions import db
 from licserver.models import User
 from licserver.runtime import context
 from licserver.services import notices
@@ -48,7 +47,7 @@ def _send_invitation(inv: Invitation) -> bool:
 
 
 def _tell_owners_of_new_owner(user: User) -> None:
-    to = [a for a in notices.owners(db.session(), principal().customer_id) if a != user.email]
+    to = [a for a in notices.owners(context().session, principal().customer_id) if a != user.email]
     by = me().email or me().name
     notices.new_owner(
         context().mailer,

@@ -14,7 +14,6 @@ from licserver.domain import staff as rules
 from licserver.domain.errors import Conflict, InvalidCredentials, ValidationFailed
 from licserver.runtime import context
 from licserver.services import staff as staff_service
-from licserver.services import staff_audit
 from licserver.web.shared.forms import choices, field_errors
 from licserver.web.shared.pages import limit_exceeded
 from licserver.web.staff.base import (
@@ -83,16 +82,11 @@ def create_account() -> Any:
             name=form.name.data,
             role=form.role.data,
             password=form.password.data,
+            origin=staff_origin(),
         )
     except Conflict as exc:
         form.email.errors = [exc.detail]
         return _page(form, 409)
-    staff_audit.record(
-        context(),
-        "staff.created",
-        staff_origin(),
-        {"staff": row.public_id, "email": row.email, "role": row.role},
-    )
     flash(f"{row.email} ({row.role}) can now log in to the console.", "info")
     return redirect(url_for("staff.accounts"))
 

@@ -89,7 +89,8 @@ def _form_errors(form: PolicyForm, exc: LicenseServerError) -> None:
 
 
 def _list_page(code: str | None, form: PolicyForm | None = None, status: int = 200) -> Any:
-    products = views.products(context())
+    session = context()
+    products = views.products(session)
     if code is None and products:
         code = products[0].code
     rows = views.product_policies(context(), code) if code else []
@@ -143,10 +144,11 @@ def _policy_page(
     preview: svc.PolicyChange | None = None,
     status: int = 200,
 ) -> Any:
+    session = context()
     form = form or PolicyForm(
         formdata=None, name=pol.name, settings=lines_of(dict(pol.settings or {}))
     )
-    licences = views.policy_licences(context(), pol)
+    licences = views.policy_licences(session, pol)
     return render_template(
         "staff/policy.html",
         pol=pol,

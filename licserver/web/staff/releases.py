@@ -16,6 +16,7 @@ from licserver.domain.errors import ValidationFailed
 from licserver.models import utcnow
 from licserver.runtime import context
 from licserver.services import policy_views as views
+from licserver.services import release_artifacts as artifacts
 from licserver.services import releases as svc
 from licserver.web.shared.forms import ConfirmForm, field_errors
 from licserver.web.staff.base import (
@@ -28,13 +29,12 @@ from licserver.web.staff.base import (
 
 
 class ReleaseForm(FlaskForm):  # type: ignore[misc]
-    version = StringField(
-        "Version",
-        validators=[
-            Regexp(
-                svc.VERSION_RE, message="1 to 64 of A-Z a-z 0-9 . _ + -, starting with A-Z a-z 0-9."
-            )
-        ],
+    # Checked by the service (a semantic version): its message shows here.
+    version = StringField("Version (semantic, like 3.1.0)", validators=[Length(1, 64)])
+    channel = StringField(
+        "Channel (stable, rc, beta, alpha, dev or your own)",
+        default="stable",
+        validators=[Length(1, 32)],
     )
     file = FileField("File (kept by this server)")
     url = StringField("Or the URL where it is hosted", validators=[Optional(), Length(max=2000)])
@@ -54,7 +54,8 @@ allow_large_upload("staff.add_release", "RELEASE_MAX_UPLOAD_BYTES")
 
 
 def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) -> Any:
-    products = views.products(context())
+    s = context()
+    products = views.products(s)
     if code is None and products:
         code = products[0].code
     rows = svc.list_releases(context(), code) if code else []
@@ -63,6 +64,7 @@ def _page(code: str | None, form: ReleaseForm | None = None, status: int = 200) 
         products=products,
         code=code,
         releases=rows,
+        counts=artifacts.check_counts(s, [r.id for r in rows]),
         form=form or ReleaseForm(formdata=None),
         confirm=ConfirmForm(),
     ), status
@@ -100,6 +102,7 @@ def add_release(code: str) -> Any:
             url=url,
             sha256=(form.sha256.data or "").strip() or None,
             origin=staff_origin(),
+            meta=svc.ReleaseMeta(channel=(form.channel.data or "stable").strip()),
         )
     except ValidationFailed as exc:
         field_errors(form, exc, default="url")
@@ -119,6 +122,16 @@ def publish_release(code: str, version: str) -> Any:
         raise ValidationFailed({}, "The form was not valid.")
     sent = _publish(code, version)
     flash(f"{code} {version} is published; update email to {sent} address(es).", "info")
+    return redirect(url_for("staff.releases", product=code))
+
+
+@bp.post("/releases/<code>/<version>/yank")
+@staff_required(rules.ADMIN)
+def yank_release(code: str, version: str) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        raise ValidationFailed({}, "The form was not valid.")
+    artifacts.yank(context(), code, version, now=utcnow(), origin=staff_origin())
+    flash(f"{code} {version} is yanked: it is never offered again.", "info")
     return redirect(url_for("staff.releases", product=code))
 
 

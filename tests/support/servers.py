@@ -1,11 +1,12 @@
-"""A real gunicorn serving ``licserver:create_app()`` on the session's test database.
+"""Fixtures: a real gunicorn serving ``licserver:create_app()`` on the session's
+test database (a plugin, registered in ``tests/conftest.py``).
 
 ``live_server(workers=4)`` gives a running server whose tables the ``app``
 fixture has just emptied; tests create rows with ``factory`` (directly in the
 database) or through the admin API, then talk real HTTP to the server.
-Servers are started once per worker count and stopped at the end of the run:
-each start costs a second or two, and no test depends on a server's memory
-(rate limits are off).
+Servers are started once per worker count and stopped at the end of the run
+(of each pytest-xdist worker): each start costs a second or two, and no test
+depends on a server's memory (rate limits are off).
 """
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""Fixture ``chromium``: headless Chromium (Debian's ``chromium``, driven by
+Playwright), one per test module; ``new_page(chromium)`` opens a page in a
+fresh context that records the dialogs it dismissed (a plugin, registered in
+``tests/conftest.py``). Browser test modules skip where chromium is absent and
+CI is not "true" (``CHROMIUM`` names the executable)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(chromium: Any, *, javascript: bool = True) -> Any:
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 800}, java_script_enabled=javascript
+    )
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    return page

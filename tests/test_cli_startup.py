@@ -1,0 +1,64 @@
+"""`licserver` starts without building the application: `--help` imports no
+database layer or API, and the command list it prints is each command's own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+
+from licserver import cli
+
+HEAVY = ("sqlalchemy", "flask_sqlalchemy", "flask_smorest", "marshmallow", "licserver.api")
+
+
+def _modules_after(*args: str) -> set[str]:
+    """The modules a fresh interpreter has imported once `licserver ARGS` ends."""
+    script = (
+        "import json, sys\n"
+        f"sys.argv = ['licserver', *{list(args)!r}]\n"
+        "from licserver.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "Usage: licserver" in done.stdout
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_no_database_layer_nor_api() -> None:
+    loaded = _modules_after("--help")
+    heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
+    assert heavy == []
+    assert not any(m.startswith("licserver.cli.") for m in loaded)
+
+
+def test_group_help_imports_no_api() -> None:
+    loaded = _modules_after("tokens", "--help")
+    assert "licserver.cli.tokens" in loaded
+    assert not any(m.split(".")[0] == "flask_smorest" for m in loaded)
+    assert not any(
+        m.startswith(("licserver.api", "licserver.portal", "licserver.staff")) for m in loaded
+    )
+
+
+def test_listed_help_lines_are_the_commands_own() -> None:
+    for name, (_, line) in cli.COMMANDS.items():
+        cmd = cli.load(name)
+        assert cmd.name == name
+        assert cmd.get_short_help_str(limit=10**6) == line, name
+
+
+def test_notices_is_the_older_name_of_notify_subcommands() -> None:
+    notify = cli.load("notify")
+    notices = cli.load("notices")
+    assert isinstance(notify, click.Group) and isinstance(notices, click.Group)
+    assert notices.commands == notify.commands
+    assert set(notify.commands) == {"expiry", "product-update"}
