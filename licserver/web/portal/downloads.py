@@ -13,7 +13,8 @@ from flask import current_app, redirect, render_template, send_file
 from licserver.domain import portal as rules
 from licserver.models import utcnow
 from licserver.runtime import context
-from licserver.services import releases as svc
+from licserver.services import links
+from licserver.services import release_downloads as svc
 from licserver.web.portal.base import bp, page, principal, requires
 
 
@@ -34,7 +35,7 @@ def downloads() -> Any:
     now = utcnow()
     cfg = current_app.config
     seconds = int(cfg["DOWNLOAD_LINK_SECONDS"])
-    holder = svc.holder_of(principal())
+    holder = links.holder_of(principal())
     products = []
     for group in svc.downloads(context(), principal(), now):
         products.append(
@@ -50,7 +51,7 @@ def downloads() -> Any:
                         "size": _size(r.size),
                         "sha256": r.sha256,
                         "external": r.url is not None,
-                        "token": svc.sign_link(cfg["SECRET_KEY"], r.id, holder, now, seconds),
+                        "token": links.sign_link(cfg["SECRET_KEY"], r.id, holder, now, seconds),
                     }
                     for r in group.releases
                 ],
@@ -69,8 +70,8 @@ def download(token: str) -> Any:
     cfg = current_app.config
     now = utcnow()
     try:
-        release_id = svc.read_link(cfg["SECRET_KEY"], token, svc.holder_of(principal()), now)
-    except svc.LinkExpired as exc:
+        release_id = links.read_link(cfg["SECRET_KEY"], token, links.holder_of(principal()), now)
+    except links.LinkExpired as exc:
         return page(410, "Link expired", exc.detail)
     release = svc.downloadable(context(), principal(), release_id, now)
     if release.url is not None:
