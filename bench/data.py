@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from licserver import signing
 from licserver.domain.ids import ALPHABET
 from licserver.extensions import db
-from licserver.models import Activation, License
+from licserver.models import Activation, License, Product
 from licserver.runtime import context
 from licserver.services import Actor, Origin
 from licserver.services import activation as activation_service
@@ -378,3 +378,55 @@ def _load_sqlite(path: str, plan: _Plan) -> float:
         return time.monotonic() - started
     finally:
         conn.close()
+
+
+def make_releases(app: Flask, count: int) -> int:
+    """``count`` published releases of the scenario product for the update
+    check: mostly stable, every tenth on beta, each with files for windows,
+    macos and linux (hosted elsewhere: the check never reads a file). Inserted
+    as rows at once, in one transaction; returns the count."""
+    from datetime import timedelta
+
+    from licserver.models.release import Release
+    from licserver.models.update import ReleaseArtifact
+
+    with app.app_context():
+        product_id = db.session.scalars(select(Product.id).where(Product.code == PRODUCT)).one()
+        start = datetime(2020, 1, 1, tzinfo=UTC)
+        for i in range(count):
+            version = f"1.{i // 100}.{i % 100}" if i % 10 else f"1.{i // 100}.{i % 100}-beta.1"
+            sha = hashlib.sha256(version.encode()).hexdigest()
+            url = f"https://downloads.bench.example/{version}/app.zip"
+            release = Release(
+                product_id=product_id,
+                version=version,
+                released_at=start + timedelta(days=i),
+                filename="app.zip",
+                url=url,
+                sha256=sha,
+                size=1000,
+                channel="stable" if i % 10 else "beta",
+                status="published",
+                published_at=start + timedelta(days=i),
+                notified_at=start + timedelta(days=i),
+                requires_features=[],
+            )
+            db.session.add(release)
+            for platform in ("windows", "macos", "linux"):
+                db.session.add(
+                    ReleaseArtifact(
+                        release=release,
+                        platform=platform,
+                        arch=None,
+                        platform_key=platform,
+                        arch_key="",
+                        storage="url",
+                        url=url,
+                        filename="app.zip",
+                        sha256=sha,
+                        size=1000,
+                    )
+                )
+        db.session.commit()
+        db.session.remove()
+    return count

@@ -3,13 +3,15 @@
 For each database (SQLite, PostgreSQL) and data set (small; then 1,000,000
 licences and 3,000,000 activations more), it starts gunicorn with sync
 workers and rate limits off, and runs each scenario (``/healthz``, activation
-on random licences, activation all on one licence, validate, check-in) for a
+on random licences, activation all on one licence, validate, check-in, an
+update check against 1,000 releases) for a
 few seconds, three rounds in turn; it reports the median req/s, p50 and p99 of
 each, the ratios of the issue's targets, and each worker's peak RSS. After
 every activation run it counts the live activations in the database: no
 licence may be over its seat limit, and each new request must have made a new
 activation. The table goes to stdout and into ``docs/performance.md``
-(between its ``bench`` markers), with the machine and the command.
+(between its ``bench`` markers), with the machine and the command. Last,
+the three SDKs' offline status benchmarks (``bench/sdk_status.py``).
 
     python -m bench.run                # the full run (about 10 minutes)
     python -m bench.run --quick        # a smaller, shorter run for development
@@ -42,11 +44,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from bench import sdk_status
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LUA_DIR = ROOT / "bench" / "wrk"
 DOC = ROOT / "docs" / "performance.md"
-STATUS_BENCH = ROOT / "bench" / "status_bench.py"
 BEGIN_MARK = "<!-- bench:begin (written by `make bench`; edits here are overwritten) -->"
 END_MARK = "<!-- bench:end -->"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -73,7 +76,9 @@ SCENARIOS = [
     Scenario("activate_one", "activate, all on one licence", "activate.lua", writes_seats=True),
     Scenario("validate", "validate", "validate.lua"),
     Scenario("checkin", "check-in", "checkin.lua"),
+    Scenario("updates", "update check, 1,000 releases", "updates.lua"),
 ]
+RELEASES = 1_000
 
 
 @dataclass
@@ -405,6 +410,7 @@ class DataFiles:
             "activate_one": [[rows.hot_key]],
             "validate": [list(v) for v in rows.validate],
             "checkin": [list(c) for c in rows.checkin],
+            "updates": [list(c) for c in rows.checkin],
         }
         paths = {}
         for name, lines in contents.items():
@@ -530,6 +536,8 @@ def bench_backend(s: Settings, backend: str, root: Path) -> list[SetResult]:
             f"through the services in {time.monotonic() - t0:.1f} s"
         )
         files = DataFiles.write(rows, workdir / "data")
+        data.make_releases(app, RELEASES)
+        say(f"{backend}: {RELEASES:,} releases of the scenario product")
         # Around the scenario rows, a small data set of its own size: the planner
         # then sees tables of some size from the start (see docs/performance.md).
         rep = data.bulk_load(app, s.small_licences, s.bulk_per_licence)
@@ -565,40 +573,6 @@ def bench_backend(s: Settings, backend: str, root: Path) -> list[SetResult]:
                 server.stop()
             results.append(result)
     return results
-
-
-# ---- the SDK's status() ------------------------------------------------------
-
-
-def status_bench() -> dict[str, Any]:
-    """Runs bench/status_bench.py (the SDK's own benchmark) when it exists; its
-    ratio is the first ``status()`` call of a new client over PyJWT's decode."""
-    if not STATUS_BENCH.exists():
-        return {"missing": True}
-    try:
-        out = subprocess.run(
-            [sys.executable, str(STATUS_BENCH)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return {"output": f"could not run it: {exc}", "returncode": -1}
-    result: dict[str, Any] = {
-        "output": (out.stdout + out.stderr).strip(),
-        "returncode": out.returncode,
-    }
-    found = RESULT_RE.search(out.stdout)
-    if found:
-        result.update(json.loads(found.group(1)))
-    if "ratio" not in result:
-        m = re.search(r"ratio first call / reference:\s*([0-9.]+)", out.stdout) or re.search(
-            r"ratio[^\n:]*:\s*([0-9.]+)", out.stdout
-        )
-        if m:
-            result["ratio"] = float(m.group(1))
-    return result
 
 
 # ---- the report --------------------------------------------------------------
@@ -695,6 +669,13 @@ def targets(results: list[SetResult], sdk: dict[str, Any]) -> list[Target]:
                         f"{n}. {backend}: {name} / floor", f"{x:.0%}", f"≥ {goal:.0%}", x >= goal
                     )
                 )
+        up, val = fig(r, "updates"), fig(r, "validate")
+        if up is not None:  # issue 16: the update check's ratio ≥ validate's, same run
+            x = _ratio(up.rps, floor.rps)
+            goal = _ratio(val.rps, floor.rps) if val is not None else VALIDATE_FLOOR[backend]
+            out.append(
+                Target(f"8. {backend}: updates / floor", f"{x:.0%}", f"≥ {goal:.0%}", x >= goal)
+            )
     for r in results:
         for name in ("activate", "activate_one", "validate"):
             f = fig(r, name)
@@ -729,7 +710,7 @@ def targets(results: list[SetResult], sdk: dict[str, Any]) -> list[Target]:
         fs0, fl0 = fig(small, "healthz"), fig(large, "healthz")
         if fs0 is None or fl0 is None:
             continue
-        for name in ("activate", "activate_one", "validate", "checkin"):
+        for name in ("activate", "activate_one", "validate", "checkin", "updates"):
             fs, fl = fig(small, name), fig(large, name)
             if fs is None or fl is None:
                 continue
@@ -757,13 +738,8 @@ def targets(results: list[SetResult], sdk: dict[str, Any]) -> list[Target]:
                     x <= 2.5,
                 )
             )
-    label = "7. SDK status() / PyJWT EdDSA decode"
-    if sdk.get("missing"):
-        out.append(Target(label, "bench/status_bench.py missing", "≤ 1", None))
-    elif "ratio" in sdk:
-        out.append(Target(label, f"{sdk['ratio']:.2f}", "≤ 1", sdk["ratio"] <= 1))
-    else:
-        out.append(Target(label, "no ratio in its output", "≤ 1", None))
+    for label, value, goal, met in sdk_status.targets(sdk, 7):
+        out.append(Target(label, value, goal, met))
     return out
 
 
@@ -862,11 +838,8 @@ def report(s: Settings, results: list[SetResult], sdk: dict[str, Any], env: dict
             totals = [f"**{sum(r.profiles.get(n, {}).values()):.0f}**" for n in names]
             lines.append("| **total** | " + " | ".join(totals) + " |")
             lines.append("")
-    lines += ["", "SDK `status()` against PyJWT (bench/status_bench.py, its own output):", ""]
-    if sdk.get("missing"):
-        lines.append("bench/status_bench.py is not there: no figure.")
-    else:
-        lines += ["```", str(sdk.get("output", ""))[-3000:], "```"]
+    lines += ["", "The SDKs' offline status check (bench/sdk_status.py):"]
+    lines += sdk_status.report(sdk)
     return "\n".join(lines)
 
 
@@ -898,8 +871,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in s.backends:
             results += bench_backend(s, backend, root)
-        say("SDK status() benchmark")
-        sdk = status_bench()
+        say("SDK status benchmarks: Python, C, Node")
+        sdk = sdk_status.run_all()
     finally:
         if not s.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -75,6 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "RELEASES_DIR": "",
     "RELEASE_MAX_UPLOAD_BYTES": 2 * 1024**3,
     "DOWNLOAD_LINK_SECONDS": 600,
+    # The largest import file an admin may upload in the console (CSV / JSON lines).
+    "IMPORT_MAX_UPLOAD_BYTES": 256 * 1024**2,
     # Where update artifacts are kept (licserver.storage): "local" (under
     # RELEASES_DIR) or "s3" (an S3-compatible bucket; pip install 'licserver[s3]').
     "RELEASES_STORAGE": "local",
@@ -114,6 +116,7 @@ _INT_KEYS = {
     "INVITATION_TTL_HOURS",
     "PASSWORD_RESET_TTL_MINUTES",
     "RELEASE_MAX_UPLOAD_BYTES",
+    "IMPORT_MAX_UPLOAD_BYTES",
     "DOWNLOAD_LINK_SECONDS",
     "WEBHOOK_TIMEOUT_SECONDS",
 }

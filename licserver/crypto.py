@@ -91,6 +91,8 @@ class Box:
         if len(key) != 32:
             raise ValueError("data key must be 32 bytes")
         self._aead = AESGCM(key)
+        # A key of its own for keyed hashes, derived from the data key.
+        self._mac_key = hmac.new(key, b"licserver keyed hash v1", hashlib.sha256).digest()
 
     def seal(self, plaintext: str, purpose: str) -> bytes:
         nonce = os.urandom(12)
@@ -98,6 +100,12 @@ class Box:
 
     def open(self, blob: bytes, purpose: str) -> str:
         return self._aead.decrypt(blob[:12], blob[12:], purpose.encode()).decode()
+
+    def keyed_hash(self, text: str, purpose: str) -> str:
+        """HMAC-SHA-256 (hex) of ``text`` for ``purpose``: a lookup hash that no
+        one without the data key can compute (nor test guesses against)."""
+        message = purpose.encode() + b"\0" + text.encode()
+        return hmac.new(self._mac_key, message, hashlib.sha256).hexdigest()
 
 
 def load_or_create_data_key(keys_dir: Path, configured: str, create: bool) -> bytes:

@@ -56,6 +56,42 @@ export class LicenseClient {
   checkin(): Promise<Status>;
   deactivate(): Promise<void>;
   hasFeature(name: string): boolean;
+  /**
+   * The newest release this licence may have above currentVersion on channel
+   * (default "stable", or a more stable one), or null. Its UP1 manifest is
+   * verified with the pinned keys (CertificateInvalid otherwise).
+   */
+  checkForUpdate(currentVersion: string, options?: CheckForUpdateOptions): Promise<Update | null>;
+}
+
+export interface CheckForUpdateOptions {
+  /** "stable" (default), "rc", "beta", "alpha", "dev", or the vendor's own. */
+  channel?: string;
+  /** "windows", "macos" or "linux"; without it, only files for every platform are offered. */
+  platform?: "windows" | "macos" | "linux" | null;
+  arch?: "x86_64" | "arm64" | null;
+}
+
+export class Update {
+  readonly version: string;
+  readonly channel: string;
+  readonly releasedAt: Date;
+  /** Markdown, or null. */
+  readonly notes: string | null;
+  readonly downloadUrl: string;
+  readonly size: number;
+  /** Hex. */
+  readonly sha256: string;
+  /** The UP1 manifest, verified. */
+  readonly manifest: string;
+  readonly platform: string | null;
+  readonly arch: string | null;
+  /**
+   * Download to path, resuming a path + ".part" (HTTP Range); the file gets
+   * its name only once its size and SHA-256 match the manifest (else the
+   * .part is removed and CertificateInvalid thrown). Resolves to path.
+   */
+  download(path: string): Promise<string>;
 }
 
 export const VERSION: string;

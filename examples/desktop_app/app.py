@@ -14,6 +14,8 @@ try it against your own server (see README.md):
     ACME_PUBLIC_KEYS      kid=key[,kid=key]; or a keys.json beside this file
     ACME_STATE_DIR        default: licclient's per-user folder
     ACME_INSTALLATION_ID  default: derived from this machine
+    ACME_CHANNEL          update channel, default stable (or beta, ...)
+    ACME_DOWNLOAD_DIR     where an update is saved, default the current folder
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +43,7 @@ from licclient import (
     SeatLimitReached,
     ServerUnavailable,
     Status,
+    Update,
 )
 
 APP = "Acme Sketch"
@@ -147,14 +151,18 @@ class SketchApp:
     def run(self) -> int:
         self.say(f"{APP} {VERSION}")
         status = self.start()
+        offered = False
         while True:
             if not status.valid:
                 status = self.unlicensed(status)
                 if not status.valid:
                     return 1
+            if not offered:  # once a run, as soon as the licence is valid
+                offered = True
+                self.updates(quiet=True)
             choice = self.ask(
                 "\n1) Draw  2) Licence details  3) Check in now  "
-                "4) Deactivate this computer  q) Quit\n> "
+                "4) Deactivate this computer  5) Check for updates  q) Quit\n> "
             ).strip()
             if choice == "1":
                 self.say("~~~ a beautiful sketch ~~~")
@@ -166,6 +174,8 @@ class SketchApp:
             elif choice == "4":
                 if self.deactivate():
                     return 0
+            elif choice == "5":
+                self.updates(quiet=False)
             elif choice == "q":
                 return 0
 
@@ -230,6 +240,40 @@ class SketchApp:
                 self.say(line)
         return status
 
+    def updates(self, *, quiet: bool) -> None:
+        """Is there a newer version this licence may have? Offer to download it
+        (verified against the server's signed manifest before it is kept)."""
+        try:
+            update = self.client.check_for_update(
+                VERSION, os.environ.get("ACME_CHANNEL", "stable"), **this_platform()
+            )
+        except LicenseError as exc:
+            if not quiet:
+                self.say(explain_error(exc))
+            return
+        if update is None:
+            if not quiet:
+                self.say(f"{APP} {VERSION} is the newest version your licence includes.")
+            return
+        self.say(f"A new version is available: {APP} {update.version} ({update.channel}).")
+        if update.notes:
+            self.say(update.notes)
+        if self.ask("Download it now? [y/N] ").strip().lower() in ("y", "yes"):
+            self.download(update)
+
+    def download(self, update: Update) -> None:
+        folder = Path(os.environ.get("ACME_DOWNLOAD_DIR") or ".")
+        name = f"acme-sketch-{update.version}-{update.platform or 'any'}.bin"
+        try:
+            saved = update.download(folder / name)
+        except CertificateInvalid:
+            self.say("The download was damaged or altered on the way and was thrown away.")
+            return
+        except LicenseError as exc:
+            self.say(explain_error(exc))
+            return
+        self.say(f"Saved {saved} (SHA-256 {update.sha256}). Run it to update.")
+
     def deactivate(self) -> bool:
         answer = self.ask(
             "Deactivate this computer? Its seat becomes free for another computer, and "
@@ -247,6 +291,14 @@ class SketchApp:
 
 
 # ---- what the vendor's build provides ----------------------------------------
+
+
+def this_platform() -> dict[str, str | None]:
+    """The platform and arch names the server's releases use."""
+    plat = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
+    machine = platform.machine().lower()
+    arch = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
+    return {"platform": plat, "arch": arch.get(machine)}
 
 
 def pinned_keys() -> dict[str, str]:

@@ -21,3 +21,15 @@ def errors(blp: Blueprint, *statuses: int) -> Callable[[F], F]:
         return func
 
     return decorate
+
+
+def answers(blp: Blueprint, status: int, description: str, *media: str) -> Callable[[F], F]:
+    """Declare a success answer that is not one of our JSON schemas: a file or
+    an updater framework's feed (``media``: its content types; none for a
+    redirect or an empty answer)."""
+    content = {m: {"schema": {"type": "string", "format": "binary"}} for m in media}
+    response: dict[str, Any] = {"description": description}
+    if content:
+        response["content"] = content
+    decorate: Callable[[F], F] = blp.doc(responses={str(status): response})
+    return decorate

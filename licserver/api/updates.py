@@ -9,7 +9,7 @@ from flask import current_app, redirect, send_file, url_for
 from werkzeug.wrappers import Response
 
 from licserver.api.blueprint import Blueprint
-from licserver.api.docs import errors
+from licserver.api.docs import answers, errors
 from licserver.api.schemas.updates import UpdateIn, UpdateOut
 from licserver.runtime import context, origin, storage
 from licserver.services import Actor
@@ -55,6 +55,8 @@ def check(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.get("/updates/download/<activation_id>/<token>")
+@answers(blp, 200, "The file.", "application/octet-stream")
+@answers(blp, 302, "Where the file is kept (object storage, an external URL).")
 @errors(blp, 404, 410, 403, 503)
 def download(activation_id: str, token: str) -> Response:
     """The file a download link names (or a redirect to where it is kept):

@@ -37,10 +37,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("database", "Schema migrations."),
     "demo": ("demo", "Load a demo product, customer, licences and users; print how to use them."),
     "history": ("history", "The tamper-evident history of licences."),
+    "import": (
+        "imports",
+        "Import customers, users, licences or activations from another licensing system "
+        "(CSV or JSON lines), idempotent by the external_id column.",
+    ),
     "init": (
         "database",
         "Create or upgrade the schema; create the signing and data keys if missing.",
     ),
+    "jobs": ("imports", "Background jobs of the console (imports): run them."),
     "keys": ("keys", "Signing keys: list them, rotate to a new one."),
     "notices": (
         "notify",
@@ -61,7 +67,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "set-role, set-password.",
     ),
     "sweep": (
-        "policies",
+        "sweep",
         "Release floating leases that ran out, and mark (or free the seats of) machines "
         "that missed their heartbeat, each with its event.",
     ),

@@ -4,7 +4,9 @@ loads candidates and the licence, this module decides."""
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,26 +51,19 @@ class Version:
     def parse(cls, text: object) -> Version:
         if not isinstance(text, str) or len(text) > MAX_VERSION_LENGTH:
             raise VersionError("not a version")
-        m = _VERSION_RE.match(text)
-        if m is None:
-            raise VersionError(f"{text!r} is not a semantic version (like 1.2.0 or 2.0.0-beta.1)")
-        pre: list[int | str] = []
-        for part in (m["pre"] or "").split(".") if m["pre"] else []:
-            if part.isdigit():
-                if len(part) > 1 and part[0] == "0":
-                    raise VersionError("a numeric pre-release part has no leading zero")
-                pre.append(int(part))
-            else:
-                pre.append(part)
-        return cls(
-            int(m["major"]), int(m["minor"]), int(m["patch"] or 0), tuple(pre), m["build"] or ""
-        )
+        return _parse(text)
+
+    def __post_init__(self) -> None:
+        # A release sorts after its pre-releases; numeric identifiers sort
+        # before alphanumeric ones, and numerically among themselves. Computed
+        # once: an update check compares a thousand versions.
+        pre = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.pre)
+        key = (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
+        object.__setattr__(self, "_sort_key", key)
 
     def _key(self) -> tuple[object, ...]:
-        # A release sorts after its pre-releases; numeric identifiers sort
-        # before alphanumeric ones, and numerically among themselves.
-        pre = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.pre)
-        return (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
+        key: tuple[object, ...] = self.__dict__["_sort_key"]
+        return key
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Version) and self._key() == other._key()
@@ -78,6 +73,9 @@ class Version:
 
     def __lt__(self, other: Version) -> bool:
         return self._key() < other._key()
+
+    def __gt__(self, other: Version) -> bool:
+        return self._key() > other._key()
 
     def __str__(self) -> str:
         text = f"{self.major}.{self.minor}.{self.patch}"
@@ -90,12 +88,45 @@ class Version:
         return bool(self.pre)
 
 
+@functools.lru_cache(maxsize=8192)
+def _parse(text: str) -> Version:
+    """The version ``text`` names (cached: release versions recur in every check)."""
+    m = _VERSION_RE.match(text)
+    if m is None:
+        raise VersionError(f"{text!r} is not a semantic version (like 1.2.0 or 2.0.0-beta.1)")
+    pre: list[int | str] = []
+    for part in (m["pre"] or "").split(".") if m["pre"] else []:
+        if part.isdigit():
+            if len(part) > 1 and part[0] == "0":
+                raise VersionError("a numeric pre-release part has no leading zero")
+            pre.append(int(part))
+        else:
+            pre.append(part)
+    return Version(
+        int(m["major"]), int(m["minor"]), int(m["patch"] or 0), tuple(pre), m["build"] or ""
+    )
+
+
 def parse_version(text: object, field: str = "version") -> Version:
     """The version, or ValidationFailed (422) naming ``field``."""
     try:
         return Version.parse(text)
     except VersionError as exc:
         raise ValidationFailed({field: [str(exc)]}) from None
+
+
+def clean_notes(text: str | None) -> str | None:
+    """Release notes as kept: line breaks as ``\\n`` (``\\r\\n`` and ``\\r`` read as
+    one), surrounding blank space dropped, empty as None; any other control
+    character (tab excepted) is refused."""
+    if text is None:
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if (cat == "Cc" and ch not in "\t\n") or cat == "Cs":
+            raise ValidationFailed({"notes": ["Contains a control character."]})
+    return text or None
 
 
 def check_channel(name: object) -> str:
@@ -191,7 +222,7 @@ def may_have(release: Candidate, holder: Holder) -> bool:
 def select_update(
     candidates: Iterable[Candidate],
     *,
-    current: Version,
+    current: Version | None,
     channel: str,
     platform: str | None,
     arch: str | None,
@@ -201,13 +232,17 @@ def select_update(
     with an artifact for the machine, that the licence may have and that
     ``current`` may update to directly (its ``min_version``). When the newest
     one needs a newer starting point, the machine is offered the newest it
-    can step to first."""
+    can step to first. ``current`` None (a feed that does not know the
+    machine's version): the newest it may have, ``min_version`` left to the
+    updater framework."""
     channels = visible_channels(channel)
     best: Offer | None = None
     for r in candidates:
-        if r.status != "published" or r.channel not in channels or not r.version > current:
+        if r.status != "published" or r.channel not in channels:
             continue
-        if r.min_version is not None and current < r.min_version:
+        if current is not None and not r.version > current:
+            continue
+        if current is not None and r.min_version is not None and current < r.min_version:
             continue
         if not may_have(r, holder):
             continue
@@ -217,3 +252,25 @@ def select_update(
         if best is None or r.version > best.release.version:
             best = Offer(r, artifact)
     return best
+
+
+def channel_order(channel: str) -> tuple[int, str]:
+    """The ladder's channels in its order (stable first), then vendors' own by name."""
+    return (LADDER.index(channel), "") if channel in LADDER else (len(LADDER), channel)
+
+
+def newest_per_channel(
+    candidates: Iterable[Candidate], holders: Iterable[Holder]
+) -> list[Candidate]:
+    """For the portal's downloads: on each channel, the newest published release
+    one of ``holders`` (the licences of one product a user sees) may have;
+    stable first, then down the ladder, then vendors' channels by name."""
+    holders = list(holders)
+    best: dict[str, Candidate] = {}
+    for r in candidates:
+        if r.status != "published" or not any(may_have(r, h) for h in holders):
+            continue
+        seen = best.get(r.channel)
+        if seen is None or r.version > seen.version:
+            best[r.channel] = r
+    return [best[c] for c in sorted(best, key=channel_order)]

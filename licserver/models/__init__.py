@@ -2,6 +2,7 @@
 
 # Tables of later features, each in its own module (imported so that
 # Base.metadata holds them all).
+import licserver.models.imports  # noqa: F401
 from licserver.models import offline, release, staff, store, update, webhook  # noqa: F401
 from licserver.models.activation import Activation
 from licserver.models.base import Base, utcnow

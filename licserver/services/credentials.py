@@ -38,6 +38,9 @@ from licserver.services.licenses import KEY_PURPOSE, PASSWORD_PURPOSE
 LICENSE_KEY = "license_key"
 ACTIVATION_PASSWORD = "activation_password"
 COMPANY_PASSWORD = "company_password"
+# A licence key of the system licences were imported from (services.legacy_keys):
+# sent as ``license_key``, found by its keyed hash, which names the licence.
+LEGACY_KEY = "legacy_key"
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,10 @@ def check_licence(
             )
             raise invalid()
         return
+    if creds.kind == LEGACY_KEY:
+        if creds.license_id != lic.public_id:  # the lookup named another licence
+            raise invalid()
+        return  # found by the key's keyed hash: authentic
     attempt.check_budget(license_id=lic.id, customer_id=lic.customer_id)
     expected = ctx.box.open(lic.activation_password_enc, PASSWORD_PURPOSE)
     given = creds.activation_password or ""

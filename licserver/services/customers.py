@@ -1,4 +1,8 @@
-"""Customers and their portal users (invited by email to set a password)."""
+"""Customers and their portal users (invited by email to set a password).
+
+``create`` and ``add_user`` make the user and its invitation; ``create_invited``
+and ``add_invited_user`` also email it (after the commit: a message that cannot
+be handed over is reported, never undoes the change)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.domain.ids import new_customer_number
 from licserver.models import Customer, License, User, utcnow
+from licserver.services import notices
 from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
@@ -23,6 +28,7 @@ from licserver.services.pagination import Page, PageRequest, fetch
 class Invitation:
     user: User
     token: str  # secret; goes into the emailed link only
+    hours: int  # how long the link works
 
 
 def get(ctx: Context, number: str) -> Customer:
@@ -47,7 +53,68 @@ def _new_user(customer: Customer, email: str, name: str, role: str, ttl_hours: i
         invite_token_hash=token_hash(token),
         invite_expires_at=utcnow() + timedelta(hours=ttl_hours),
     )
-    return Invitation(user, token)
+    return Invitation(user, token, ttl_hours)
+
+
+def _new_number(session: Session) -> str:
+    for _ in range(5):
+        number = new_customer_number()
+        if session.scalars(select(Customer.id).where(Customer.number == number)).first() is None:
+            break
+    return number
+
+
+def find_by_email(session: Session, email: str) -> Customer | None:
+    """The customer whose contact email, or one of whose portal users' email,
+    is ``email`` (any case)."""
+    low = email.strip().lower()
+    cust = session.scalars(
+        select(Customer).where(func.lower(Customer.email) == low).order_by(Customer.id)
+    ).first()
+    if cust is None:
+        user = session.scalars(select(User).where(func.lower(User.email) == low)).first()
+        cust = session.get(Customer, user.customer_id) if user else None
+    return cust
+
+
+def buyer(
+    ctx: Context, email: str, name: str | None, invitation_ttl_hours: int
+) -> tuple[Customer, str | None]:
+    """A buyer's account (a store's sale): found by email, any case, or
+    created with its owner. The invitation token when the owner has no portal
+    password yet (a new one is made each time). In the caller's transaction,
+    no commit.
+
+    Race-free: a new customer comes with its owner, and ``users.email`` is
+    unique, so of two transactions creating one for the same email the second
+    one's insert fails (PostgreSQL makes it wait for the first to commit); it
+    rolls back its savepoint and takes the first one's customer. On SQLite the
+    caller holds the write lock, so there is no race."""
+    session = ctx.session
+    low = email.strip().lower()
+    cust = find_by_email(session, low)
+    if cust is None:
+        try:
+            with session.begin_nested():
+                cust = Customer(number=_new_number(session), name=name or low, email=low)
+                session.add(cust)
+                session.flush()
+                session.add(_new_user(cust, low, name or low, "owner", invitation_ttl_hours).user)
+                session.flush()
+        except IntegrityError:
+            cust = find_by_email(session, low)
+            if cust is None:
+                raise
+    user = session.scalars(select(User).where(func.lower(User.email) == low)).first()
+    if user is not None and user.password_hash:
+        return cust, None
+    if user is None:  # a customer whose contact email has no portal user yet
+        user = _new_user(cust, low, name or low, "owner", invitation_ttl_hours).user
+        session.add(user)
+    token = random_token(32)
+    user.invite_token_hash = token_hash(token)
+    user.invite_expires_at = utcnow() + timedelta(hours=invitation_ttl_hours)
+    return cust, token
 
 
 def create(
@@ -56,27 +123,26 @@ def create(
     name: str,
     email: str,
     company_password: str | None,
-    invitation_ttl_hours: int,
+    invitation_ttl_hours: int | None = None,
 ) -> tuple[Customer, Invitation]:
-    """A customer and its first owner (the contact email), invited to set a password."""
+    """A customer and its first owner (the contact email), invited to set a
+    password (the link works ``invitation_ttl_hours``, by default the
+    settings' INVITATION_TTL_HOURS)."""
     session = ctx.session
+    hours = invitation_ttl_hours or ctx.settings.invitation_ttl_hours
     begin_write(session)  # SQLite: take the write lock before reading
     email = email.strip().lower()
     if _email_taken(session, email):
         raise Conflict(f"A portal user with email '{email}' already exists.")
-    for _ in range(5):
-        number = new_customer_number()
-        if session.scalars(select(Customer.id).where(Customer.number == number)).first() is None:
-            break
     cust = Customer(
-        number=number,
+        number=_new_number(session),
         name=name,
         email=email,
         company_password_hash=hash_password(company_password) if company_password else None,
     )
     session.add(cust)
     session.flush()
-    invitation = _new_user(cust, email, name, "owner", invitation_ttl_hours)
+    invitation = _new_user(cust, email, name, "owner", hours)
     session.add(invitation.user)
     try:
         session.commit()
@@ -109,15 +175,16 @@ def add_user(
     name: str,
     role: str,
     licenses: list[str] | None,
-    invitation_ttl_hours: int,
+    invitation_ttl_hours: int | None = None,
 ) -> Invitation:
     session = ctx.session
+    hours = invitation_ttl_hours or ctx.settings.invitation_ttl_hours
     begin_write(session)  # SQLite: take the write lock before reading
     cust = get(ctx, number)
     email = email.strip().lower()
     if _email_taken(session, email):
         raise Conflict(f"A portal user with email '{email}' already exists.")
-    invitation = _new_user(cust, email, name, role, invitation_ttl_hours)
+    invitation = _new_user(cust, email, name, role, hours)
     if licenses:
         wanted = list(dict.fromkeys(licenses))
         rows = (
@@ -139,6 +206,38 @@ def add_user(
         session.rollback()
         raise Conflict(f"A portal user with email '{email}' already exists.") from None
     return invitation
+
+
+def send_invitation(ctx: Context, invitation: Invitation, company: str) -> bool:
+    """Email the invited user the link to set a password; False when the
+    message could not be handed over (the invitation stands)."""
+    user = invitation.user
+    return notices.invitation(
+        ctx.mailer,
+        to=user.email,
+        name=user.name,
+        role=user.role,
+        company=company,
+        token=invitation.token,
+        hours=invitation.hours,
+    )
+
+
+def create_invited(
+    ctx: Context, *, name: str, email: str, company_password: str | None
+) -> tuple[Customer, bool]:
+    """:func:`create`, then the owner's invitation emailed; whether it was sent."""
+    cust, invitation = create(ctx, name=name, email=email, company_password=company_password)
+    return cust, send_invitation(ctx, invitation, cust.name)
+
+
+def add_invited_user(
+    ctx: Context, number: str, *, email: str, name: str, role: str, licenses: list[str] | None
+) -> tuple[User, bool]:
+    """:func:`add_user`, then the invitation emailed; whether it was sent."""
+    invitation = add_user(ctx, number, email=email, name=name, role=role, licenses=licenses)
+    company = get(ctx, number).name
+    return invitation.user, send_invitation(ctx, invitation, company)
 
 
 def list_users(ctx: Context, number: str) -> list[User]:

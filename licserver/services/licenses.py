@@ -125,16 +125,52 @@ def create(
     policy: str | None = None,
     policy_overrides: dict[str, Any] | None = None,
 ) -> tuple[License, Secrets]:
-    """Issue a licence. ``policy``: one of the product's policies (id or name);
-    ``policy_overrides``: this licence's own values of some of its settings.
-    Without ``expires_at``, the policy's expiry rule decides (fixed date, or
-    from issue), else the product's default duration."""
+    """Issue a licence (see :func:`issue`) and commit. ``policy``: one of the
+    product's policies (id or name)."""
     overrides = _checked_overrides(policy_overrides)
     begin_write(ctx.session)  # SQLite: take the write lock before reading
-    session = ctx.session
-    prod = product_service.get(ctx, product)
-    cust = customer_service.get(ctx, customer)
-    pol = _policy_of(ctx, prod.id, policy)
+    try:
+        prod = product_service.get(ctx, product)
+        cust = customer_service.get(ctx, customer)
+        pol = policy_of(ctx, prod.id, policy)
+        out = issue(
+            ctx,
+            origin,
+            prod,
+            cust,
+            seats=seats,
+            expires_at=expires_at,
+            features=features,
+            policy=pol,
+            policy_overrides=overrides,
+        )
+        ctx.session.commit()
+    except BaseException:
+        ctx.session.rollback()
+        raise
+    return out
+
+
+def issue(
+    ctx: Context,
+    origin: Origin,
+    prod: Product,
+    cust: Customer,
+    *,
+    seats: int | None = None,
+    expires_at: datetime | None | Any = _UNSET,
+    features: list[str] | None = None,
+    policy: Policy | None = None,
+    policy_overrides: dict[str, Any] | None = None,
+    event_data: dict[str, Any] | None = None,
+) -> tuple[License, Secrets]:
+    """The one way a licence is made: signed key, sealed activation password,
+    a ``license.created`` event (with ``event_data`` added to its data). Runs
+    in the caller's transaction and does not commit (``create`` does; a store
+    event commits it with its own record). ``policy_overrides``: checked
+    already. Without ``expires_at``, the policy's expiry rule decides (fixed
+    date, or from issue), else the product's default duration."""
+    session, pol, overrides = ctx.session, policy, policy_overrides
     settings = rules.resolve(pol.settings if pol else None, overrides)
     now = utcnow()
     if expires_at is _UNSET:
@@ -186,9 +222,9 @@ def create(
             "features": lic.features,
             **({"policy": pol.public_id} if pol else {}),
             **({"policy_overrides": overrides} if overrides else {}),
+            **(event_data or {}),
         },
     )
-    session.commit()
     return lic, Secrets(key, password)
 
 
@@ -204,7 +240,9 @@ def _checked_overrides(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return rules.settings_json(checked)
 
 
-def _policy_of(ctx: Context, product_id: int, ref: str | None) -> Policy | None:
+def policy_of(ctx: Context, product_id: int, ref: str | None) -> Policy | None:
+    """The product's policy by id or name (None for None); ``ValidationFailed``
+    when it has none of that name."""
     if ref is None:
         return None
     try:
@@ -253,7 +291,7 @@ def update(ctx: Context, origin: Origin, public_id: str, changes: dict[str, Any]
                 setattr(lic, field, changes[field])
         rules_changed = False
         if "policy" in changes:
-            pol = _policy_of(ctx, lic.product_id, changes["policy"])
+            pol = policy_of(ctx, lic.product_id, changes["policy"])
             if (pol.id if pol else None) != lic.policy_id:
                 old_ref = lic.policy.public_id if lic.policy else None
                 diff["policy"] = {"from": old_ref, "to": pol.public_id if pol else None}
@@ -329,7 +367,7 @@ def convert(
         before = policy_service.effective(lic)
         if not before.trial:
             raise Conflict("Only a trial licence can be converted.")
-        pol = _policy_of(ctx, lic.product_id, policy)
+        pol = policy_of(ctx, lic.product_id, policy)
         assert pol is not None
         target = rules.resolve(pol.settings, lic.policy_overrides)
         if target.trial:

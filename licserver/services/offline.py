@@ -464,3 +464,28 @@ def _used(at: datetime) -> Conflict:
         f"This deactivation code was already used ({at:%Y-%m-%d %H:%M} UTC); "
         "its installation is deactivated."
     )
+
+
+def deactivate_offline(
+    ctx: Context,
+    origin: Origin,
+    text: str | None,
+    *,
+    license_id: str | None = None,
+    field: str = "code",
+) -> OfflineDeactivation:
+    """Redeem a pasted deactivation code (``text``): the offline pages' use case.
+
+    ``license_id``: the licence the caller may act on (the portal page's); a code
+    of another licence's installation is refused before anything changes."""
+    code = parse_deactivation(text, field)
+    if license_id is not None and find_activation(ctx, code).license.public_id != license_id:
+        raise ValidationFailed(
+            {
+                field: [
+                    "This deactivation code is for an installation of another "
+                    "licence: paste it on that licence's page."
+                ]
+            }
+        )
+    return redeem_deactivation(ctx, origin, code)

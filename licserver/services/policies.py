@@ -116,24 +116,6 @@ def policies_page(ctx: Context, product: str, req: PageRequest) -> Page[Policy]:
     return fetch(ctx.session, select(Policy).where(Policy.product_id == prod.id), Policy.id, req)
 
 
-def by_name(ctx: Context, product_id: int) -> list[Policy]:
-    """The product's policies by name (the licence page's choice of policy)."""
-    return list(
-        ctx.session.scalars(
-            select(Policy).where(Policy.product_id == product_id).order_by(Policy.name)
-        ).all()
-    )
-
-
-def licences_of(ctx: Context, policy: Policy) -> list[License]:
-    """The licences that follow the policy, oldest first."""
-    return list(
-        ctx.session.scalars(
-            select(License).where(License.policy_id == policy.id).order_by(License.id)
-        ).all()
-    )
-
-
 def license_count(ctx: Context, policy: Policy) -> int:
     session = ctx.session
     return int(session.scalar(select(func.count()).where(License.policy_id == policy.id)) or 0)

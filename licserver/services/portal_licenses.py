@@ -16,7 +16,7 @@ from licserver.domain.errors import NotFound
 from licserver.domain.ids import ACTIVATION_ID_RE, LICENSE_ID_RE
 from licserver.domain.portal import Principal
 from licserver.models import Activation, License, utcnow
-from licserver.services import Origin, events, notices
+from licserver.services import Origin, events, notices, offline
 from licserver.services import activation as activation_service
 from licserver.services import licenses as license_service
 from licserver.services.context import Context
@@ -141,6 +141,21 @@ def deactivate(
     changed = was_active and act.deactivated_by_id == origin.actor.id
     lic = get(ctx, principal, public_id)
     return Deactivation(act, lic, changed)
+
+
+def deactivate_offline(
+    ctx: Context, origin: Origin, principal: Principal, public_id: str, code: str, *, by: str
+) -> offline.OfflineDeactivation:
+    """A deactivation code pasted on the licence's page (only a code of one of
+    its installations): the seat is freed and the account's users are told, as
+    for a deactivation from the list."""
+    rules.check(principal, rules.OFFLINE)
+    get(ctx, principal, public_id)
+    done = offline.deactivate_offline(ctx, origin, code, license_id=public_id)
+    if done.changed:
+        lic = get(ctx, principal, public_id)
+        notify_deactivated(ctx, Deactivation(done.activation, lic, True), by)
+    return done
 
 
 def notify_deactivated(ctx: Context, done: Deactivation, by: str) -> None:

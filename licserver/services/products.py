@@ -65,8 +65,3 @@ def update(ctx: Context, code: str, changes: dict[str, Any]) -> Product:
 def list_products(ctx: Context, req: PageRequest) -> Page[Product]:
     """Products, oldest first."""
     return fetch(ctx.session, select(Product), Product.id, req)
-
-
-def by_name(ctx: Context) -> list[Product]:
-    """Every product, by name: the console's product pickers."""
-    return list(ctx.session.scalars(select(Product).order_by(Product.name, Product.code)).all())

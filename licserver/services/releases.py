@@ -1,7 +1,7 @@
 """Releases of a product: staff attach them (a file kept under ``RELEASES_DIR``
-or an external URL, with its SHA-256), publish them (once: the users who want
-product updates get one email), and customers' portal users download them
-through short-lived links signed for them alone."""
+or an external URL, with its SHA-256) and publish them (once: the users who
+want product updates get one email). What customers' portal users may
+download is ``services.downloads``."""
 
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ from licserver.models.update import ReleaseArtifact
 from licserver.services import SYSTEM_ORIGIN, Origin, events, notices
 from licserver.services import products as product_service
 from licserver.services.context import Context
+from licserver.services.file_signatures import FileSignatures, sign_file
 from licserver.services.links import LinkExpired, holder_of, read_link, sign_link
 from licserver.services.pagination import Page, PageRequest, fetch
+from licserver.storage import LocalStorage, Storage, StorageError
 
 __all__ = ["LinkExpired", "holder_of", "read_link", "sign_link"]
 
@@ -126,16 +128,19 @@ def add(
     filename: str | None = None,
     origin: Origin = SYSTEM_ORIGIN,
     meta: ReleaseMeta = ReleaseMeta(),
+    storage: Storage | None = None,
 ) -> Release:
-    """Attach a release: ``upload`` (kept under the releases folder; its SHA-256 and
-    size are computed, and ``sha256``, if given, must match) or ``url`` (with
-    its ``sha256``). That file is its first artifact (``meta``'s platform and
+    """Attach a release: ``upload`` (kept in ``storage``, the store
+    RELEASES_STORAGE names, else the releases folder; its SHA-256 and size are
+    computed, and ``sha256``, if given, must match) or ``url`` (with its
+    ``sha256``). That file is its first artifact (``meta``'s platform and
     arch). A draft until ``publish``."""
     session = ctx.session
     releases_dir = ctx.settings.releases_dir
     max_bytes = ctx.settings.release_max_upload_bytes
     _check_version(version)
     meta.check()
+    notes = updates.clean_notes(notes)
     if (upload is None) == (url is None):
         raise ValidationFailed({"body": ["Give either a file or a url (with its sha256)."]})
     if sha256 is not None:
@@ -165,23 +170,29 @@ def add(
             origin,
             meta,
             None,
+            None,
+            "url",
         )
 
     assert upload is not None
     name = safe_filename(filename or upload.filename)
-    releases_dir.mkdir(parents=True, exist_ok=True)
+    releases_dir.mkdir(parents=True, exist_ok=True)  # the staging folder, whatever the store
     tmp = receive(upload.stream, releases_dir, max_bytes)
+    store = storage or LocalStorage(releases_dir)
     try:
         if sha256 is not None and sha256 != tmp.sha256:
             raise ValidationFailed(
                 {"sha256": [f"Does not match the file received (its SHA-256 is {tmp.sha256})."]}
             )
-        # A folder of its own per upload: two uploads of one version at once
+        signed = sign_file(ctx, tmp.path, name)
+        session.rollback()
+        # A key of its own per upload: two uploads of one version at once
         # never write over each other's file (the loser's is removed).
-        relative = f"{product_code}/{version}-{secrets.token_hex(4)}/{name}"
-        final = releases_dir / relative
-        final.parent.mkdir(parents=True)
-        os.replace(tmp.path, final)
+        key = f"{product_code}/{version}-{secrets.token_hex(4)}/{name}"
+        try:
+            store.put(key, tmp.path)
+        except StorageError as exc:
+            raise Conflict("The file could not be stored; try again later.") from exc
         try:
             return _insert(
                 ctx,
@@ -190,17 +201,18 @@ def add(
                 released_at,
                 notes,
                 name,
-                relative,
+                key,
                 None,
                 tmp.sha256,
                 tmp.size,
                 origin,
                 meta,
                 tmp.sha512_b64,
+                signed,
+                store.kind,
             )
         except BaseException:
-            final.unlink(missing_ok=True)
-            final.parent.rmdir()
+            store.delete(key)
             raise
     finally:
         tmp.path.unlink(missing_ok=True)
@@ -257,6 +269,8 @@ def _insert(
     origin: Origin,
     meta: ReleaseMeta,
     sha512_b64: str | None,
+    signed: FileSignatures | None,
+    kind: str,
 ) -> Release:
     session = ctx.session
     begin_write(session)
@@ -287,13 +301,16 @@ def _insert(
             arch=meta.arch,
             platform_key=meta.platform or "",
             arch_key=meta.arch or "",
-            storage="url" if url is not None else "local",
+            storage=kind,
             object_key=storage_path,
             url=url,
             filename=filename,
             sha256=sha256,
             sha512_b64=sha512_b64,
             size=size or 0,
+            ed_signature=signed.ed_signature if signed else None,
+            minisign=signed.minisign if signed else None,
+            signed_kid=signed.kid if signed else None,
         )
     )
     data = {"product": product_code, "version": version, "sha256": sha256, "channel": meta.channel}

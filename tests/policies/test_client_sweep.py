@@ -32,16 +32,16 @@ from tests.api.helpers import (
     events,
     license_view,
 )
-from tests.conftest import AdminClient, Factory
-from tests.history.conftest import cli, sql
+from tests.history.helpers import cli, sql
 from tests.live import LiveServer
-from tests.policies.test_client_models import (
+from tests.policies.helpers import (
     ago,
     licence_with,
     now,
     row,
     set_activation,
 )
+from tests.support.factory import AdminClient, Factory
 
 DAY = 86400
 

@@ -29,9 +29,10 @@ from licclient import (
     ServerUnavailable,
 )
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import Clock, license_view, ok
+from tests.support.factory import Factory
+from tests.support.sdk import Clock, license_view, ok
+from tests.updates.helpers import payload, release
 
 pytestmark = pytest.mark.e2e
 
@@ -120,6 +121,26 @@ def test_first_start_asks_for_a_licence_then_works_offline_then_deactivates(
 
     again = program(["q"], **env)
     assert "has no licence for Acme Sketch yet" in again.stdout and again.returncode == 1
+
+
+def test_a_new_version_is_offered_and_downloaded(
+    program: Program, factory: Factory, staff: httpx.Client, tmp_path: Path
+) -> None:
+    lic = factory.license()
+    env = {"ACME_PRODUCT": lic.product, "ACME_DOWNLOAD_DIR": str(tmp_path)}
+    data = payload("1.2.0")
+    release(staff, lic.product, "1.2.0", data=data, notes="Layers.\nFaster export.")
+    release(staff, lic.product, "2.0.0-beta.1", channel="beta")
+
+    run = program(["1", lic.key, "y", "q"], **env)
+    assert run.returncode == 0, run.stderr
+    assert "A new version is available: Acme Sketch 1.2.0 (stable)." in run.stdout
+    assert "Layers.\nFaster export." in run.stdout
+    (saved,) = tmp_path.glob("acme-sketch-1.2.0-*")
+    assert saved.read_bytes() == data and f"Saved {saved}" in run.stdout
+
+    beta = program(["n", "5", "n", "q"], ACME_CHANNEL="beta", **env)
+    assert beta.stdout.count("A new version is available: Acme Sketch 2.0.0-beta.1 (beta).") == 2
 
 
 def test_activation_problems_are_explained(

@@ -8,24 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from tests.conftest import AdminClient
 from tests.mail import SmtpServer, body_text
 from tests.stores import fixtures as f
-from tests.stores.conftest import make_integration
-
-
-def _licence(admin: AdminClient, lic_id: str) -> dict[str, Any]:
-    resp = admin.get(f"/api/v1/licenses/{lic_id}")
-    assert resp.status_code == 200
-    out: dict[str, Any] = resp.get_json()
-    return out
-
-
-def _events(admin: AdminClient, integ: dict[str, Any]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = admin.get(
-        f"/api/v1/integrations/{integ['id']}/events"
-    ).get_json()["items"]
-    return items
+from tests.stores.helpers import events as _events
+from tests.stores.helpers import licence as _licence
+from tests.stores.helpers import make_integration
+from tests.support.factory import AdminClient
 
 
 def test_purchase_issues_one_licence_and_emails_the_buyer(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from licserver import signing
 from licserver.domain import feeds
@@ -21,11 +21,14 @@ from licserver.domain.updates import (
     Holder,
     Version,
     VersionError,
+    clean_notes,
+    newest_per_channel,
     parse_version,
     pick_artifact,
     select_update,
     visible_channels,
 )
+from tests.feedcheck import minisign_verify
 
 V = Version.parse
 
@@ -117,7 +120,8 @@ def pick(cands: list[Candidate], current: str = "1.0.0", **kw: object) -> str | 
     args: dict[str, object] = {"channel": "stable", "platform": None, "arch": None}
     args["holder"] = ACTIVE
     args.update(kw)
-    offer = select_update(cands, current=V(current), **args)  # type: ignore[arg-type]
+    version = None if current == "any" else V(current)
+    offer = select_update(cands, current=version, **args)  # type: ignore[arg-type]
     return None if offer is None else str(offer.release.version)
 
 
@@ -157,6 +161,9 @@ def test_min_version_stepping() -> None:
     cands = [rel("1.5.0"), rel("2.0.0", min_version="1.5.0")]
     assert pick(cands, current="1.0.0") == "1.5.0"
     assert pick(cands, current="1.5.0") == "2.0.0"
+    # A feed that does not know the machine's version: the newest, min_version
+    # left to the framework.
+    assert pick(cands, current="any") == "2.0.0"
 
 
 def test_platform_and_arch() -> None:
@@ -245,24 +252,6 @@ def test_electron_latest_yml() -> None:
     assert doc["releaseDate"] == "2025-01-01T00:00:00.000Z"
 
 
-def minisign_verify(pubkey_b64: str, signature_b64: str, data: bytes) -> str:
-    """What Tauri's updater (minisign-verify) checks; returns the trusted comment."""
-    pk_lines = base64.b64decode(pubkey_b64).decode().splitlines()
-    pk = base64.b64decode(pk_lines[1])
-    assert pk[:2] == b"Ed"
-    public = Ed25519PublicKey.from_public_bytes(pk[10:])
-    lines = base64.b64decode(signature_b64).decode().splitlines()
-    assert lines[0].startswith("untrusted comment: ")
-    sig = base64.b64decode(lines[1])
-    alg, key_id, raw = sig[:2], sig[2:10], sig[10:]
-    assert key_id == pk[2:10]
-    message = hashlib.blake2b(data).digest() if alg == b"ED" else data
-    public.verify(raw, message)
-    trusted = lines[2].removeprefix("trusted comment: ")
-    public.verify(base64.b64decode(lines[3]), raw + trusted.encode())
-    return trusted
-
-
 def test_tauri_json_and_minisign() -> None:
     key = Ed25519PrivateKey.generate()
     body = json.loads(json.dumps(feeds.tauri_update(item(key))))
@@ -274,3 +263,43 @@ def test_tauri_json_and_minisign() -> None:
         minisign_verify(pub, body["signature"], DATA + b"x")
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert raw in base64.b64decode(base64.b64decode(pub).decode().splitlines()[1])
+
+
+# ---- the portal's downloads: newest per channel -------------------------------------
+
+
+def test_newest_per_channel_for_what_some_licence_may_have() -> None:
+    expired_in_june = Holder(usable=False, expires_at=T0.replace(month=6), features=frozenset())
+    usable_pro = Holder(usable=True, expires_at=None, features=frozenset({"pro"}))
+    releases = [
+        rel("1.1.0", month=2),
+        rel("1.2.0", month=5),
+        rel("1.3.0", month=8),  # after the expiry
+        rel("1.4.0", status="yanked", month=9),
+        rel("2.0.0-beta.1", channel="beta", month=7),
+        rel("2.0.0-beta.2", channel="beta", month=4, features=frozenset({"pro"})),
+        rel("9.0.0", channel="nightly-x", month=1),
+        rel("0.9.0", channel="alpha", month=1),
+    ]
+    newest = newest_per_channel(releases, [expired_in_june])
+    assert [(r.channel, str(r.version)) for r in newest] == [
+        ("stable", "1.2.0"),
+        ("alpha", "0.9.0"),
+        ("nightly-x", "9.0.0"),
+    ]
+    both = newest_per_channel(releases, [expired_in_june, usable_pro])
+    assert [(r.channel, str(r.version)) for r in both] == [
+        ("stable", "1.3.0"),
+        ("beta", "2.0.0-beta.2"),
+        ("alpha", "0.9.0"),
+        ("nightly-x", "9.0.0"),
+    ]
+    assert newest_per_channel(releases, []) == []
+
+
+def test_release_notes_keep_line_breaks_only() -> None:
+    assert clean_notes("a\r\nb\rc\n\td ") == "a\nb\nc\n\td"
+    assert clean_notes("  \r\n ") is None and clean_notes(None) is None
+    for bad in ("\x00", "\x07", "\x1b", "\x85", "\ud800"):
+        with pytest.raises(ValidationFailed):
+            clean_notes(f"x{bad}y")

@@ -1,8 +1,16 @@
-"""Updates over real HTTP: the SDK tests' gunicorn (``server``) and the admin
-API through it (``staff``); helpers in tests/updates/helpers.py."""
+"""Updates over real HTTP: the SDK tests' gunicorn (``server``, ``staff``,
+from tests/support/sdk.py) and a local S3-compatible server (``s3_endpoint``,
+moto's server mode); helpers in tests/updates/helpers.py."""
 
-from tests.sdk.conftest import (  # noqa: F401  (fixtures)
-    _sdk_servers,
-    server,
-    staff,
-)
+from collections.abc import Iterator
+
+import pytest
+
+from tests.updates.s3server import s3_server
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    pytest.importorskip("boto3")
+    with s3_server() as url:
+        yield url

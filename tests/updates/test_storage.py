@@ -6,21 +6,13 @@ from __future__ import annotations
 import hashlib
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from licserver.storage import LocalStorage, S3Storage, StorageError
-from tests.updates.s3server import s3_server
 
 pytest.importorskip("boto3")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with s3_server() as url:
-        yield url
 
 
 def _bucket(endpoint: str, name: str) -> S3Storage:

@@ -16,8 +16,8 @@ from licserver.domain import webhooks as rules
 from licserver.runtime import context
 from licserver.services import staff as staff_service
 from tests.api.helpers import activated, by_password
-from tests.conftest import Factory
-from tests.webhooks.conftest import Worker
+from tests.support.factory import Factory
+from tests.webhooks.helpers import Worker
 from tests.webhooks.receiver import Receiver
 
 BASE = "https://licserver.test"
@@ -39,7 +39,8 @@ class Console:
             password="a long staff password",
         )
         sid = staff_service.identity(row).session_id
-        with client.session_transaction(base_url=BASE) as s:
+        # The console's own session cookie: a request under /admin writes it.
+        with client.session_transaction("/admin/", base_url=BASE) as s:
             s["staff"] = sid
         self.token = ""
 

@@ -6,6 +6,7 @@ import { CertificateInvalid, Deactivated, InvalidCredentials, LicenseError, Lice
 import * as fingerprint from "./fingerprint.js";
 import { Transport } from "./http.js";
 import { StateError, StateStore, decode, defaultStateDir, encode } from "./state.js";
+import { fromAnswer } from "./update.js";
 import { InvalidToken, certificate, licenseKeyProduct, loadPublicKeys } from "./verify.js";
 
 export const VERSION = "0.1.0";
@@ -86,6 +87,7 @@ export class LicenseClient {
       timeoutMs: this.timeoutMs,
       retries: this.retries,
       userAgent: `licclient/${VERSION} Node/${process.versions.node}`,
+      publicKeys: this.keys,
       sleep: o.sleep,
       onRetry: o.onRetry ?? null,
     });
@@ -269,6 +271,37 @@ export class LicenseClient {
     });
     this.store.remove();
     this.verified = null;
+  }
+
+  /**
+   * The newest release this licence may have above currentVersion on channel
+   * (default "stable", or a more stable one), for platform/arch if given
+   * ("windows", "macos", "linux"; "x86_64", "arm64"); resolves to an Update or
+   * null. Its UP1 manifest is verified with the pinned keys (CertificateInvalid
+   * otherwise); errors as for checkin().
+   */
+  async checkForUpdate(currentVersion, { channel = "stable", platform = null, arch = null } = {}) {
+    if (typeof currentVersion !== "string" || !currentVersion) throw new TypeError("currentVersion is required");
+    const state = this.storedState();
+    const body = {
+      activation_id: state.activation_id,
+      activation_token: state.activation_token,
+      current_version: currentVersion,
+      channel,
+      ...(platform === null ? {} : { platform }),
+      ...(arch === null ? {} : { arch }),
+    };
+    const { body: answer } = await this.transport.request("POST", "/api/v1/updates", body);
+    const found = answer.update;
+    if (found === null || found === undefined) return null;
+    if (typeof found !== "object" || Array.isArray(found)) {
+      throw new LicenseError("The server's update answer is not an object.");
+    }
+    return fromAnswer(found, this.product, this.keys, {
+      timeoutMs: Math.max(this.timeoutMs, 30000),
+      retries: this.retries,
+      userAgent: this.transport.userAgent,
+    });
   }
 
   // ---- helpers ------------------------------------------------------------

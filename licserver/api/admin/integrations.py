@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 
 from licserver.api.admin import views as admin_views
-from licserver.api.auth import require
+from licserver.api.auth import admin_actor, require
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
 from licserver.api.schemas.common import PageArgs
@@ -19,11 +19,12 @@ from licserver.api.schemas.stores import (
     IntegrationPage,
     IntegrationPatch,
     ReceiveOut,
+    StoreEventOut,
     StoreEventPage,
 )
 from licserver.domain.permissions import STORES
 from licserver.models.store import StoreEvent, StoreIntegration
-from licserver.runtime import context
+from licserver.runtime import context, origin
 from licserver.services.stores import integrations as svc
 from licserver.services.stores import receive as receiver
 
@@ -36,8 +37,7 @@ blp = Blueprint(
 
 
 def webhook_url(integ: StoreIntegration) -> str:
-    base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
-    return f"{base}/api/v1/integrations/{integ.public_id}/events"
+    return svc.webhook_url(context(), integ)
 
 
 def view(integ: StoreIntegration) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def event_view(ev: StoreEvent) -> dict[str, Any]:
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Add an integration; paste its ``webhook_url`` into the store, then set
     ``signing_secret`` (by PATCH) to the secret the store shows."""
-    return view(svc.create(context(), data))
+    return view(svc.create(context(), data, origin(admin_actor())))
 
 
 @blp.get("")
@@ -104,7 +104,7 @@ def show(integration_id: str) -> dict[str, Any]:
 def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """Change it; ``items`` replaces the whole mapping; a new ``signing_secret``
     takes effect at once (signatures made with the old one are refused)."""
-    return view(svc.update(context(), integration_id, data))
+    return view(svc.update(context(), integration_id, data, origin(admin_actor())))
 
 
 @blp.delete("/<integration_id>")
@@ -113,7 +113,7 @@ def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
 @require(STORES)
 def remove(integration_id: str) -> None:
     """Remove it with its event log; the licences it issued stay."""
-    svc.delete(context().session, integration_id)
+    svc.delete(context().session, integration_id, origin(admin_actor()))
 
 
 @blp.get("/<integration_id>/events")
@@ -125,6 +125,19 @@ def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """The events received, newest first, with what each did."""
     found = svc.events_page(context().session, integration_id, admin_views.page_request(args))
     return admin_views.page(found, event_view)
+
+
+@blp.post("/<integration_id>/events/<event_id>/reapply")
+@blp.response(200, StoreEventOut)
+@errors(blp, 401, 403, 404, 409, 503)
+@require(STORES)
+def reapply(integration_id: str, event_id: str) -> dict[str, Any]:
+    """Apply an ``ignored`` or ``failed`` event again (after mapping its item,
+    say); the answer is the event with its new outcome. An applied one: 409."""
+    ctx = context()
+    return event_view(
+        receiver.reapply_by_id(ctx, ctx.mailer, integration_id, event_id, origin(admin_actor()))
+    )
 
 
 _STORE_BODY = {

@@ -24,13 +24,20 @@ class Strict(ma.Schema):
 class Text(fields.String):
     """A string that is safe to store on every database: no NUL or other control
     characters (tab excepted) and no unpaired surrogates. Everything else,
-    any script or emoji, is kept exactly as sent."""
+    any script or emoji, is kept exactly as sent. ``multiline=True`` (release
+    notes): line breaks too, ``\r\n`` and a lone ``\r`` read as ``\n``."""
+
+    def __init__(self, *args: Any, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = "\t\n" if multiline else "\t"
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if "\n" in self.allowed:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         for ch in text:
             cat = unicodedata.category(ch)
-            if (cat == "Cc" and ch != "\t") or cat == "Cs":
+            if (cat == "Cc" and ch not in self.allowed) or cat == "Cs":
                 raise ma.ValidationError("Contains a control character or an invalid code point.")
         return text
 

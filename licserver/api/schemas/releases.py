@@ -79,7 +79,9 @@ class HttpUrl(Text):
 
 class _ReleaseFields(_Target):
     version = Text(required=True, **_version)  # type: ignore[arg-type]
-    notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=20000))
+    notes = Text(
+        load_default=None, allow_none=True, multiline=True, validate=validate.Length(max=20000)
+    )
     released_at = UTCDateTime(
         load_default=None, allow_none=True, metadata={"description": "Default: now."}
     )

@@ -3,7 +3,7 @@
 One use case per module (``activate``, ``checkin``, ``deactivate``,
 ``validate``); ``certificates`` issues AC1 certificates, ``fast_path`` holds
 PostgreSQL's one-statement paths, ``snapshots`` the SQLAlchemy Core reads,
-``results`` what the use cases take and answer. ``_faults`` is test-only.
+``results`` what the use cases take and answer. The test-only fault point is ``licserver.faults``.
 
 The seat rule runs in one write transaction that holds the licence: on
 PostgreSQL the licence rows are locked with SELECT ... FOR UPDATE; on SQLite

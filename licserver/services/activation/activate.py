@@ -26,9 +26,10 @@ from licserver.domain import seats as seat_rules
 from licserver.domain.errors import LicenseServerError, SeatLimitReached, TrialAlreadyUsed
 from licserver.domain.ids import new_activation_id
 from licserver.domain.status import usability_error
+from licserver.faults import fault
 from licserver.models import utcnow
-from licserver.services import Origin, leases
-from licserver.services.activation import _faults, fast_path
+from licserver.services import Origin, leases, legacy_keys
+from licserver.services.activation import fast_path
 from licserver.services.activation.certificates import Terms, issue_certificate
 from licserver.services.activation.entitlements import features
 from licserver.services.activation.recording import (
@@ -87,6 +88,7 @@ def activate(
     ``request``: the licence models' extras (site, fingerprints, release date)."""
     attempt = Attempt(ctx, origin, "activation.refused", installation_id, machine_name)
     session = ctx.session
+    creds = legacy_keys.resolve(ctx, creds)
     claims, company_ids = None, None
     signer = ctx.keyring.signer(session)  # cached per process
     if creds.kind == LICENSE_KEY:
@@ -179,9 +181,9 @@ def _activate(ask: _Ask) -> ActivationResult:
     try:
         now, token = utcnow(), random_token()
         written = _write_on_current_rows(ask, now, token)
-        _faults.fault(_faults.BEFORE_COMMIT)  # test-only
+        fault("before_commit")  # test-only
         session.commit()
-        _faults.fault(_faults.AFTER_COMMIT)  # test-only
+        fault("after_commit")  # test-only
     except Refusal as refusal:
         record_refusal(ask.attempt, refusal)
         raise refusal.error from None

@@ -21,10 +21,10 @@ from licserver.crypto import random_token, token_hash
 from licserver.database import begin_autocommit
 from licserver.domain import history as chain
 from licserver.domain.ids import new_activation_id
+from licserver.faults import fault
 from licserver.models import utcnow
 from licserver.models.base import UTCDateTime
 from licserver.services import Origin
-from licserver.services.activation import _faults
 from licserver.services.activation.certificates import Terms, issue_certificate
 from licserver.services.activation.entitlements import features, settings_of
 from licserver.services.activation.results import ActivationResult, CheckinResult, Request
@@ -227,10 +227,10 @@ def activate(
     }
     params["chain_tail"] = _chain_tail(params, "activation.created", _PG_ACTIVATE_CHAIN)
     try:
-        _faults.fault(_faults.BEFORE_COMMIT)  # test-only; the statement commits on its own
+        fault("before_commit")  # test-only; the statement commits on its own
         lic = begin_autocommit(session).execute(_PG_ACTIVATE, params).first()
         if lic is not None:
-            _faults.fault(_faults.AFTER_COMMIT)  # test-only
+            fault("after_commit")  # test-only
     except IntegrityError:
         lic = None  # this installation activated meanwhile: the full path re-activates it
     finally:

@@ -14,7 +14,7 @@ from licserver.database import begin_autocommit, begin_write
 from licserver.domain import policy as rules
 from licserver.domain import seats as seat_rules
 from licserver.models import utcnow
-from licserver.services import Origin, events
+from licserver.services import Origin, events, legacy_keys
 from licserver.services.activation.entitlements import features
 from licserver.services.activation.recording import warning
 from licserver.services.activation.results import (
@@ -48,6 +48,7 @@ def validate(
     error. (A report-only licence's would-be refusals are recorded.)"""
     attempt = Attempt(ctx, origin, "validation.refused", installation_id, None)
     session = ctx.session
+    creds = legacy_keys.resolve(ctx, creds)
     company_ids = None
     if creds.kind == COMPANY_PASSWORD:
         company_ids = authenticate_company(attempt, creds)

@@ -10,20 +10,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from licserver import signing
-from licserver.crypto import random_token, token_hash
-from licserver.domain.ids import new_customer_number, new_license_id
 from licserver.domain.status import transition
 from licserver.domain.stores import Command
-from licserver.models import Customer, License, Order, OrderItem, User, utcnow
-from licserver.models.policy import Policy
-from licserver.models.product import Product
+from licserver.models import Customer, License, Order, OrderItem, utcnow
 from licserver.models.store import StoreCustomer, StoreIntegration, StoreLink
 from licserver.services import SYSTEM, Origin, events
-from licserver.services.licenses import KEY_PURPOSE, PASSWORD_PURPOSE, new_activation_password
+from licserver.services import customers as customer_service
+from licserver.services import licenses as license_service
+from licserver.services import products as product_service
 from licserver.services.stores import Ctx
 
 log = logging.getLogger(__name__)
@@ -192,47 +189,6 @@ def _customer_of(session: Session, link: StoreLink) -> Customer:
     return lic.customer
 
 
-def _find_customer(session: Session, email: str) -> Customer | None:
-    low = email.strip().lower()
-    cust = session.scalars(
-        select(Customer).where(func.lower(Customer.email) == low).order_by(Customer.id)
-    ).first()
-    if cust is None:
-        user = session.scalars(select(User).where(func.lower(User.email) == low)).first()
-        cust = session.get(Customer, user.customer_id) if user else None
-    return cust
-
-
-def _customer(
-    session: Session, email: str, name: str | None, ttl_hours: int
-) -> tuple[Customer, str | None]:
-    """The buyer's account, found by email (any case) or created with its owner
-    invited. The invitation token when the buyer has no portal password."""
-    low = email.strip().lower()
-    cust = _find_customer(session, low)
-    if cust is None:
-        for _ in range(5):
-            number = new_customer_number()
-            if (
-                session.scalars(select(Customer.id).where(Customer.number == number)).first()
-                is None
-            ):
-                break
-        cust = Customer(number=number, name=name or low, email=low)
-        session.add(cust)
-        session.flush()
-    user = session.scalars(select(User).where(func.lower(User.email) == low)).first()
-    if user is not None and user.password_hash:
-        return cust, None
-    token = random_token(32)
-    expires = utcnow() + timedelta(hours=ttl_hours)
-    if user is None:
-        user = User(customer_id=cust.id, email=low, name=name or low, role="owner")
-        session.add(user)
-    user.invite_token_hash, user.invite_expires_at = token_hash(token), expires
-    return cust, token
-
-
 INVITATION_HOURS = 72
 
 
@@ -245,7 +201,7 @@ def _issue(ctx: Ctx, integ: StoreIntegration, cmd: Command, email: str) -> Resul
         return Result(
             "failed", f"Unknown store item {what}: map it, then re-apply. Nothing was issued."
         )
-    cust, invitation = _customer(session, email, cmd.name, INVITATION_HOURS)
+    cust, invitation = customer_service.buyer(ctx, email, cmd.name, INVITATION_HOURS)
     issued: list[Issued] = []
     made: list[tuple[License, StoreLink]] = []
     for line in cmd.lines:
@@ -289,51 +245,25 @@ def _issue(ctx: Ctx, integ: StoreIntegration, cmd: Command, email: str) -> Resul
 def _new_license(
     ctx: Ctx, cust: Customer, item: dict[str, Any], qty: int, cmd: Command
 ) -> tuple[License, str, str]:
-    session = ctx.session
-    prod = session.scalars(select(Product).where(Product.code == item["product"])).one()
-    pol = None
-    if item.get("policy"):
-        pol = session.scalars(select(Policy).where(Policy.public_id == item["policy"])).first()
-    now = utcnow()
+    """Through ``services.licenses.issue``, the one way a licence is made;
+    it expires at the paid period's end, else ``duration_days`` from now,
+    else never (not the product's default: the store says what was sold)."""
+    prod = product_service.get(ctx, item["product"])
+    pol = license_service.policy_of(ctx, prod.id, item.get("policy"))
     expires = cmd.period_end
     if expires is None and item.get("duration_days"):
-        expires = now + timedelta(days=int(item["duration_days"]))
-    password = new_activation_password()
-    lic = License(
-        public_id=new_license_id(),
-        product_id=prod.id,
-        customer_id=cust.id,
+        expires = utcnow() + timedelta(days=int(item["duration_days"]))
+    lic, secrets = license_service.issue(
+        ctx,
+        ORIGIN,
+        prod,
+        cust,
         seats=qty * int(item.get("seats_per_unit") or 1),
-        seats_used=0,
-        status="active",
         expires_at=expires,
-        features=[],
-        policy_id=pol.id if pol else None,
-        key_serial=1,
-        key_enc=b"",
-        activation_password_enc=ctx.box.seal(password, PASSWORD_PURPOSE),
-        created_at=now,
+        policy=pol,
+        event_data={"store_event": cmd.event_id, "store_event_type": cmd.event_type},
     )
-    lic.product, lic.customer, lic.policy = prod, cust, pol
-    kid, signer = ctx.keyring.signer(session)
-    payload = signing.license_key_payload(
-        lic.public_id, prod.code, cust.number, 1, int(now.timestamp())
-    )
-    key = signing.encode(signing.LICENSE_KEY_PREFIX, payload, kid, signer)
-    lic.key_enc = ctx.box.seal(key, KEY_PURPOSE)
-    session.add(lic)
-    session.flush()
-    data = {
-        "product": prod.code,
-        "customer": cust.number,
-        "seats": lic.seats,
-        "expires_at": _iso(expires),
-        "features": [],
-    }
-    if pol:
-        data["policy"] = pol.public_id
-    _event(session, "license.created", lic, cmd, data)
-    return lic, key, password
+    return lic, secrets.key, secrets.activation_password
 
 
 def _record_order(
@@ -342,20 +272,21 @@ def _record_order(
     """The payment in the customer's history (``GET /api/v1/orders``), once:
     an order number recorded already (a repeat, or the same number sent
     through ``POST /api/v1/orders``) is left as it is."""
-    if not cmd.order or cmd.amount_cents is None:
+    if not cmd.order:
         return
+    amount = cmd.amount_cents or 0  # a store that sends no amount: recorded as 0
     if session.scalars(select(Order.id).where(Order.number == cmd.order[:64])).first() is not None:
         return
     descr = [
         f"{lic.product.name} ({lic.seats} seat{'s' if lic.seats != 1 else ''})" for lic in lics
     ] or [f"Renewal via {integ.name}"]
-    amounts = [cmd.amount_cents // len(descr)] * len(descr)
-    amounts[0] += cmd.amount_cents - sum(amounts)
+    amounts = [amount // len(descr)] * len(descr)
+    amounts[0] += amount - sum(amounts)
     order = Order(
         number=cmd.order[:64],
         customer_id=cust.id,
         order_date=date.today(),
-        amount_cents=cmd.amount_cents,
+        amount_cents=amount,
         currency=(cmd.currency or "USD")[:3].upper(),
         items=[
             OrderItem(

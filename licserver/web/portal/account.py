@@ -22,6 +22,7 @@ from licserver.web.portal.forms import (
     PasswordForm,
     ProfileForm,
 )
+from licserver.web.shared.forms import page_message
 
 
 def _forms() -> dict[str, Any]:
@@ -112,8 +113,7 @@ def account_email() -> Any:
 def account_password() -> Any:
     form = PasswordForm(prefix="password")
     if not form.validate_on_submit():
-        errors = [m for msgs in form.errors.values() for m in msgs]
-        return _render(422, password=str(errors[0]) if errors else "Check the form.")
+        return _render(422, password=page_message(form))
     try:
         ident, at = auth_svc.change_password(
             context(), principal(), form.current.data, form.password.data
@@ -164,8 +164,7 @@ def account_company() -> Any:
 def account_company_login() -> Any:
     form = CompanyLoginForm(prefix="login")
     if not form.validate_on_submit():
-        errors = [m for msgs in form.errors.values() for m in msgs]
-        return _render(422, login=str(errors[0]) if errors else "Check the form.")
+        return _render(422, login=page_message(form))
     svc.update_company_login(
         context(),
         principal(),

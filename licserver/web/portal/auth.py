@@ -13,7 +13,8 @@ from licserver.services import portal_auth as svc
 from licserver.services.portal_auth import Identity
 from licserver.web.portal.base import PortalUser, bp, page, safe_next
 from licserver.web.portal.forms import ConfirmForm, ForgotForm, LoginForm, SetPasswordForm
-from licserver.web.shared.pages import check_login, limit_exceeded, per_ip
+from licserver.web.shared.login import LoginSite, logged_out, login_page
+from licserver.web.shared.pages import limit_exceeded, per_ip
 
 
 def _start_session(ident: Identity) -> None:
@@ -29,28 +30,28 @@ def index() -> Any:
     return redirect(url_for("portal.login"))
 
 
+def _logged_in(ident: Identity, target: str | None) -> Any:
+    _start_session(ident)
+    return redirect(safe_next(target) or url_for("portal.licenses"))
+
+
+SITE = LoginSite[Identity](
+    form=LoginForm,
+    account_field="login",
+    check=lambda account, password: svc.login(context(), account, password),
+    start=_logged_in,
+    logged_in=lambda: bool(current_user.is_authenticated),
+    home="portal.licenses",
+    template="portal/login.html",
+    scope="login",
+    wrong="The email (or customer number) or the password is wrong.",
+    incomplete="Give your email (or customer number) and password.",
+)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    form = LoginForm()
-    error, status = None, 200
-    if request.method == "POST":
-        per_ip()
-        if form.validate_on_submit():
-            account = form.login.data.strip()
-            ident = check_login(
-                "login", account, lambda: svc.login(context(), account, form.password.data)
-            )
-            if ident is None:
-                error, status = "The email (or customer number) or the password is wrong.", 401
-            else:
-                _start_session(ident)
-                target = safe_next(request.args.get("next")) or url_for("portal.licenses")
-                return redirect(target)
-        else:
-            error = "Give your email (or customer number) and password."
-    elif current_user.is_authenticated:
-        return redirect(url_for("portal.licenses"))
-    return render_template("portal/login.html", form=form, error=error), status
+    return login_page(SITE)
 
 
 @bp.post("/logout")
@@ -59,9 +60,7 @@ def logout() -> Any:
         # Server-side: this session's cookie, replayed, no longer logs in.
         svc.logout(context(), current_user.get_id())
     logout_user()
-    session.clear()
-    flash("You are logged out.", "info")
-    return redirect(url_for("portal.login"))
+    return logged_out("portal.login")
 
 
 @bp.route("/forgot", methods=["GET", "POST"])

@@ -85,6 +85,12 @@ def requires(action: str | None, *, person: bool = False) -> Callable[[F], F]:
     return decorate
 
 
+def by_me() -> str:
+    """The logged-in user as the notices name who did something."""
+    ident = me()
+    return ident.name if ident.email is None else f"{ident.name} <{ident.email}>"
+
+
 def origin() -> Origin:
     return Origin(Actor("user", me().actor_id), request.remote_addr)
 

@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, render_template, request, stream_with_context
-from sqlalchemy.orm import Session
 
 from licserver.domain import portal as rules
 from licserver.domain.errors import ValidationFailed
 from licserver.domain.portal import Principal
-from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import portal_history as svc
 from licserver.services import portal_licenses as license_svc
@@ -93,22 +91,16 @@ def _cell(value: object) -> str:
 def history_csv() -> Any:
     _, filters = _form()
     who = principal()
-    engine = db.engine
-
-    def generate() -> Iterator[str]:
-        # A session of its own, closed when the last row is out: the response
-        # is sent after the view (and its request's session) has finished.
-        with Session(engine) as session:
-            yield from _csv(session, who, filters)
-
+    # stream_with_context: the rows are read while the response is sent, in the
+    # request's context (and its session), which ends with the last row.
     return Response(
-        stream_with_context(generate()),
+        stream_with_context(_csv(who, filters)),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="activation-history.csv"'},
     )
 
 
-def _csv(session: Session, who: Principal, filters: Filters) -> Iterator[str]:
+def _csv(who: Principal, filters: Filters) -> Iterator[str]:
     buf = io.StringIO()
     out = csv.writer(buf)
     out.writerow(CSV_COLUMNS)

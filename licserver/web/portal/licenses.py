@@ -4,20 +4,22 @@ its secrets, and manual deactivation."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import flash, redirect, render_template, request, url_for
 
 from licserver.domain import policy as policy_rules
 from licserver.domain import portal as rules
 from licserver.domain.status import effective_status
-from licserver.models import License, utcnow
 from licserver.runtime import context
 from licserver.services import history as history_service
 from licserver.services import policies as policy_service
 from licserver.services import portal_licenses as svc
-from licserver.web.portal.base import bp, me, origin, principal, requires
+from licserver.web.portal.base import bp, by_me, origin, principal, requires
 from licserver.web.portal.forms import ConfirmForm, DeactivateForm
+
+if TYPE_CHECKING:
+    from licserver.models import License
 
 
 def expiry_text(expires_at: datetime | None, now: datetime) -> str:
@@ -32,7 +34,7 @@ def expiry_text(expires_at: datetime | None, now: datetime) -> str:
 
 
 def license_view(lic: License) -> dict[str, Any]:
-    now = utcnow()
+    now = context().now()
     return {
         "id": lic.public_id,
         "product": lic.product.name,
@@ -154,8 +156,7 @@ def deactivate(public_id: str, activation_id: str) -> Any:
             context(), origin(), principal(), public_id, activation_id, form.reason.data
         )
         if done.changed:
-            by = me().name if me().email is None else f"{me().name} <{me().email}>"
-            svc.notify_deactivated(context(), done, by)
+            svc.notify_deactivated(context(), done, by_me())
         verb = "released" if policy_service.effective(done.license).floating else "deactivated"
         flash(f"{done.activation.machine_name} is {verb}; its seat is free.", "info")
         return redirect(url_for("portal.license", public_id=public_id))

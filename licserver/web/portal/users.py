@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from licserver.domain import portal as rules
 from licserver.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from licserver.models import User
 from licserver.runtime import context
 from licserver.services import notices
 from licserver.services import portal_licenses as license_svc
@@ -16,6 +15,10 @@ from licserver.services import portal_users as svc
 from licserver.services.customers import Invitation
 from licserver.web.portal.base import bp, me, page, principal, requires
 from licserver.web.portal.forms import ConfirmForm, UserForm
+from licserver.web.shared.forms import page_message
+
+if TYPE_CHECKING:
+    from licserver.models import User
 
 
 def _license_choices() -> list[tuple[str, str]]:
@@ -91,7 +94,7 @@ def invite() -> Any:
                     ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
                 )
             except (Conflict, ValidationFailed) as exc:
-                error = exc.detail if isinstance(exc, Conflict) else _first(exc)
+                error = page_message(exc)
             else:
                 sent = _send_invitation(inv)
                 if inv.user.role == rules.OWNER:
@@ -108,12 +111,6 @@ def invite() -> Any:
                 return redirect(url_for("portal.users"))
     status = 422 if (error or form.errors) else 200
     return render_template("portal/user_form.html", form=form, user=None, error=error), status
-
-
-def _first(exc: ValidationFailed) -> str:
-    for messages in exc.errors.values():
-        return messages[0]
-    return exc.detail
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -134,7 +131,7 @@ def edit_user(user_id: int) -> Any:
                 licenses=list(form.licenses.data or []),
             )
         except (Conflict, ValidationFailed) as exc:
-            error = exc.detail if isinstance(exc, Conflict) else _first(exc)
+            error = page_message(exc)
         else:
             if change.became_owner:
                 _tell_owners_of_new_owner(change.user)

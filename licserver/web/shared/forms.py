@@ -69,3 +69,20 @@ def field_errors(
 def _add(form: Any, name: str, messages: list[str]) -> None:
     field = getattr(form, name)
     field.errors = [*field.errors, *messages]
+
+
+def page_message(source: LicenseServerError | Any) -> str:
+    """One message for the top of a page, beside ``field_errors`` for pages that
+    show a single alert: a service's refusal gives its first field message (a
+    ValidationFailed) or its detail; a form that did not validate gives its
+    first field error."""
+    if isinstance(source, LicenseServerError):
+        if isinstance(source, ValidationFailed):
+            for messages in source.errors.values():
+                if messages:
+                    return str(messages[0])
+        return source.detail
+    for messages in source.errors.values():
+        if messages:
+            return str(messages[0])
+    return "Check the form."

@@ -11,7 +11,8 @@ from licserver.domain import staff as rules
 from licserver.domain.errors import InvalidCredentials
 from licserver.runtime import context
 from licserver.services import staff as svc
-from licserver.web.shared.pages import check_login, limit_exceeded, per_ip
+from licserver.web.shared.login import LoginSite, logged_out, login_page
+from licserver.web.shared.pages import limit_exceeded, per_ip
 from licserver.web.staff.base import (
     PENDING_KEY,
     SESSION_KEY,
@@ -33,33 +34,33 @@ def _finish(ident: svc.StaffIdentity, target: str | None) -> Any:
     return redirect(safe_next(target) or url_for("staff.index"))
 
 
+def _password_ok(ident: svc.StaffIdentity, target: str | None) -> Any:
+    if ident.totp_enabled:
+        # The second step, the code, is the console's own (``login_code``).
+        session.clear()
+        session[PENDING_KEY] = ident.session_id
+        session["staff_next"] = safe_next(target)
+        return redirect(url_for("staff.login_code"))
+    return _finish(ident, target)
+
+
+SITE = LoginSite[svc.StaffIdentity](
+    form=LoginForm,
+    account_field="email",
+    check=lambda email, password: svc.check_password(context(), email, password),
+    start=_password_ok,
+    logged_in=lambda: g.staff is not None,
+    home="staff.index",
+    template="staff/login.html",
+    scope="staff-login",
+    wrong="The email or the password is wrong.",
+    incomplete="Give your email and password.",
+)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    form = LoginForm()
-    error, status = None, 200
-    if request.method == "POST":
-        per_ip()
-        if form.validate_on_submit():
-            email = form.email.data.strip()
-            ident = check_login(
-                "staff-login",
-                email,
-                lambda: svc.check_password(context(), email, form.password.data),
-            )
-            if ident is None:
-                error, status = "The email or the password is wrong.", 401
-            else:
-                if ident.totp_enabled:
-                    session.clear()
-                    session[PENDING_KEY] = ident.session_id
-                    session["staff_next"] = safe_next(request.args.get("next"))
-                    return redirect(url_for("staff.login_code"))
-                return _finish(ident, request.args.get("next"))
-        else:
-            error = "Give your email and password."
-    elif g.staff is not None:
-        return redirect(url_for("staff.index"))
-    return render_template("staff/login.html", form=form, error=error), status
+    return login_page(SITE)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -91,9 +92,7 @@ def logout() -> Any:
     if isinstance(sid, str) and g.staff is not None:
         # Server-side: this cookie, replayed, no longer opens the console.
         svc.logout(context(), sid)
-    session.clear()
-    flash("You are logged out.", "info")
-    return redirect(url_for("staff.login"))
+    return logged_out("staff.login")
 
 
 # ---- own account: the second factor ----------------------------------------------

@@ -9,7 +9,7 @@ policies; admins change them."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -19,7 +19,6 @@ from wtforms.validators import Length, Optional
 from licserver.domain import policy as policy_rules
 from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
-from licserver.models.policy import Policy
 from licserver.runtime import context
 from licserver.services import licenses as license_service
 from licserver.services import policies as svc
@@ -27,6 +26,9 @@ from licserver.services import policy_views as views
 from licserver.web.shared.forms import ConfirmForm, field_errors
 from licserver.web.staff.base import add_nav, bp, staff_origin, staff_required
 from licserver.web.staff.forms import RenewForm
+
+if TYPE_CHECKING:
+    from licserver.models.policy import Policy
 
 # What each setting means, for the page (docs/licence-models.md has the whole story).
 HELP = {

@@ -13,8 +13,7 @@ from wtforms.validators import Length, Optional, Regexp
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.models import utcnow
-from licserver.runtime import context
+from licserver.runtime import context, storage
 from licserver.services import policy_views as views
 from licserver.services import release_artifacts as artifacts
 from licserver.services import releases as svc
@@ -96,13 +95,14 @@ def add_release(code: str) -> Any:
             context(),
             product_code=code,
             version=form.version.data,
-            released_at=utcnow(),
+            released_at=context().now(),
             notes=(form.notes.data or "").strip() or None,
             upload=svc.Upload(upload.stream, upload.filename or "") if upload is not None else None,
             url=url,
             sha256=(form.sha256.data or "").strip() or None,
             origin=staff_origin(),
             meta=svc.ReleaseMeta(channel=(form.channel.data or "stable").strip()),
+            storage=storage(),
         )
     except ValidationFailed as exc:
         field_errors(form, exc, default="url")
@@ -130,7 +130,7 @@ def publish_release(code: str, version: str) -> Any:
 def yank_release(code: str, version: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    artifacts.yank(context(), code, version, now=utcnow(), origin=staff_origin())
+    artifacts.yank(context(), code, version, now=context().now(), origin=staff_origin())
     flash(f"{code} {version} is yanked: it is never offered again.", "info")
     return redirect(url_for("staff.releases", product=code))
 

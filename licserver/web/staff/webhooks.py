@@ -5,7 +5,7 @@ each endpoint and "retry now". Everything goes through services.webhooks."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -14,13 +14,14 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
-from licserver.extensions import db
-from licserver.models.webhook import WebhookDelivery
 from licserver.runtime import context
 from licserver.services import webhooks as svc
 from licserver.web.shared.forms import field_errors, plain_text
 from licserver.web.staff.base import add_nav, bp, staff_required
 from licserver.web.staff.forms import ConfirmForm
+
+if TYPE_CHECKING:
+    from licserver.models.webhook import WebhookDelivery
 
 PAGE_SIZE = 50
 
@@ -69,7 +70,6 @@ def webhook_create() -> Any:
             include_ip=bool(form.include_ip.data),
         )
     except ValidationFailed as exc:
-        db.session.rollback()
         field_errors(form, exc, default="url")
         return _list_page(form, 422)
     resp = make_response(

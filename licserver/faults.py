@@ -1,11 +1,12 @@
-"""TEST-ONLY: the fault point around an activation's COMMIT (tests/reliability,
-scripts/reliability.py; docs/reliability.md).
+"""TEST-ONLY fault points (tests/reliability, tests/stores, scripts/reliability.py).
 
-With ``LICSERVER_TESTING_FAULTS=1``, ``LICSERVER_FAULT_POINT=before_commit|after_commit``
-kills this worker (SIGKILL) at that point of its ``LICSERVER_FAULT_NTH``-th
-activation (default 1); with ``LICSERVER_FAULT_MARKER=path``, only the first worker
-to create that file does (once per server, not once per respawned worker). Read
-once per process; without ``LICSERVER_TESTING_FAULTS=1`` ``fault`` is a no-op.
+With ``LICSERVER_TESTING_FAULTS=1`` and ``LICSERVER_FAULT_POINT=<point>``,
+``fault(point)`` kills this worker (SIGKILL) at its ``LICSERVER_FAULT_NTH``-th
+passage through that point (default 1); with ``LICSERVER_FAULT_MARKER=path``,
+only the first worker to create that file does (once per server, not once per
+respawned worker). Read once per process; without ``LICSERVER_TESTING_FAULTS=1``
+it is a no-op. Points: ``before_commit``/``after_commit`` (an activation),
+``store_before_commit`` (a store event, its effect flushed, before the COMMIT).
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from __future__ import annotations
 import os
 import signal
 from functools import cache
-
-BEFORE_COMMIT = "before_commit"
-AFTER_COMMIT = "after_commit"
 
 _count = 0
 
@@ -30,7 +28,6 @@ def _setting() -> tuple[str, int, str]:
 
 
 def fault(point: str) -> None:
-    """Kill this worker here if the test asked for ``point`` (else nothing)."""
     global _count
     wanted, nth, marker = _setting()
     if wanted != point:
