@@ -178,16 +178,26 @@ def fetch_rows(
     if cursor:
         value, row_id = decode_cursor(cursor, sort, column)
         q = q.where(_after(column, id_col, sort, value, row_id))
+    width = len(query.column_descriptions)
     q = _ordered(_keyed(q, column, id_col), column, id_col, sort).limit(limit + 1)
     rows = list(session.execute(q).unique().all())
-    if len(rows) <= limit:
-        return [r[0] for r in rows], None
-    rows = rows[:limit]
-    last = rows[-1]
-    return [r[0] for r in rows], encode_cursor(sort, last._sort_key, last._sort_id)
+    cursor_out = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        cursor_out = encode_cursor(sort, rows[-1]._sort_key, rows[-1]._sort_id)
+    # One entity: the entities; more: the rows, less the sort key columns.
+    items = [r[0] if width == 1 else tuple(r[:width]) for r in rows]
+    return items, cursor_out
 
 
 def like(text: str) -> str:
     """A case-insensitive part match for ``func.lower(col).like(..., escape="\\\\")``."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def json_text(value: Any) -> str:
+    """A JSON value as one CSV cell: compact, keys in order."""
+    if not value:
+        return ""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
