@@ -33,6 +33,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m licserver.tools.layers
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -70,8 +71,10 @@ clean:
 
 # Benchmarks, never part of `make test`: gunicorn under wrk on SQLite and
 # PostgreSQL (127.0.0.1:5432, user postgres), small and 1M-licence data sets;
-# about 10 minutes; writes docs/performance.md. BENCH_ARGS="--quick" for a short
-# development run, "--workers 4" for another worker count (python -m bench.run -h).
+# about 10 minutes; then the three SDKs' offline status benchmarks (Python, C
+# through bench-sdk-c, Node; bench/sdk_status.py, alone: python -m bench.sdk_status);
+# writes docs/performance.md. BENCH_ARGS="--quick" for a short development run,
+# "--workers 4" for another worker count (python -m bench.run -h).
 .PHONY: bench
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)

@@ -9,7 +9,8 @@ each, the ratios of the issue's targets, and each worker's peak RSS. After
 every activation run it counts the live activations in the database: no
 licence may be over its seat limit, and each new request must have made a new
 activation. The table goes to stdout and into ``docs/performance.md``
-(between its ``bench`` markers), with the machine and the command.
+(between its ``bench`` markers), with the machine and the command. Last,
+the three SDKs' offline status benchmarks (``bench/sdk_status.py``).
 
     python -m bench.run                # the full run (about 10 minutes)
     python -m bench.run --quick        # a smaller, shorter run for development
@@ -42,11 +43,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from bench import sdk_status
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LUA_DIR = ROOT / "bench" / "wrk"
 DOC = ROOT / "docs" / "performance.md"
-STATUS_BENCH = ROOT / "bench" / "status_bench.py"
 BEGIN_MARK = "<!-- bench:begin (written by `make bench`; edits here are overwritten) -->"
 END_MARK = "<!-- bench:end -->"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -567,40 +569,6 @@ def bench_backend(s: Settings, backend: str, root: Path) -> list[SetResult]:
     return results
 
 
-# ---- the SDK's status() ------------------------------------------------------
-
-
-def status_bench() -> dict[str, Any]:
-    """Runs bench/status_bench.py (the SDK's own benchmark) when it exists; its
-    ratio is the first ``status()`` call of a new client over PyJWT's decode."""
-    if not STATUS_BENCH.exists():
-        return {"missing": True}
-    try:
-        out = subprocess.run(
-            [sys.executable, str(STATUS_BENCH)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return {"output": f"could not run it: {exc}", "returncode": -1}
-    result: dict[str, Any] = {
-        "output": (out.stdout + out.stderr).strip(),
-        "returncode": out.returncode,
-    }
-    found = RESULT_RE.search(out.stdout)
-    if found:
-        result.update(json.loads(found.group(1)))
-    if "ratio" not in result:
-        m = re.search(r"ratio first call / reference:\s*([0-9.]+)", out.stdout) or re.search(
-            r"ratio[^\n:]*:\s*([0-9.]+)", out.stdout
-        )
-        if m:
-            result["ratio"] = float(m.group(1))
-    return result
-
-
 # ---- the report --------------------------------------------------------------
 
 
@@ -757,13 +725,8 @@ def targets(results: list[SetResult], sdk: dict[str, Any]) -> list[Target]:
                     x <= 2.5,
                 )
             )
-    label = "7. SDK status() / PyJWT EdDSA decode"
-    if sdk.get("missing"):
-        out.append(Target(label, "bench/status_bench.py missing", "≤ 1", None))
-    elif "ratio" in sdk:
-        out.append(Target(label, f"{sdk['ratio']:.2f}", "≤ 1", sdk["ratio"] <= 1))
-    else:
-        out.append(Target(label, "no ratio in its output", "≤ 1", None))
+    for label, value, goal, met in sdk_status.targets(sdk, 7):
+        out.append(Target(label, value, goal, met))
     return out
 
 
@@ -862,11 +825,8 @@ def report(s: Settings, results: list[SetResult], sdk: dict[str, Any], env: dict
             totals = [f"**{sum(r.profiles.get(n, {}).values()):.0f}**" for n in names]
             lines.append("| **total** | " + " | ".join(totals) + " |")
             lines.append("")
-    lines += ["", "SDK `status()` against PyJWT (bench/status_bench.py, its own output):", ""]
-    if sdk.get("missing"):
-        lines.append("bench/status_bench.py is not there: no figure.")
-    else:
-        lines += ["```", str(sdk.get("output", ""))[-3000:], "```"]
+    lines += ["", "The SDKs' offline status check (bench/sdk_status.py):"]
+    lines += sdk_status.report(sdk)
     return "\n".join(lines)
 
 
@@ -898,8 +858,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in s.backends:
             results += bench_backend(s, backend, root)
-        say("SDK status() benchmark")
-        sdk = status_bench()
+        say("SDK status benchmarks: Python, C, Node")
+        sdk = sdk_status.run_all()
     finally:
         if not s.keep:
             shutil.rmtree(root, ignore_errors=True)

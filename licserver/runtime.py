@@ -52,17 +52,30 @@ def runtime(app: Flask | None = None) -> Runtime:
     return rt
 
 
-def context(app: Flask | None = None) -> Context:
+def context(app: Flask | None = None, *, create_data_key: bool = False) -> Context:
     """The services' context for the current app (its session, keyring, data
-    box, mailer and settings)."""
+    box, mailer and settings). With ``create_data_key`` opening the data box
+    creates the data key when it is missing (``licserver init``)."""
     rt = runtime(app)
     return Context(
         session=db.session(),
         keyring=rt.keyring,
         settings=rt.settings,
         mailer=rt.mailer,
-        open_box=rt.box,
+        open_box=(lambda: rt.box(create=True)) if create_data_key else rt.box,
     )
+
+
+def end_session() -> None:
+    """Drop this thread's session (its connection back to the pool)."""
+    db.session.remove()
+
+
+def close_database() -> None:
+    """End this process's database use: the session and its pooled connections
+    (a command that exits early would otherwise leave them unclosed)."""
+    end_session()
+    db.engine.dispose()
 
 
 def storage(app: Flask | None = None) -> Storage:

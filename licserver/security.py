@@ -61,6 +61,9 @@ _TOKEN_PREFIX = "/portal/"
 _TOKEN_PATH = re.compile(r"^(/portal/(?:invitation|reset|downloads/file)/)[^/?#]+")
 # The raw request line's target, as servers put it in the environ for access logs.
 _RAW_KEYS = ("RAW_URI", "REQUEST_URI")
+# The request target as sent, kept in the environ before it is redacted: the
+# signature of a client-API answer covers it (licserver.api.answers).
+ORIGINAL_TARGET = "licserver.request_target"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -152,5 +155,7 @@ class QueryStringGuard:
             raw = environ.get(key)
             # redact_target changes only a query string or a token link's path
             if isinstance(raw, str) and ("?" in raw or raw.startswith(_TOKEN_PREFIX)):
+                # the target as sent, for signed answers (licserver.api.answers)
+                environ.setdefault(ORIGINAL_TARGET, raw)
                 environ[key] = redact_target(raw)
         return self.app(environ, start_response)

@@ -1,4 +1,4 @@
-"""Ed25519 signing keys and the signed token formats: LK1, AC1 and UP1.
+"""Ed25519 signing keys, the signed token formats (LK1, AC1, UP1) and signed answers.
 
 A token is ``PREFIX.PAYLOAD.SIG``: PAYLOAD is base64url (no padding) of compact
 JSON with sorted keys, SIG the Ed25519 signature over the ASCII ``PREFIX.PAYLOAD``.
@@ -7,6 +7,7 @@ The prefix names the purpose and is signed, so one kind can't pass as the other.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -249,6 +250,74 @@ def _int(p: Mapping[str, Any], name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(name)
     return value
+
+
+# ---- signed answers (API.md "Signed answers") -------------------------------
+
+ANSWER_SIGNATURE_HEADER = "Licserver-Answer-Signature"
+NONCE_HEADER = "Licserver-Nonce"
+_NONCE_RE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+_SIGNATURE_RE = re.compile(
+    r'kid="([A-Za-z0-9._-]{1,32})", t="([0-9]{1,20})", sig="([A-Za-z0-9_-]+)"'
+)
+
+
+def is_valid_nonce(value: str) -> bool:
+    """1..128 of ``A-Za-z0-9._~-``: a ``Licserver-Nonce`` the server accepts."""
+    return _NONCE_RE.fullmatch(value) is not None
+
+
+def answer_text(method: str, target: str, status: int, t: int, body: bytes, nonce: str) -> bytes:
+    """The ASCII text an answer's signature covers: ``METHOD PATH\\nSTATUS\\nT\\nDIGEST\\nNONCE``.
+
+    ``target`` is the path as the client sent it, percent-encoded as sent, with
+    ``?query`` when there is one; DIGEST the base64url SHA-256 of the body bytes;
+    ``nonce`` empty when the request had none (or an invalid one).
+    """
+    digest = b64u(hashlib.sha256(body).digest())
+    return f"{method} {target}\n{status}\n{t}\n{digest}\n{nonce}".encode("ascii")
+
+
+def answer_signature(
+    kid: str,
+    key: Ed25519PrivateKey,
+    *,
+    method: str,
+    target: str,
+    status: int,
+    t: int,
+    body: bytes,
+    nonce: str,
+) -> str:
+    """The value of ``Licserver-Answer-Signature`` for this answer."""
+    sig = b64u(key.sign(answer_text(method, target, status, t, body, nonce)))
+    return f'kid="{kid}", t="{t}", sig="{sig}"'
+
+
+def verify_answer(
+    header: str | None,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    method: str,
+    target: str,
+    status: int,
+    body: bytes,
+    nonce: str,
+) -> tuple[str, int]:
+    """Check an answer's signature header; (kid, t) when it holds, TokenError else."""
+    match = _SIGNATURE_RE.fullmatch(header.strip()) if header else None
+    if match is None:
+        raise TokenError("no or malformed answer signature")
+    kid, t = match.group(1), int(match.group(2))
+    if kid not in public_keys:
+        raise TokenError("unknown kid")
+    try:
+        sig = b64u_decode(match.group(3))
+        text = answer_text(method, target, status, t, body, nonce)
+        public_keys[kid].verify(sig, text)
+    except (ValueError, UnicodeEncodeError, InvalidSignature) as exc:
+        raise TokenError("bad answer signature") from exc
+    return kid, t
 
 
 # ---- keys on disk -----------------------------------------------------------

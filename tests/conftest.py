@@ -12,11 +12,7 @@ from empty tables.
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,35 +21,36 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from licserver import create_app, migrate
+from licserver import create_app
 from licserver.extensions import db
 from licserver.models import Base
 from licserver.runtime import context
-from licserver.services import Actor, Origin
-from licserver.services import customers as customer_service
-from licserver.services import licenses as license_service
-from licserver.services import products as product_service
 from licserver.services import tokens as token_service
-from licserver.services.keys import ensure_signing_key
 from tests.support import CHEAP_PASSWORD_HASH
+from tests.support.database import (
+    BACKEND,
+    TestDatabase,
+    create_pg_database,
+    drop_pg_database,
+)
+from tests.support.factory import AdminClient, Factory
 
 # Fixture modules: ``smtp_server`` (a real SMTP server, aiosmtpd), ``live_server``
 # (gunicorn), ``chromium`` (a headless browser), ``instance`` (an installation
 # whose ``licserver`` command runs as a subprocess).
 pytest_plugins = [
     "tests.mail",
+    "tests.support.database",
     "tests.support.servers",
     "tests.support.browser",
     "tests.support.cli",
+    "tests.support.sdk",
+    "tests.support.portal",
+    "tests.support.console",
 ]
 
 # Every app this process builds hashes cheaply (argon2id's smallest cost).
 os.environ.update(CHEAP_PASSWORD_HASH)
-
-BACKEND = os.environ.get("LICSERVER_TEST_DB", "sqlite")
-PG_ADMIN_URL = os.environ.get(
-    "LICSERVER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def pytest_report_header() -> str:
@@ -65,65 +62,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     in the one process that runs or distributes them (pytest-xdist's workers
     each make a database of their own, see ``test_database``)."""
     if BACKEND == "postgresql" and not hasattr(session.config, "workerinput"):
-        _drop_pg_database(_create_pg_database()[0])
-
-
-@dataclass
-class TestDatabase:
-    url: str
-    keys_dir: Path
-    workdir: Path
-
-
-def _create_pg_database() -> tuple[str, str]:
-    import psycopg
-
-    name = f"licserver_test_{os.getpid()}_{secrets.token_hex(3)}"
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        pytest.exit(f"PostgreSQL is unreachable at {PG_ADMIN_URL}: {exc}", returncode=3)
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return name, f"{base}/{name}"
-
-
-def _drop_pg_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def test_database() -> Iterator[TestDatabase]:
-    workdir = Path(tempfile.mkdtemp(prefix="licserver-test-"))
-    keys_dir = workdir / "keys"
-    pg_name = None
-    if BACKEND == "postgresql":
-        pg_name, url = _create_pg_database()
-    elif BACKEND == "sqlite":
-        url = f"sqlite:///{workdir / 'test.db'}"
-    else:
-        raise pytest.UsageError(f"LICSERVER_TEST_DB must be sqlite or postgresql, not {BACKEND}")
-    os.environ.setdefault("LICSERVER_INSTANCE_DIR", str(workdir / "instance"))
-    app = create_app(
-        {"DATABASE_URL": url, "KEYS_DIR": str(keys_dir), "SECRET_KEY": "test", "TESTING": True}
-    )
-    with app.app_context():
-        migrate.upgrade(db.engine)
-        from licserver.runtime import runtime
-
-        runtime().box(create=True)
-        ensure_signing_key(context(), keys_dir, "")
-        db.session.remove()
-        db.engine.dispose()
-    try:
-        yield TestDatabase(url=url, keys_dir=keys_dir, workdir=workdir)
-    finally:
-        if pg_name:
-            _drop_pg_database(pg_name)
-        shutil.rmtree(workdir, ignore_errors=True)
+        drop_pg_database(create_pg_database()[0])
 
 
 def _empty_tables(url: str) -> None:
@@ -187,82 +126,9 @@ def admin_token(app: Flask) -> str:
     return token
 
 
-class AdminClient:
-    """The test client with a bearer token on every request."""
-
-    def __init__(self, client: FlaskClient, token: str) -> None:
-        self.client, self.token = client, token
-
-    def _headers(self, kw: dict[str, Any]) -> dict[str, Any]:
-        headers = dict(kw.pop("headers", {}) or {})
-        headers.setdefault("Authorization", f"Bearer {self.token}")
-        return headers
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get(path, headers=self._headers(kw), **kw)
-
-    def post(self, path: str, **kw: Any) -> Any:
-        return self.client.post(path, headers=self._headers(kw), **kw)
-
-    def patch(self, path: str, **kw: Any) -> Any:
-        return self.client.patch(path, headers=self._headers(kw), **kw)
-
-    def delete(self, path: str, **kw: Any) -> Any:
-        return self.client.delete(path, headers=self._headers(kw), **kw)
-
-
 @pytest.fixture
 def admin(client: FlaskClient, admin_token: str) -> AdminClient:
     return AdminClient(client, admin_token)
-
-
-TEST_ORIGIN = Origin(Actor("admin", "tests"))
-
-
-@dataclass
-class IssuedLicense:
-    id: str
-    key: str
-    activation_password: str
-    customer_number: str
-    product: str
-
-
-class Factory:
-    """Rows through the real services, for tests that need them as a given."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self._n = 0
-
-    def product(self, code: str | None = None, **kw: Any) -> str:
-        self._n += 1
-        code = code or f"prod-{self._n}"
-        product_service.create(context(), code=code, name=kw.pop("name", code.title()), **kw)
-        return code
-
-    def customer(
-        self, email: str | None = None, company_password: str | None = None, name: str = "Acme Ltd"
-    ) -> str:
-        self._n += 1
-        cust, _ = customer_service.create(
-            context(),
-            name=name,
-            email=email or f"owner{self._n}@acme.test",
-            company_password=company_password,
-            invitation_ttl_hours=72,
-        )
-        return cust.number
-
-    def license(
-        self, product: str | None = None, customer: str | None = None, seats: int = 5, **kw: Any
-    ) -> IssuedLicense:
-        product = product or self.product()
-        customer = customer or self.customer()
-        lic, sec = license_service.create(
-            context(), TEST_ORIGIN, product=product, customer=customer, seats=seats, **kw
-        )
-        return IssuedLicense(lic.public_id, sec.key, sec.activation_password, customer, product)
 
 
 @pytest.fixture

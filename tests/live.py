@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TestDatabase
 from tests.support import CHEAP_PASSWORD_HASH
+from tests.support.database import TestDatabase
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 START_DEADLINE_S = 30.0

@@ -49,6 +49,56 @@ def test_group_help_imports_no_api() -> None:
     )
 
 
+# Run in a fresh interpreter: every command's `--help` (groups' subcommands'
+# too), one after the other; print for each the heavy modules it was the first
+# to import.
+_EVERY_HELP = """
+import json, sys
+import click
+from licserver import cli
+HEAVY = %r
+
+def heavy():
+    return {m for m in sys.modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)}
+
+def run(*args):
+    sys.argv = ["licserver", *args, "--help"]
+    try:
+        cli.main()
+    except SystemExit:
+        pass
+
+seen, firsts = heavy(), {}
+for name in sorted(cli.COMMANDS):
+    run(name)
+    cmd = cli.load(name)
+    subs = sorted(cmd.commands) if isinstance(cmd, click.Group) else []
+    for sub in [None, *subs]:
+        if sub is not None:
+            run(name, sub)
+        new = heavy() - seen
+        if new:
+            firsts[" ".join(filter(None, [name, sub]))] = sorted(new)
+        seen |= new
+print(json.dumps(firsts), file=sys.stderr)
+"""
+
+
+def test_every_command_help_imports_no_database_layer() -> None:
+    """`licserver GROUP --help` and `licserver GROUP SUB --help` load the
+    group's module only: services (and SQLAlchemy) are imported when a
+    command runs."""
+    done = subprocess.run(
+        [sys.executable, "-c", _EVERY_HELP % (HEAVY,)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "Usage: licserver" in done.stdout
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == {}
+
+
 def test_listed_help_lines_are_the_commands_own() -> None:
     for name, (_, line) in cli.COMMANDS.items():
         cmd = cli.load(name)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, inspect, text
 from licserver import create_app, migrate
 from licserver.extensions import db
 from licserver.models import Base
-from tests.conftest import BACKEND, _create_pg_database, _drop_pg_database
+from tests.support.database import BACKEND, create_pg_database, drop_pg_database
 
 MODEL_TABLES = set(Base.metadata.tables)
 
@@ -45,7 +45,7 @@ def empty_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask
     monkeypatch.setenv("LICSERVER_INSTANCE_DIR", str(tmp_path / "instance"))
     pg_name = None
     if BACKEND == "postgresql":
-        pg_name, url = _create_pg_database()
+        pg_name, url = create_pg_database()
     else:
         url = f"sqlite:///{tmp_path / 'migrations.db'}"
     app = create_app({"DATABASE_URL": url, "KEYS_DIR": str(tmp_path / "keys"), "SECRET_KEY": "x"})
@@ -56,7 +56,7 @@ def empty_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask
             db.engine.dispose()
     finally:
         if pg_name:
-            _drop_pg_database(pg_name)
+            drop_pg_database(pg_name)
 
 
 def _differences(engine: Engine) -> list[Any]:

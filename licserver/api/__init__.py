@@ -39,11 +39,12 @@ def register_blueprints(api: Api, app: Flask, limiter: Limiter) -> None:
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "Admin token: lsa_<id>_<secret>"},
     )
-    from licserver.api import admin, client, health, updates
+    from licserver.api import admin, answers, client, feeds, health, updates
 
-    for bp in (health.blp, client.blp, updates.blp, *admin.blueprints()):
+    for bp in (health.blp, client.blp, updates.blp, feeds.blp, *admin.blueprints()):
         api.register_blueprint(bp)
     _state_credentials_rule(api)
+    answers.init_app(app)
     from licserver.api import browse
 
     app.register_blueprint(browse.blp)
@@ -51,6 +52,7 @@ def register_blueprints(api: Api, app: Flask, limiter: Limiter) -> None:
     # route); off with RATE_LIMITS=off.
     limiter.shared_limit(app.config["CLIENT_RATE_LIMIT"], scope="client-api")(client.blp)
     limiter.shared_limit(app.config["CLIENT_RATE_LIMIT"], scope="client-api")(updates.blp)
+    limiter.shared_limit(app.config["CLIENT_RATE_LIMIT"], scope="client-api")(feeds.blp)
 
 
 def _state_credentials_rule(api: Api) -> None:

@@ -61,7 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "set-role, set-password.",
     ),
     "sweep": (
-        "policies",
+        "sweep",
         "Release floating leases that ran out, and mark (or free the seats of) machines "
         "that missed their heartbeat, each with its event.",
     ),

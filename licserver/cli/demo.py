@@ -4,16 +4,15 @@ server with. It calls the same services as the HTTP API."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 
 from licserver.cli.common import CLI
-from licserver.models import utcnow
-from licserver.runtime import context
-from licserver.services import demo as demo_service
+
+if TYPE_CHECKING:
+    from licserver.services.context import Context
 
 DEMO_MACHINES = (
     ("demo-install-design07", "DESIGN-PC-07", "Windows 11"),
@@ -21,11 +20,9 @@ DEMO_MACHINES = (
 )
 
 
-def _demo_history(number: str, license_id: str, password: str) -> None:
+def _demo_history(ctx: Context, number: str, license_id: str, password: str) -> None:
     """Installations (through the client API, as a product makes them) and orders."""
-    from decimal import Decimal
-
-    from licserver.services import orders as order_service
+    from licserver.services import demo as demo_service
 
     client = current_app.test_client()
     for installation_id, machine, os_name in DEMO_MACHINES:
@@ -39,46 +36,25 @@ def _demo_history(number: str, license_id: str, password: str) -> None:
                 "client": {"app_version": "3.2.1", "os": os_name},
             },
         )
-    today = utcnow().date()
-    order_service.create(
-        context(),
-        customer=number,
-        number=f"DEMO-{number[2:]}-1",
-        date=today - timedelta(days=40),
-        amount=Decimal("1500.00"),
-        currency="EUR",
-        po_number="PO-4711",
-        items=[
-            order_service.ItemIn("Demo App, 5 seats, perpetual", Decimal("1250.00"), license_id),
-            order_service.ItemIn("Installation support", Decimal("250.00")),
-        ],
-    )
-    order_service.create(
-        context(),
-        customer=number,
-        number=f"DEMO-{number[2:]}-2",
-        date=today,
-        amount=Decimal("390.00"),
-        currency="EUR",
-        po_number=None,
-        items=[order_service.ItemIn("Demo App, 2 seats, 30 days", Decimal("390.00"))],
-    )
+    demo_service.add_orders(ctx, number, license_id)
 
 
 @click.command("demo")
 def demo_command() -> None:
     """Load a demo product, customer, licences and users; print how to use them.
     Safe to run again: it reuses what exists and issues a fresh demo admin token."""
+    from licserver.cli.staff import demo_staff_admin
+    from licserver.runtime import context
+    from licserver.services import demo as demo_service
+
     d = context()
-    demo = demo_service.load(
-        d, CLI, invitation_ttl_hours=current_app.config["INVITATION_TTL_HOURS"]
-    )
+    demo = demo_service.load(d, CLI)
     product, cust, token = demo.product, demo.customer, demo.token
     first_lic, first = demo.licenses[0]
     if demo.fresh:
-        _demo_history(cust.number, first_lic.public_id, first.activation_password)
+        _demo_history(d, cust.number, first_lic.public_id, first.activation_password)
 
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    base = d.settings.public_url
     click.echo(f"""
 Demo data loaded.
 
@@ -104,13 +80,12 @@ Demo data loaded.
         f"  {'company':<10} {cust.number:<22} password {demo_service.COMPANY_PASSWORD}"
         f"  (company login, role {cust.company_login_role})"
     )
-    from licserver.cli.staff import demo_staff_admin
-
     click.echo(demo_staff_admin(base))
-    if current_app.config["SMTP_HOST"]:
-        click.echo(f"Email: sent through {current_app.config['SMTP_HOST']}.")
+    mail = d.settings.mail
+    if mail.host:
+        click.echo(f"Email: sent through {mail.host}.")
     else:
-        outbox = Path(current_app.instance_path) / "outbox"
+        outbox = mail.outbox
         click.echo(f"Email: no SMTP_HOST set, so messages are written as .eml files to {outbox}/")
     body = json.dumps(
         {

@@ -3,18 +3,17 @@ tamper-evident history (licserver.services.history)."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 from flask.cli import with_appcontext
 
-from licserver.extensions import db
-from licserver.runtime import context
-from licserver.services import history
+from licserver.cli.common import exit_with
 
 
 def _verify(license_id: str | None, quiet: bool) -> int:
     """Print the check of every licence (or one); the number that failed."""
+    from licserver.runtime import context
+    from licserver.services import history
+
     checked = failed = 0
     for verdict in history.verify_all(context(), public_id=license_id):
         checked += 1
@@ -31,6 +30,9 @@ def _verify(license_id: str | None, quiet: bool) -> int:
 
 
 def _sign() -> int:
+    from licserver.runtime import context
+    from licserver.services import history
+
     report = history.sign_heads(context())
     for verdict in report.failed:
         click.echo(f"not signed: {verdict.describe()}", err=True)
@@ -42,10 +44,11 @@ def _sign() -> int:
 
 
 def _exit(code: int) -> None:
-    db.session.remove()
-    db.engine.dispose()
     if code:
-        sys.exit(1)
+        exit_with(1)
+    from licserver.runtime import close_database
+
+    close_database()
 
 
 @click.command("verify-history")

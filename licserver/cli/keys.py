@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-from flask import current_app
 
 from licserver.cli.common import fail
-from licserver.runtime import context
-from licserver.services import keys as key_service
 
 
 @click.group("keys")
@@ -20,11 +15,13 @@ def keys_group() -> None:
 @keys_group.command("list")
 def keys_list() -> None:
     """Print every signing key: kid, status (active|retired), created (UTC)."""
-    keys_dir = Path(current_app.config["KEYS_DIR"])
+    from licserver.runtime import context
+    from licserver.services import keys as key_service
+
     click.echo("kid\tstatus\tcreated\tprivate key file")
-    for info in key_service.list_keys(context()):
+    for info, _, is_file in key_service.list_with_files(context()):
         created = f"{info.created_at:%Y-%m-%dT%H:%M:%SZ}" if info.created_at else "-"
-        present = "present" if (keys_dir / f"{info.kid}.pem").is_file() else "absent"
+        present = "present" if is_file else "absent"
         click.echo(f"{info.kid}\t{info.status}\t{created}\t{present}")
 
 
@@ -35,16 +32,16 @@ def keys_rotate() -> None:
     Retired keys stay listed by GET /api/v1/keys and keep verifying the licence
     keys and certificates they signed; new ones are signed with the new key,
     by every server process within KEY_REFRESH_SECONDS."""
-    cfg = current_app.config
-    keys_dir = Path(cfg["KEYS_DIR"])
+    from licserver.runtime import context
+    from licserver.services import keys as key_service
+
     try:
-        info, retired = key_service.rotate(context(), keys_dir, cfg["KEY_PASSPHRASE"])
+        info, retired, key_file = key_service.rotate_in_keyring(context())
     except (OSError, ValueError) as exc:
         fail(f"cannot rotate: {exc}")
-        return
     for kid in retired:
         click.echo(f"retired {kid}")
-    click.echo(f"active  {info.kid} (private key {keys_dir / (info.kid + '.pem')})")
+    click.echo(f"active  {info.kid} (private key {key_file})")
     click.echo(
         "Servers that do not share this keys folder keep signing with the previous key "
         f"until {info.kid}.pem is copied to theirs (see keys/README.md)."

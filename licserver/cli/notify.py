@@ -12,15 +12,13 @@ from flask.cli import with_appcontext
 
 from licserver.cli.common import fail
 from licserver.domain.errors import LicenseServerError
-from licserver.models import utcnow
-from licserver.runtime import context
-from licserver.services import notices
-from licserver.services import releases as release_service
 
 
 def parse_now(value: str | None) -> datetime:
     """``--now``: an RFC 3339 time with a timezone, or the real time."""
     if value is None:
+        from licserver.models.base import utcnow
+
         return utcnow()
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -33,6 +31,10 @@ def parse_now(value: str | None) -> datetime:
 
 @with_appcontext
 def _send_due(now: datetime) -> None:
+    from licserver.runtime import context
+    from licserver.services import notices
+    from licserver.services import releases as release_service
+
     reminded = notices.send_expiry_reminders(context(), now)
     announced = release_service.send_release_notices(context(), now)
     click.echo(f"expiry reminders: {reminded} licence(s)")
@@ -56,15 +58,19 @@ def notify_group(ctx: click.Context, now_text: str | None) -> None:
 
     The subcommands send one kind alone (expiry) or a one-off message
     (product-update)."""
-    now = parse_now(now_text)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(_send_due, now)
+        ctx.invoke(_send_due, parse_now(now_text))
+    elif now_text is not None:
+        parse_now(now_text)  # a bad --now fails before the subcommand runs
 
 
 @notify_group.command("expiry")
 @with_appcontext
 def notify_expiry() -> None:
     """Remind users of licences expiring within 30, 7 and 1 days (run it daily)."""
+    from licserver.runtime import context
+    from licserver.services import notices
+
     parent = click.get_current_context().parent  # notify's --now (notices has none)
     now = parse_now(parent.params.get("now_text") if parent else None)
     count = notices.send_expiry_reminders(context(), now)
@@ -78,6 +84,9 @@ def notify_expiry() -> None:
 @with_appcontext
 def notify_product_update(product: str, subject: str, message_file: Any) -> None:
     """Email a product update to the users who want them and hold the product."""
+    from licserver.runtime import context
+    from licserver.services import notices
+
     try:
         count = notices.send_product_update(context(), product, subject, message_file.read())
     except LicenseServerError as exc:

@@ -1,22 +1,12 @@
-"""`licserver backup PATH`, `licserver check`."""
+"""`licserver backup PATH`, `licserver check` (licserver.services.backup)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 
-from licserver.extensions import db
-from licserver.runtime import context, runtime
-from licserver.services import backup as backup_service
-
-
-def _exit(code: int) -> None:
-    db.session.remove()
-    db.engine.dispose()
-    sys.exit(code)
+from licserver.cli.common import exit_with
 
 
 @click.command("backup")
@@ -24,28 +14,24 @@ def _exit(code: int) -> None:
 def backup_command(path: Path) -> None:
     """Copy the SQLite database to PATH while the server runs (a consistent
     snapshot; PATH must not exist). PostgreSQL: prints the pg_dump command."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        url = current_app.config["DATABASE_URL"]
+    from licserver.runtime import context
+    from licserver.services import backup as backup_service
+
+    try:
+        done = backup_service.backup(context(), path)
+    except backup_service.NotSQLite as exc:
         click.echo(
             "licserver backup copies SQLite databases only; this one is PostgreSQL.\n"
             "Back it up with pg_dump (it is consistent while the server runs):\n\n"
-            f"  {backup_service.pg_dump_command(url, str(path))}\n\n"
+            f"  {exc.pg_dump}\n\n"
             "Restore with pg_restore --dbname=... PATH, then run 'licserver check'.",
             err=True,
         )
-        _exit(2)
-        return
-    try:
-        source = backup_service.sqlite_path(engine)
-        size = backup_service.backup_sqlite(
-            source, path, current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
-        )
+        exit_with(2)
     except backup_service.BackupError as exc:
         click.echo(f"Error: {exc}", err=True)
-        _exit(1)
-        return
-    click.echo(f"backed up {source} to {path} ({size} bytes)")
+        exit_with(1)
+    click.echo(f"backed up {done.source} to {done.dest} ({done.size} bytes)")
     click.echo("Keep the keys folder (signing keys, data.key) backed up too, apart from it.")
 
 
@@ -54,22 +40,18 @@ def check_command() -> None:
     """Check that this database (a restored one, say) is complete and usable with
     this keys folder: schema at head, table counts, every signing key in place.
     Exits 1 and says what is wrong when it is not."""
-    cfg = current_app.config
-    report = backup_service.check(
-        context(),
-        Path(cfg["KEYS_DIR"]),
-        cfg["KEY_PASSPHRASE"],
-        lambda: runtime().box(),
-    )
-    click.echo(f"database: {db.engine.url.render_as_string(hide_password=True)}")
+    from licserver.runtime import context
+    from licserver.services import backup as backup_service
+
+    report = backup_service.check(context())
+    click.echo(f"database: {report.database}")
     for line in report.lines:
         click.echo(f"  {line}")
     if not report.ok:
         for problem in report.problems:
             click.echo(f"PROBLEM: {problem}", err=True)
         click.echo(f"check failed: {len(report.problems)} problem(s)", err=True)
-        _exit(1)
-        return
+        exit_with(1)
     click.echo("check passed")
 
 

@@ -1,19 +1,15 @@
-"""`licserver policies create|list|show|update` and `licserver sweep` (leases and
-heartbeats over time; docs/licence-models.md)."""
+"""`licserver policies create|list|show|update`: the licence models of a
+product's licences (docs/licence-models.md)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from licserver.cli.common import CLI, error_message, fail, run_passes
+from licserver.cli.common import CLI, error_message, fail
 from licserver.domain.errors import LicenseServerError
-from licserver.runtime import context
-from licserver.services import leases as lease_service
-from licserver.services import policies as svc
 
 
 def _settings(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -49,6 +45,9 @@ def policies_group() -> None:
 @click.option("--set", "pairs", multiple=True, help="A setting: key=value. Repeat for more.")
 def policies_create(product: str, name: str, pairs: tuple[str, ...]) -> None:
     """Create policy NAME of PRODUCT, e.g. --set model=floating --set lease_ttl=600."""
+    from licserver.runtime import context
+    from licserver.services import policies as svc
+
     try:
         pol = svc.create(context(), CLI, product=product, name=name, settings=_settings(pairs))
     except LicenseServerError as exc:
@@ -60,6 +59,9 @@ def policies_create(product: str, name: str, pairs: tuple[str, ...]) -> None:
 @click.argument("product")
 def policies_list(product: str) -> None:
     """Print PRODUCT's policies: id, name, model, trial, licences."""
+    from licserver.runtime import context
+    from licserver.services import policies as svc
+
     try:
         rows = svc.list_for_product(context(), product)
     except LicenseServerError as exc:
@@ -75,6 +77,9 @@ def policies_list(product: str) -> None:
 @click.argument("policy_id")
 def policies_show(policy_id: str) -> None:
     """Print one policy with every setting."""
+    from licserver.runtime import context
+    from licserver.services import policies as svc
+
     try:
         pol = svc.get(context(), policy_id)
     except LicenseServerError as exc:
@@ -92,6 +97,9 @@ def policies_update(
 ) -> None:
     """Change a policy. Prints the changed settings and the machines the new rules
     act on now (release a lease, mark inactive, free a seat)."""
+    from licserver.runtime import context
+    from licserver.services import policies as svc
+
     try:
         change = svc.update(
             context(), CLI, policy_id, name=name, settings=_settings(pairs), dry_run=dry_run
@@ -110,33 +118,4 @@ def policies_update(
         )
 
 
-@click.command("sweep")
-@click.option("--loop", is_flag=True, help="Keep running: a pass, a pause, another pass...")
-@click.option(
-    "--interval",
-    type=click.FloatRange(1, 3600),
-    default=30.0,
-    show_default=True,
-    help="Seconds between passes with --loop.",
-)
-def sweep(loop: bool, interval: float) -> None:
-    """Release floating leases that ran out, and mark (or free the seats of)
-    machines that missed their heartbeat, each with its event.
-
-    One pass by default (cron); --loop runs until SIGTERM or Ctrl-C. Several
-    sweepers may run at once: a licence is settled by one of them."""
-
-    def one_pass(_stop: Callable[[], bool]) -> str | None:
-        result = lease_service.sweep(context())
-        if loop and not (result.seats_freed or result.marked_inactive):
-            return None
-        return (
-            f"leases released {result.released}, marked inactive "
-            f"{result.marked_inactive}, seats freed {result.freed}"
-            + (f", busy licences skipped {result.skipped}" if result.skipped else "")
-        )
-
-    run_passes(one_pass, loop=loop, interval=interval)
-
-
-COMMANDS: list[click.Command] = [policies_group, sweep]
+COMMANDS: list[click.Command] = [policies_group]

@@ -4,8 +4,9 @@ product's releases (the portal's downloads)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import with_appcontext
@@ -13,11 +14,10 @@ from flask.cli import with_appcontext
 from licserver.cli.common import CLI, error_message, fail
 from licserver.domain import updates
 from licserver.domain.errors import LicenseServerError
-from licserver.models import utcnow
-from licserver.models.release import Release
-from licserver.runtime import context
-from licserver.services import release_artifacts as artifacts
-from licserver.services import releases as svc
+
+if TYPE_CHECKING:
+    from licserver.models.release import Release
+    from licserver.services.release_artifacts import ArtifactIn
 
 
 def _line(r: Release) -> str:
@@ -56,6 +56,29 @@ def _source_options(func: Any) -> Any:
     return func
 
 
+@contextlib.contextmanager
+def _artifact(
+    file_path: Path | None,
+    url: str | None,
+    sha256: str | None,
+    size: int | None,
+    filename: str | None,
+    platform: str | None,
+    arch: str | None,
+) -> Iterator[ArtifactIn]:
+    """The file _source_options name, open while the block runs."""
+    from licserver.services.release_artifacts import ArtifactIn
+    from licserver.services.releases import Upload
+
+    if (file_path is None) == (url is None):
+        fail("give either --file or --url")
+    with contextlib.ExitStack() as stack:
+        upload = None
+        if file_path is not None:
+            upload = Upload(stack.enter_context(file_path.open("rb")), file_path.name)
+        yield ArtifactIn(platform, arch, upload, url, sha256, size, filename)
+
+
 @releases_group.command("add")
 @click.option("--product", required=True, help="Product code.")
 @click.option("--version", "version", required=True, help="A semantic version, like 3.1.0.")
@@ -85,25 +108,25 @@ def releases_add(
     publish: bool,
 ) -> None:
     """Attach a release (a file or a URL: its first artifact) to a product."""
-    if (file_path is None) == (url is None):
-        fail("give either --file or --url")
-        return
+    from licserver.runtime import context
+    from licserver.services import releases as svc
+
     notes = notes_file.read() if notes_file is not None else None
     meta = svc.ReleaseMeta(channel, min_version, features, platform, arch)
     try:
-        with contextlib.ExitStack() as stack:
-            fh = stack.enter_context(file_path.open("rb")) if file_path is not None else None
+        with _artifact(file_path, url, sha256, size, filename, platform, arch) as art:
+            ctx = context()
             release = svc.add(
-                context(),
+                ctx,
                 product_code=product,
                 version=version,
-                released_at=utcnow(),
+                released_at=ctx.now(),
                 notes=notes,
-                upload=svc.Upload(fh, file_path.name) if fh is not None and file_path else None,
-                url=url,
-                sha256=sha256,
-                size=size,
-                filename=filename,
+                upload=art.upload,
+                url=art.url,
+                sha256=art.sha256,
+                size=art.size,
+                filename=art.filename,
                 origin=CLI,
                 meta=meta,
             )
@@ -131,23 +154,11 @@ def releases_artifact(
     arch: str | None,
 ) -> None:
     """Add a file for one platform and arch to a release (kept in RELEASES_STORAGE)."""
-    from licserver.runtime import storage
+    from licserver.runtime import context, storage
+    from licserver.services import release_artifacts as artifacts
 
-    if (file_path is None) == (url is None):
-        fail("give either --file or --url")
-        return
     try:
-        with contextlib.ExitStack() as stack:
-            fh = stack.enter_context(file_path.open("rb")) if file_path is not None else None
-            art = artifacts.ArtifactIn(
-                platform=platform,
-                arch=arch,
-                upload=svc.Upload(fh, file_path.name) if fh is not None and file_path else None,
-                url=url,
-                sha256=sha256,
-                size=size,
-                filename=filename,
-            )
+        with _artifact(file_path, url, sha256, size, filename, platform, arch) as art:
             row = artifacts.add_artifact(
                 context(), storage(), product_code=product, version=version, art=art, origin=CLI
             )
@@ -163,8 +174,12 @@ def releases_artifact(
 @with_appcontext
 def releases_yank(product: str, version: str) -> None:
     """Withdraw a release for good: never offered as an update or download again."""
+    from licserver.runtime import context
+    from licserver.services import release_artifacts as artifacts
+
+    ctx = context()
     try:
-        artifacts.yank(context(), product, version, now=utcnow(), origin=CLI)
+        artifacts.yank(ctx, product, version, now=ctx.now(), origin=CLI)
     except LicenseServerError as exc:
         fail(error_message(exc))
         return
@@ -173,6 +188,7 @@ def releases_yank(product: str, version: str) -> None:
 
 def _publish(product: str, version: str, *, notify: bool) -> None:
     from licserver.runtime import context
+    from licserver.services import releases as svc
 
     done = svc.publish_and_notify(context(), CLI, product, version, notify=notify)
     click.echo(f"published {product} {version}; update email to {done.sent} address(es)")
@@ -196,6 +212,9 @@ def releases_publish(product: str, version: str, no_notify: bool) -> None:
 @with_appcontext
 def releases_list(product: str) -> None:
     """A product's releases, newest first: version, date, state, size, SHA-256, where."""
+    from licserver.runtime import context
+    from licserver.services import releases as svc
+
     try:
         rows = svc.list_releases(context(), product)
     except LicenseServerError as exc:

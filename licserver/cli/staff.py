@@ -6,13 +6,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import click
-from flask import current_app
 
 from licserver.cli.common import CLI, error_message, fail
 from licserver.domain import staff as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
-from licserver.runtime import context
-from licserver.services import staff as staff_service
 
 T = TypeVar("T")
 
@@ -40,22 +37,29 @@ def staff_group() -> None:
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
-    help=f"At least {staff_service.PASSWORD_MIN} characters; asked for (twice) when not given.",
+    help=f"At least {rules.PASSWORD_MIN} characters; asked for (twice) when not given.",
 )
 def staff_create(email: str, name: str, role: str, password: str) -> None:
     """Create a staff account that logs in at /admin with email and password."""
+    from licserver.runtime import context
+    from licserver.services import staff as staff_service
+
+    ctx = context()
     row = _change(
         lambda: staff_service.create(
-            context(), email=email, name=name, role=role, password=password, origin=CLI
+            ctx, email=email, name=name, role=role, password=password, origin=CLI
         )
     )
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    base = ctx.settings.public_url
     click.echo(f"Staff account {row.email} ({row.role}) created. Log in at {base}/admin/login")
 
 
 @staff_group.command("list")
 def staff_list() -> None:
     """Print every staff account: email, name, role, second factor, state."""
+    from licserver.runtime import context
+    from licserver.services import staff as staff_service
+
     click.echo("email\tname\trole\ttotp\tstate\tlast login")
     for row in staff_service.list_staff(context()):
         state = "disabled" if row.disabled_at else "active"
@@ -69,6 +73,9 @@ def staff_list() -> None:
 def staff_disable(email: str) -> None:
     """Disable a staff account (by email): no more log-ins, open sessions end.
     The last enabled admin cannot be disabled."""
+    from licserver.runtime import context
+    from licserver.services import staff as staff_service
+
     row = _change(lambda: staff_service.disable(context(), email, CLI))
     click.echo(f"Staff account {row.email} is disabled.")
 
@@ -77,6 +84,9 @@ def staff_disable(email: str) -> None:
 @click.argument("email")
 def staff_enable(email: str) -> None:
     """Let a disabled staff account (by email) log in again."""
+    from licserver.runtime import context
+    from licserver.services import staff as staff_service
+
     row = _change(lambda: staff_service.enable(context(), email, CLI))
     click.echo(f"Staff account {row.email} ({row.role}) is enabled and can log in again.")
 
@@ -87,6 +97,9 @@ def staff_enable(email: str) -> None:
 def staff_set_role(email: str, role: str) -> None:
     """Give a staff account (by email) the role support or admin. The last
     enabled admin keeps the admin role."""
+    from licserver.runtime import context
+    from licserver.services import staff as staff_service
+
     row, before = _change(lambda: staff_service.set_role(context(), email, role, CLI))
     if before == row.role:
         click.echo(f"Staff account {row.email} is {row.role} already.")
@@ -101,11 +114,14 @@ def staff_set_role(email: str, role: str) -> None:
     prompt="New password",
     hide_input=True,
     confirmation_prompt=True,
-    help=f"At least {staff_service.PASSWORD_MIN} characters; asked for (twice) when not given.",
+    help=f"At least {rules.PASSWORD_MIN} characters; asked for (twice) when not given.",
 )
 def staff_set_password(email: str, password: str) -> None:
     """Set a staff account's password (by email), e.g. when it was forgotten;
     every open session of that account ends."""
+    from licserver.runtime import context
+    from licserver.services import staff as staff_service
+
     row = _change(lambda: staff_service.set_password(context(), email, password, CLI))
     click.echo(f"New password set for {row.email}; their open sessions have ended.")
 
@@ -120,6 +136,9 @@ DEMO_STAFF_PASSWORD = "demo-staff-password"
 def demo_staff_admin(base_url: str) -> str:
     """For ``licserver demo``: make sure a demo staff admin exists; the lines
     that tell how to log in to the console."""
+    from licserver.runtime import context
+    from licserver.services import staff as staff_service
+
     try:
         staff_service.create(
             context(),

@@ -6,10 +6,8 @@ from collections.abc import Callable
 
 import click
 
-from licserver.cli.common import error_message, fail, run_passes
+from licserver.cli.common import error_message, fail, run_passes, worker_options
 from licserver.domain.errors import LicenseServerError
-from licserver.runtime import context
-from licserver.services import webhooks as svc
 
 
 @click.group("webhooks")
@@ -18,14 +16,7 @@ def webhooks_group() -> None:
 
 
 @webhooks_group.command("deliver")
-@click.option("--loop", is_flag=True, help="Keep running: a pass, a pause, another pass...")
-@click.option(
-    "--interval",
-    type=click.FloatRange(0.1, 3600),
-    default=5.0,
-    show_default=True,
-    help="Seconds between passes with --loop.",
-)
+@worker_options(interval=5.0, shortest=0.1)
 @click.option(
     "--limit",
     type=click.IntRange(1, 100_000),
@@ -39,6 +30,8 @@ def webhooks_deliver(loop: bool, interval: float, limit: int) -> None:
     One pass by default (for cron or a systemd timer); --loop runs as a worker
     until SIGTERM or Ctrl-C, finishing the delivery in hand first. Several
     workers may run at once: none sends an event twice to an endpoint."""
+    from licserver.runtime import context
+    from licserver.services import webhooks as svc
 
     def one_pass(stop: Callable[[], bool]) -> str | None:
         result = svc.deliver(context(), limit=limit, stop=stop)
@@ -55,6 +48,9 @@ def webhooks_deliver(loop: bool, interval: float, limit: int) -> None:
 @webhooks_group.command("list")
 def webhooks_list() -> None:
     """Print every endpoint: id, enabled|disabled, url, subscriptions."""
+    from licserver.runtime import context
+    from licserver.services import webhooks as svc
+
     cursor: str | None = None
     while True:
         rows, cursor = svc.page(context(), 200, cursor)
@@ -80,6 +76,9 @@ def webhooks_add(
     url: str, events: tuple[str, ...], description: str | None, include_ip: bool
 ) -> None:
     """Register an endpoint; prints its id, then its signing secret (shown only once)."""
+    from licserver.runtime import context
+    from licserver.services import webhooks as svc
+
     try:
         endpoint, secret = svc.create(
             context(),
@@ -96,6 +95,9 @@ def webhooks_add(
 
 
 def _set_enabled(webhook_id: str, enabled: bool) -> None:
+    from licserver.runtime import context
+    from licserver.services import webhooks as svc
+
     try:
         svc.update_endpoint(context(), webhook_id, {"enabled": enabled})
     except LicenseServerError as exc:

@@ -15,6 +15,9 @@ from urllib.parse import quote, urlencode
 
 from licserver.domain.errors import Forbidden
 
+# The shortest password a staff account may have.
+PASSWORD_MIN = 10
+
 SUPPORT = "support"
 ADMIN = "admin"
 ROLES: tuple[str, ...] = (SUPPORT, ADMIN)

@@ -191,7 +191,7 @@ def may_have(release: Candidate, holder: Holder) -> bool:
 def select_update(
     candidates: Iterable[Candidate],
     *,
-    current: Version,
+    current: Version | None,
     channel: str,
     platform: str | None,
     arch: str | None,
@@ -201,13 +201,17 @@ def select_update(
     with an artifact for the machine, that the licence may have and that
     ``current`` may update to directly (its ``min_version``). When the newest
     one needs a newer starting point, the machine is offered the newest it
-    can step to first."""
+    can step to first. ``current`` None (a feed that does not know the
+    machine's version): the newest it may have, ``min_version`` left to the
+    updater framework."""
     channels = visible_channels(channel)
     best: Offer | None = None
     for r in candidates:
-        if r.status != "published" or r.channel not in channels or not r.version > current:
+        if r.status != "published" or r.channel not in channels:
             continue
-        if r.min_version is not None and current < r.min_version:
+        if current is not None and not r.version > current:
+            continue
+        if current is not None and r.min_version is not None and current < r.min_version:
             continue
         if not may_have(r, holder):
             continue

@@ -33,12 +33,9 @@ fast paths are taken only for licences whose effective settings are plain
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -64,6 +61,7 @@ from licserver.domain.errors import (
 )
 from licserver.domain.ids import new_activation_id
 from licserver.domain.status import effective_status, usability_error
+from licserver.faults import fault
 from licserver.models import Activation, Customer, Event, License, Product, utcnow
 from licserver.models.base import UTCDateTime
 from licserver.models.policy import Policy, TrialUse
@@ -337,43 +335,6 @@ SELECT act.* FROM act JOIN upd ON upd.id = act.activation_row_id
         expires_at=UTCDateTime(), features=JSON(), policy_overrides=JSON(), policy_settings=JSON()
     )
 )
-
-
-# ---- TEST-ONLY fault point (tests/reliability, scripts/reliability.py) -----------
-# With LICSERVER_TESTING_FAULTS=1, LICSERVER_FAULT_POINT=before_commit|after_commit
-# kills this worker (SIGKILL) at that point of its LICSERVER_FAULT_NTH-th activation
-# (default 1); with LICSERVER_FAULT_MARKER=path, only the first worker to create
-# that file does (once per server, not once per respawned worker). Read once per
-# process; without LICSERVER_TESTING_FAULTS=1 it is a no-op.
-_fault_count = 0
-
-
-@cache
-def _fault_setting() -> tuple[str, int, str]:
-    if os.environ.get("LICSERVER_TESTING_FAULTS") != "1":
-        return "", 0, ""
-    env = os.environ
-    nth = int(env.get("LICSERVER_FAULT_NTH", "1"))
-    return env.get("LICSERVER_FAULT_POINT", ""), nth, env.get("LICSERVER_FAULT_MARKER", "")
-
-
-def _fault(point: str) -> None:
-    global _fault_count
-    wanted, nth, marker = _fault_setting()
-    if wanted != point:
-        return
-    _fault_count += 1
-    if _fault_count != nth:
-        return
-    if marker:
-        try:
-            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-# ---- end of the test-only fault point -------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -720,10 +681,10 @@ def _activate_pg(
     }
     params["chain_tail"] = _chain_tail(params, "activation.created", _PG_ACTIVATE_CHAIN)
     try:
-        _fault("before_commit")  # test-only; the statement commits on its own
+        fault("before_commit")  # test-only; the statement commits on its own
         lic = begin_autocommit(session).execute(_PG_ACTIVATE, params).first()
         if lic is not None:
-            _fault("after_commit")  # test-only
+            fault("after_commit")  # test-only
     except IntegrityError:
         lic = None  # this installation activated meanwhile: the full path re-activates it
     finally:
@@ -789,9 +750,9 @@ def _activate(
                 attempt, rows, client, token, now, request, final=True, event_data=event_data
             )
         assert written is not None
-        _fault("before_commit")  # test-only
+        fault("before_commit")  # test-only
         session.commit()
-        _fault("after_commit")  # test-only
+        fault("after_commit")  # test-only
     except _Refusal as refusal:
         _record_refusal(attempt, refusal)
         raise refusal.error from None

@@ -43,6 +43,41 @@ class BackupError(RuntimeError):
     """The backup was not made; the message says why and what to do."""
 
 
+class NotSQLite(BackupError):
+    """``licserver backup`` copies SQLite only: the pg_dump line that backs up
+    this (PostgreSQL) database instead."""
+
+    def __init__(self, pg_dump: str) -> None:
+        super().__init__("not a SQLite database")
+        self.pg_dump = pg_dump
+
+
+@dataclass(frozen=True)
+class BackupDone:
+    source: Path
+    dest: Path
+    size: int  # bytes
+
+
+def backup(ctx: Context, dest: Path) -> BackupDone:
+    """Copy this server's SQLite database to ``dest`` (which must not exist)
+    while it serves. Raises NotSQLite (with the pg_dump line) for PostgreSQL and
+    BackupError when no copy was made."""
+    engine = _engine(ctx.session)
+    if engine.dialect.name != "sqlite":
+        url = engine.url.render_as_string(hide_password=False)
+        raise NotSQLite(pg_dump_command(url, str(dest)))
+    source = sqlite_path(engine)
+    size = backup_sqlite(source, dest, ctx.settings.sqlite_busy_timeout_seconds)
+    return BackupDone(source, dest, size)
+
+
+def _engine(session: Session) -> Engine:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    return engine
+
+
 def pg_dump_command(database_url: str, path: str) -> str:
     """The pg_dump line that backs up this PostgreSQL database (password left out:
     give it with PGPASSWORD or ~/.pgpass)."""
@@ -102,6 +137,7 @@ def backup_sqlite(source: Path, dest: Path, busy_timeout_s: float = 10.0) -> int
 
 @dataclass
 class CheckReport:
+    database: str = ""  # its URL, password hidden
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -122,17 +158,14 @@ _COUNTED: tuple[tuple[str, type], ...] = (
 )
 
 
-def check(
-    ctx: Context,
-    keys_dir: Path,
-    passphrase: str,
-    box: Callable[[], Box],
-) -> CheckReport:
-    """Is this database complete and usable with these keys? Never writes."""
+def check(ctx: Context) -> CheckReport:
+    """Is this database complete and usable with this server's keys (the
+    keyring's folder and passphrase, the context's data box)? Never writes."""
     session = ctx.session
-    report = CheckReport()
+    report = CheckReport(_engine(session).url.render_as_string(hide_password=True))
+    keys_dir, passphrase = ctx.keyring.keys_dir, ctx.keyring.passphrase
     try:
-        _check(session, keys_dir, passphrase, box, report)
+        _check(session, keys_dir, passphrase, ctx.open_box, report)
     except SQLAlchemyError as exc:
         session.rollback()
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -147,8 +180,7 @@ def _check(
     box: Callable[[], Box],
     report: CheckReport,
 ) -> None:
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
+    engine = _engine(session)
     current, head = migrate.current(engine), migrate.head()
     if current is None:
         report.problems.append("no licserver schema in this database (run 'licserver init')")

@@ -1,4 +1,8 @@
-"""Customers and their portal users (invited by email to set a password)."""
+"""Customers and their portal users (invited by email to set a password).
+
+``create`` and ``add_user`` make the user and its invitation; ``create_invited``
+and ``add_invited_user`` also email it (after the commit: a message that cannot
+be handed over is reported, never undoes the change)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.domain.ids import new_customer_number
 from licserver.models import Customer, License, User, utcnow
+from licserver.services import notices
 from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
@@ -23,6 +28,7 @@ from licserver.services.pagination import Page, PageRequest, fetch
 class Invitation:
     user: User
     token: str  # secret; goes into the emailed link only
+    hours: int  # how long the link works
 
 
 def get(ctx: Context, number: str) -> Customer:
@@ -47,7 +53,7 @@ def _new_user(customer: Customer, email: str, name: str, role: str, ttl_hours: i
         invite_token_hash=token_hash(token),
         invite_expires_at=utcnow() + timedelta(hours=ttl_hours),
     )
-    return Invitation(user, token)
+    return Invitation(user, token, ttl_hours)
 
 
 def _new_number(session: Session) -> str:
@@ -117,10 +123,13 @@ def create(
     name: str,
     email: str,
     company_password: str | None,
-    invitation_ttl_hours: int,
+    invitation_ttl_hours: int | None = None,
 ) -> tuple[Customer, Invitation]:
-    """A customer and its first owner (the contact email), invited to set a password."""
+    """A customer and its first owner (the contact email), invited to set a
+    password (the link works ``invitation_ttl_hours``, by default the
+    settings' INVITATION_TTL_HOURS)."""
     session = ctx.session
+    hours = invitation_ttl_hours or ctx.settings.invitation_ttl_hours
     begin_write(session)  # SQLite: take the write lock before reading
     email = email.strip().lower()
     if _email_taken(session, email):
@@ -133,7 +142,7 @@ def create(
     )
     session.add(cust)
     session.flush()
-    invitation = _new_user(cust, email, name, "owner", invitation_ttl_hours)
+    invitation = _new_user(cust, email, name, "owner", hours)
     session.add(invitation.user)
     try:
         session.commit()
@@ -166,15 +175,16 @@ def add_user(
     name: str,
     role: str,
     licenses: list[str] | None,
-    invitation_ttl_hours: int,
+    invitation_ttl_hours: int | None = None,
 ) -> Invitation:
     session = ctx.session
+    hours = invitation_ttl_hours or ctx.settings.invitation_ttl_hours
     begin_write(session)  # SQLite: take the write lock before reading
     cust = get(ctx, number)
     email = email.strip().lower()
     if _email_taken(session, email):
         raise Conflict(f"A portal user with email '{email}' already exists.")
-    invitation = _new_user(cust, email, name, role, invitation_ttl_hours)
+    invitation = _new_user(cust, email, name, role, hours)
     if licenses:
         wanted = list(dict.fromkeys(licenses))
         rows = (
@@ -196,6 +206,38 @@ def add_user(
         session.rollback()
         raise Conflict(f"A portal user with email '{email}' already exists.") from None
     return invitation
+
+
+def send_invitation(ctx: Context, invitation: Invitation, company: str) -> bool:
+    """Email the invited user the link to set a password; False when the
+    message could not be handed over (the invitation stands)."""
+    user = invitation.user
+    return notices.invitation(
+        ctx.mailer,
+        to=user.email,
+        name=user.name,
+        role=user.role,
+        company=company,
+        token=invitation.token,
+        hours=invitation.hours,
+    )
+
+
+def create_invited(
+    ctx: Context, *, name: str, email: str, company_password: str | None
+) -> tuple[Customer, bool]:
+    """:func:`create`, then the owner's invitation emailed; whether it was sent."""
+    cust, invitation = create(ctx, name=name, email=email, company_password=company_password)
+    return cust, send_invitation(ctx, invitation, cust.name)
+
+
+def add_invited_user(
+    ctx: Context, number: str, *, email: str, name: str, role: str, licenses: list[str] | None
+) -> tuple[User, bool]:
+    """:func:`add_user`, then the invitation emailed; whether it was sent."""
+    invitation = add_user(ctx, number, email=email, name=name, role=role, licenses=licenses)
+    company = get(ctx, number).name
+    return invitation.user, send_invitation(ctx, invitation, company)
 
 
 def list_users(ctx: Context, number: str) -> list[User]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from licserver.models import Customer, License, Product, User, utcnow
 from licserver.services import Origin
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
+from licserver.services import orders as order_service
 from licserver.services import policies as policy_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
@@ -46,8 +48,9 @@ class Demo:
     fresh: bool  # made now (not found from an earlier run)
 
 
-def load(d: Context, origin: Origin, *, invitation_ttl_hours: int) -> Demo:
+def load(d: Context, origin: Origin) -> Demo:
     session = d.session
+    invitation_ttl_hours = d.settings.invitation_ttl_hours
     try:
         product = product_service.get(d, PRODUCT)
     except LicenseServerError:
@@ -122,3 +125,32 @@ def _users(d: Context, number: str, invitation_ttl_hours: int) -> None:
             user.invite_token_hash = None
             user.invite_expires_at = None
     session.commit()
+
+
+def add_orders(d: Context, number: str, license_id: str) -> None:
+    """Two orders of the demo customer ``number``, the first for licence
+    ``license_id`` (for a fresh demo: the portal's order history)."""
+    today = d.now().date()
+    order_service.create(
+        d,
+        customer=number,
+        number=f"DEMO-{number[2:]}-1",
+        date=today - timedelta(days=40),
+        amount=Decimal("1500.00"),
+        currency="EUR",
+        po_number="PO-4711",
+        items=[
+            order_service.ItemIn("Demo App, 5 seats, perpetual", Decimal("1250.00"), license_id),
+            order_service.ItemIn("Installation support", Decimal("250.00")),
+        ],
+    )
+    order_service.create(
+        d,
+        customer=number,
+        number=f"DEMO-{number[2:]}-2",
+        date=today,
+        amount=Decimal("390.00"),
+        currency="EUR",
+        po_number=None,
+        items=[order_service.ItemIn("Demo App, 2 seats, 30 days", Decimal("390.00"))],
+    )

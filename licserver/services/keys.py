@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from licserver import signing
@@ -63,6 +64,7 @@ class Keyring:
     _loaded_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _warned: str = ""
+    _offline: tuple[str, Ed25519PrivateKey] | None = None
 
     def load(self, session: Session) -> None:
         rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
@@ -132,6 +134,26 @@ class Keyring:
             raise RuntimeError("no active signing key: run 'licserver init'")
         return self._active
 
+    def answer_signer(self, session: Session) -> tuple[str, Ed25519PrivateKey]:
+        """The signer of answers (licserver.api.answers): the active key, or, while
+        the database cannot be read to refresh it, the one already loaded — a 503
+        for a database outage is signed too."""
+        try:
+            return self.signer(session)
+        except SQLAlchemyError:
+            session.rollback()
+            if self._active is not None:
+                return self._active
+            # never loaded (the database was down from the start): the newest key
+            # file, which the database names active unless a rotation failed half-way
+            if self._offline is None:
+                files = signing.private_key_files(self.keys_dir)
+                if not files:
+                    raise
+                kid = files[-1][0]
+                self._offline = kid, signing.read_private_key(self.keys_dir, kid, self.passphrase)
+            return self._offline
+
 
 def ensure_signing_key(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[str, bool]:
     """Make sure an active key exists, its private half on disk. Returns (kid, created).
@@ -173,6 +195,25 @@ def list_keys(ctx: Context) -> list[KeyInfo]:
     session = ctx.session
     rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
     return [KeyInfo(r.kid, r.public_key, r.status, r.created_at) for r in rows]
+
+
+def list_with_files(ctx: Context) -> list[tuple[KeyInfo, Path, bool]]:
+    """Every signing key, oldest first, with the path of its private key file in
+    this server's keys folder and whether that file is there."""
+    keys_dir = ctx.keyring.keys_dir
+    out = []
+    for info in list_keys(ctx):
+        path = keys_dir / f"{info.kid}.pem"
+        out.append((info, path, path.is_file()))
+    return out
+
+
+def rotate_in_keyring(ctx: Context) -> tuple[KeyInfo, list[str], Path]:
+    """:func:`rotate` in this server's keys folder, with its passphrase; also
+    returns the new private key file's path."""
+    keys_dir = ctx.keyring.keys_dir
+    info, retired = rotate(ctx, keys_dir, ctx.keyring.passphrase)
+    return info, retired, keys_dir / f"{info.kid}.pem"
 
 
 def rotate(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, list[str]]:

@@ -168,7 +168,7 @@ def reinvite(ctx: Context, principal: Principal, user_id: int, ttl_hours: int) -
         user.invite_token_hash = token_hash(token)
         user.invite_expires_at = utcnow() + timedelta(hours=ttl_hours)
         session.commit()
-        return Invitation(user, token)
+        return Invitation(user, token, ttl_hours)
     except BaseException:
         session.rollback()
         raise

@@ -18,6 +18,7 @@ from licserver.models.update import ReleaseArtifact, UpdateCheckCount
 from licserver.services import SYSTEM, Origin, events
 from licserver.services import releases as release_service
 from licserver.services.context import Context
+from licserver.services.file_signatures import sign_file
 from licserver.storage import Storage, StorageError
 
 _SYSTEM = Origin(SYSTEM)
@@ -80,6 +81,8 @@ def add_artifact(
             raise ValidationFailed(
                 {"sha256": [f"Does not match the file received (its SHA-256 is {got.sha256})."]}
             )
+        signed = sign_file(ctx, got.path, name)
+        session.rollback()
         key = f"{product_code}/{version}-{secrets.token_hex(4)}/{name}"
         try:
             storage.put(key, got.path)
@@ -92,6 +95,9 @@ def add_artifact(
             sha256=got.sha256,
             sha512_b64=got.sha512_b64,
             size=got.size,
+            ed_signature=signed.ed_signature,
+            minisign=signed.minisign,
+            signed_kid=signed.kid,
         )
         try:
             return _insert(ctx, product_code, version, art, row, origin)

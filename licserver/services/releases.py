@@ -38,6 +38,7 @@ from licserver.models.update import ReleaseArtifact
 from licserver.services import SYSTEM_ORIGIN, Origin, events, notices
 from licserver.services import products as product_service
 from licserver.services.context import Context
+from licserver.services.file_signatures import FileSignatures, sign_file
 from licserver.services.links import LinkExpired, holder_of, read_link, sign_link
 from licserver.services.pagination import Page, PageRequest, fetch
 
@@ -170,6 +171,7 @@ def add(
             origin,
             meta,
             None,
+            None,
         )
 
     assert upload is not None
@@ -202,6 +204,7 @@ def add(
                 origin,
                 meta,
                 tmp.sha512_b64,
+                sign_file(ctx, final, name),
             )
         except BaseException:
             final.unlink(missing_ok=True)
@@ -262,6 +265,7 @@ def _insert(
     origin: Origin,
     meta: ReleaseMeta,
     sha512_b64: str | None,
+    signed: FileSignatures | None,
 ) -> Release:
     session = ctx.session
     begin_write(session)
@@ -299,6 +303,9 @@ def _insert(
             sha256=sha256,
             sha512_b64=sha512_b64,
             size=size or 0,
+            ed_signature=signed.ed_signature if signed else None,
+            minisign=signed.minisign if signed else None,
+            signed_kid=signed.kid if signed else None,
         )
     )
     data = {"product": product_code, "version": version, "sha256": sha256, "channel": meta.channel}

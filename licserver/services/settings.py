@@ -52,6 +52,8 @@ class Settings:
     deactivation_budget: Budget | None
     webhooks: WebhookSettings
     mail: MailSettings
+    # How long SQLite waits for a writer's lock (the online backup too).
+    sqlite_busy_timeout_seconds: float = 10.0
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], instance_path: str) -> Settings:
@@ -71,4 +73,5 @@ class Settings:
             deactivation_budget=parse_budget(cfg["DEACTIVATION_BUDGET"]),
             webhooks=WebhookSettings.from_config(cfg),
             mail=MailSettings.from_config(cfg, instance_path),
+            sqlite_busy_timeout_seconds=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]) / 1000,
         )

@@ -27,7 +27,7 @@ from licserver.models.staff import StaffUser
 from licserver.services import SYSTEM_ORIGIN, Origin, events
 from licserver.services.context import Context
 
-PASSWORD_MIN = 10
+PASSWORD_MIN = rules.PASSWORD_MIN
 TOTP_PURPOSE = "staff_totp"
 PREFIX = "staff:"
 

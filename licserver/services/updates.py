@@ -76,11 +76,18 @@ def authenticate(session: Session, machine: Machine, now: datetime) -> Activatio
     """The live activation: 401 for an unknown one or a wrong token, 410 once
     deactivated, 403 for a suspended or revoked licence. An expired licence
     passes (maintained access decides what it gets)."""
-    act = session.scalars(
-        select(Activation).where(Activation.public_id == machine.activation_id)
-    ).first()
+    act = find_activation(session, machine.activation_id)
     if act is None or not tokens_equal(act.token_hash, machine.activation_token):
         raise invalid()
+    return live(act, now)
+
+
+def find_activation(session: Session, activation_id: str) -> Activation | None:
+    return session.scalars(select(Activation).where(Activation.public_id == activation_id)).first()
+
+
+def live(act: Activation, now: datetime) -> Activation:
+    """410 once deactivated, 403 for a suspended or revoked licence."""
     if act.deactivated_at is not None:
         raise Deactivated("This activation was deactivated.")
     lic = act.license
@@ -148,43 +155,60 @@ def _candidates(
 def check(ctx: Context, machine: Machine, ask: Ask, *, secret: str) -> Offer | None:
     """The update this machine may have, or None."""
     current = rules.parse_version(ask.current_version, "current_version")
-    rules.check_channel(ask.channel)
-    if ask.platform is not None and ask.platform not in rules.PLATFORMS:
-        raise ValidationFailed({"platform": [f"One of {', '.join(rules.PLATFORMS)}."]})
-    if ask.arch is not None and ask.arch not in rules.ARCHES:
-        raise ValidationFailed({"arch": [f"One of {', '.join(rules.ARCHES)}."]})
+    check_ask(ask.channel, ask.platform, ask.arch)
     now = ctx.now()
     session = ctx.session
     try:
         act = authenticate(session, machine, now)
-        lic = act.license
-        holder = rules.Holder(
-            usable=effective_status(lic.status, lic.expires_at, now) == "active",
-            expires_at=lic.expires_at,
-            features=frozenset(str(f) for f in licence_features(lic)),
-        )
-        candidates, _ = _candidates(
-            session, lic.product_id, rules.visible_channels(ask.channel), ask.platform
-        )
-        chosen = rules.select_update(
-            candidates,
-            current=current,
-            channel=ask.channel,
-            platform=ask.platform,
-            arch=ask.arch,
-            holder=holder,
-        )
+        chosen = choose(session, act, current, ask, now)
         if chosen is None:
             return None
-        release = session.get(Release, chosen.release.id)
-        art = session.get(ReleaseArtifact, chosen.artifact.id)
-        assert release is not None and art is not None
+        release, art = chosen
         offer = _offer(ctx, release, art, act, secret, now)
-        _count(session, release.id, ask.platform or "", now)
+        count_check(session, release.id, ask.platform or "", now)
         session.commit()
         return offer
     finally:
         session.rollback()
+
+
+def check_ask(channel: str, platform: str | None, arch: str | None) -> None:
+    rules.check_channel(channel)
+    if platform is not None and platform not in rules.PLATFORMS:
+        raise ValidationFailed({"platform": [f"One of {', '.join(rules.PLATFORMS)}."]})
+    if arch is not None and arch not in rules.ARCHES:
+        raise ValidationFailed({"arch": [f"One of {', '.join(rules.ARCHES)}."]})
+
+
+def choose(
+    session: Session, act: Activation, current: rules.Version | None, ask: Ask, now: datetime
+) -> tuple[Release, ReleaseArtifact] | None:
+    """The release and artifact this activation's licence may have (the rule
+    in the domain decides), or None. ``current`` None: a feed that does not
+    know the machine's version."""
+    lic = act.license
+    holder = rules.Holder(
+        usable=effective_status(lic.status, lic.expires_at, now) == "active",
+        expires_at=lic.expires_at,
+        features=frozenset(str(f) for f in licence_features(lic)),
+    )
+    candidates, _ = _candidates(
+        session, lic.product_id, rules.visible_channels(ask.channel), ask.platform
+    )
+    chosen = rules.select_update(
+        candidates,
+        current=current,
+        channel=ask.channel,
+        platform=ask.platform,
+        arch=ask.arch,
+        holder=holder,
+    )
+    if chosen is None:
+        return None
+    release = session.get(Release, chosen.release.id)
+    art = session.get(ReleaseArtifact, chosen.artifact.id)
+    assert release is not None and art is not None
+    return release, art
 
 
 def _offer(
@@ -207,8 +231,7 @@ def _offer(
         rel=int(release.released_at.timestamp()),
     )
     manifest = signing.encode(signing.UPDATE_MANIFEST_PREFIX, payload, kid, key)
-    seconds = max(MIN_LINK_SECONDS, ctx.settings.download_link_seconds)
-    link = links.sign_link(secret, art.id, act.public_id, now, seconds, links.UPDATE)
+    link = download_link(ctx, art, act, secret, now)
     return Offer(
         version=release.version,
         channel=release.channel,
@@ -223,7 +246,15 @@ def _offer(
     )
 
 
-def _count(session: Session, release_id: int, platform: str, now: datetime) -> None:
+def download_link(
+    ctx: Context, art: ReleaseArtifact, act: Activation, secret: str, now: datetime
+) -> str:
+    """The token of a download link for this activation and artifact."""
+    seconds = max(MIN_LINK_SECONDS, ctx.settings.download_link_seconds)
+    return links.sign_link(secret, art.id, act.public_id, now, seconds, links.UPDATE)
+
+
+def count_check(session: Session, release_id: int, platform: str, now: datetime) -> None:
     """One more check answered with this release, in one upsert."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(UpdateCheckCount).values(
@@ -259,13 +290,7 @@ def download(
     begin_write(session)
     try:
         act = session.scalars(select(Activation).where(Activation.public_id == activation_id)).one()
-        if act.deactivated_at is not None:
-            raise Deactivated("This activation was deactivated.")
-        status = effective_status(act.license.status, act.license.expires_at, now)
-        if status in ("suspended", "revoked"):
-            raise (LicenseSuspended if status == "suspended" else LicenseRevoked)(
-                f"The licence is {status}."
-            )
+        live(act, now)
         art = session.get(ReleaseArtifact, artifact_id)
         if art is None or art.release.status != "published":
             raise NotFound("This update is no longer offered. " + _AGAIN)

@@ -1,6 +1,6 @@
 """``python -m licserver.tools.layers``: the layering rules, checked on the source.
 
-The rules (docs/architecture.md):
+The rules (docs/architecture.md says why):
 
 - ``licserver.domain`` is plain Python: no Flask, no SQLAlchemy, nothing of
   the services, models or web layers.

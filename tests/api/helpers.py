@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask.testing import FlaskClient
 
 from licserver.signing import parse_certificate, public_key_from_b64
-from tests.conftest import AdminClient, IssuedLicense
+from tests.support.factory import AdminClient, IssuedLicense
 
 PROBLEM_KEYS = {"type", "title", "status", "code", "detail"}
 # The one answer for every way of having wrong credentials (no oracle).

@@ -9,7 +9,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.api.helpers import assert_problem
-from tests.conftest import AdminClient, Factory, IssuedLicense
+from tests.support.factory import AdminClient, Factory, IssuedLicense
 
 EVENT_FIELDS = {
     "id",

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.api.helpers import assert_problem
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 # One request per admin endpoint: (method, path template, body).
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from licserver.signing import parse_license_key
 from tests.api.helpers import assert_problem, events, public_keys
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 LICENSE_ID_RE = re.compile(r"^L-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 RFC3339_Z = "%Y-%m-%dT%H:%M:%SZ"

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.api.helpers import assert_problem
-from tests.conftest import AdminClient, Factory
 from tests.mail import SmtpServer, body_text, with_smtp
+from tests.support.factory import AdminClient, Factory
 
 PUBLIC_URL = "http://licserver.test"
 CUSTOMER_NUMBER_RE = re.compile(r"^C-[0-9A-Z]+$")

@@ -31,7 +31,7 @@ from tests.api.helpers import (
     events,
     license_view,
 )
-from tests.conftest import AdminClient, Factory, IssuedLicense
+from tests.support.factory import AdminClient, Factory, IssuedLicense
 
 COMPANY_PASSWORD = "Company-Secret-42"
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")

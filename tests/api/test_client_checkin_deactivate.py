@@ -25,7 +25,7 @@ from tests.api.helpers import (
     events,
     license_view,
 )
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

@@ -23,7 +23,7 @@ from tests.api.helpers import (
     license_view,
     validate,
 )
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 COMPANY_PASSWORD = "Company-Secret-42"
 CLIENT_POSTS = ["/api/v1/activations", "/api/v1/validate", "/api/v1/activations/A-X/checkin"]

@@ -30,7 +30,7 @@ from tests.api.helpers import (
     public_keys,
     validate,
 )
-from tests.conftest import AdminClient, Factory, IssuedLicense
+from tests.support.factory import AdminClient, Factory, IssuedLicense
 
 COMPANY_PASSWORD = "Company-Secret-42"
 

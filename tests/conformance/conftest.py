@@ -13,49 +13,22 @@ The kit has a database and servers of its own (it rotates the signing key):
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import test_database  # noqa: F401  (the kit's own instance)
-from tests.sdk.conftest import _sdk_servers, server, staff, start_server  # noqa: F401
+from tests.conformance.helpers import CI, ROOT, Driver
 
-ROOT = Path(__file__).resolve().parents[2]
-CI = os.environ.get("CI") == "true"
-DRIVER_TIMEOUT_S = 60
-
-
-@dataclass
-class Driver:
-    name: str
-    argv: list[str]
-
-    def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
-        """One driver run: the request in, the answer out (DRIVER.md)."""
-        proc = subprocess.run(
-            self.argv,
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            timeout=DRIVER_TIMEOUT_S,
-            cwd=ROOT,
-        )
-        if proc.returncode != 0:
-            pytest.fail(f"driver {self.name} exited {proc.returncode}:\n{proc.stderr}")
-        try:
-            answer: dict[str, Any] = json.loads(proc.stdout)
-        except ValueError:
-            pytest.fail(f"driver {self.name} wrote no JSON:\n{proc.stdout}\n{proc.stderr}")
-        return answer
+# Re-declared here, so they are this folder's own (see above).
+from tests.support.database import test_database  # noqa: F401
+from tests.support.sdk import _sdk_servers, server, staff, start_server  # noqa: F401
 
 
 def _unavailable(reason: str) -> None:
@@ -146,8 +119,14 @@ def stub_server() -> Iterator[Callable[..., Any]]:
 
     started: list[StubServer] = []
 
-    def start(status: int, headers: dict[str, str] | None = None, body: Any = None) -> StubServer:
-        s = StubServer(status, headers or {}, body)
+    def start(
+        status: int,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        signed: bool = True,
+        forge: str | None = None,
+    ) -> StubServer:
+        s = StubServer(status, headers or {}, body, signed=signed, forge=forge)
         started.append(s)
         return s
 

@@ -3,6 +3,7 @@ database), a losing proxy and canned failing servers."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -15,11 +16,11 @@ from flask import Flask
 from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import keys as key_service
-from tests.conformance.conftest import Driver
-from tests.conftest import Factory
+from tests.conformance.helpers import ROOT, Driver
 from tests.live import LiveServer
-from tests.sdk.conftest import activations, fetch_public_keys, ok
 from tests.sdk.proxy import LosingProxy
+from tests.support.factory import Factory
+from tests.support.sdk import activations, fetch_public_keys, ok
 
 pytestmark = pytest.mark.e2e
 
@@ -237,3 +238,42 @@ def test_key_rotation(
 # the canned servers refuse before any key matters
 KEYS = {"kit-k1": "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg"}
 LK = {"license_key": "LK1.e30.AAAA"}
+
+
+# ---- forged answers (API.md "Signed answers") -------------------------------
+
+
+def _kit_activation() -> dict[str, Any]:
+    """A real activation answer for the kit's installation: the certificate of
+    the kit's "valid" vector (kit-k1), so only the answer's signature can fail."""
+    kit = json.loads((ROOT / "client_sdk/conformance/vectors.json").read_text())
+    state = next(v for v in kit["vectors"] if v["name"] == "valid")["state"]
+    return {
+        "activation_id": state["activation_id"],
+        "license_id": "L-KIT-0001",
+        "installation_id": state["installation_id"],
+        "machine_name": "kit machine",
+        "activated_at": "2026-12-02T00:00:00Z",
+        "certificate": state["certificate"],
+        "activation_token": state["activation_token"],
+        "warnings": [],
+    }
+
+
+@pytest.mark.parametrize("forge", [None, "unsigned", "wrong", "replay", "flip"])
+def test_a_forged_activation_answer_is_certificate_invalid_and_nothing_stored(
+    driver: Driver,
+    kit_request: Req,
+    stub_server: Callable[..., Any],
+    tmp_path: Path,
+    forge: str | None,
+) -> None:
+    stub = stub_server(201, {}, _kit_activation(), signed=forge != "unsigned", forge=forge)
+    req = kit_request("activate", stub.url, KEYS, product="kit-product", args=LK, clock=1796200000)
+    answer = driver(req)
+    state = tmp_path / "state"
+    if forge is None:  # the control: the same answer, signed as the server signs
+        assert answer["ok"] and answer["status"]["code"] == "VALID", answer
+        return
+    assert not answer["ok"] and answer["error"]["code"] == "CERTIFICATE_INVALID", answer
+    assert not state.exists() or not any(p.is_file() for p in state.rglob("*"))

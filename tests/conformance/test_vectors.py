@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.conftest import ROOT, Driver
+from tests.conformance.helpers import ROOT, Driver
 
 DOC = json.loads((ROOT / "client_sdk/conformance/vectors.json").read_text())
 DEFAULTS = DOC["defaults"]

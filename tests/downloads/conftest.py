@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.portal.conftest import (  # noqa: F401  (fixtures)
-    browser,
-    make_account,
-    new_browser,
-    smtp,
-    staff,
-)
-from tests.staff.conftest import make_staff, new_console  # noqa: F401  (fixtures)
+from tests.support.portal import Staff
+
+
+@pytest.fixture
+def staff(portal_staff: Staff) -> Staff:
+    """Here ``staff`` is the admin API through the test client."""
+    return portal_staff
 
 
 @pytest.fixture

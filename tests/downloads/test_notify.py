@@ -14,9 +14,9 @@ from licserver.extensions import db
 from licserver.models import User, utcnow
 from licserver.runtime import context
 from licserver.services import notices
-from tests.conftest import Factory
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import AccountMaker
+from tests.support.factory import Factory
+from tests.support.portal import AccountMaker
 
 
 def _notify(app: Flask, now: datetime) -> str:

@@ -22,9 +22,9 @@ from licserver.models.release import Release
 from licserver.runtime import context
 from licserver.services import customers as customer_service
 from licserver.services import releases as svc
-from tests.conftest import Factory
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import (
+from tests.support.factory import Factory
+from tests.support.portal import (
     COMPANY_PASSWORD,
     AccountMaker,
     Browser,
@@ -74,7 +74,7 @@ def test_upload_publish_download_and_email_once(
     db.session.commit()
 
     r = _upload(staff, product, notes="Faster rendering.", sha256=SHA.upper())
-    assert r.status_code == 201, r.get_json()
+    assert r.status_code == 201, r.get_json()["errors"]
     body = r.get_json()
     assert body["sha256"] == SHA and body["size"] == len(PAYLOAD)
     assert body["filename"] == "Acme_CAD_setup_3.0.zip" and body["source"] == "file"
@@ -233,7 +233,7 @@ def test_url_release_redirects_and_admin_api_errors(
     base = f"/api/v1/products/{product}/releases"
     url = "https://downloads.example.com/acme/cad-3.1.msi?sig=1"
     r = staff.post(base, json={"version": "3.1", "url": url, "sha256": SHA, "size": 1234})
-    assert r.status_code == 201, r.get_json()
+    assert r.status_code == 201, r.get_json()["errors"]
     assert r.get_json()["source"] == "url" and r.get_json()["filename"] == "cad-3.1.msi"
     staff.post(f"{base}/3.1/publish")
     browser.login(acc.emails["owner"])
@@ -338,3 +338,24 @@ def test_release_email_pending_after_a_crash_goes_once_even_from_two_runs(
     assert len(smtp.wait_for(5)) == 5
     assert "release emails: 0" in app.test_cli_runner().invoke(args=["notify"]).output
     assert len(smtp.messages) == 5
+
+
+def test_release_notes_are_markdown_with_html_escaped(
+    releases_dir: Path, make_account: AccountMaker, staff: Staff, new_browser: BrowserMaker
+) -> None:
+    acc = make_account(activations=0)
+    product = acc.licenses[0].product
+    notes = (
+        "**Faster** rendering. See [the changelog](https://acme.example/changes). "
+        '<script>alert("pwned")</script> <img src=x onerror="alert(1)">'
+    )
+    r = _upload(staff, product, notes=notes)
+    assert r.status_code == 201, r.get_json()["errors"]
+    assert staff.post(f"/api/v1/products/{product}/releases/3.0.0/publish").status_code == 200
+    tech = new_browser()
+    tech.login(acc.emails["technical"])
+    html = tech.get("/portal/downloads").get_data(as_text=True)
+    assert "<strong>Faster</strong>" in html
+    assert '<a href="https://acme.example/changes">the changelog</a>' in html
+    assert "<script>alert" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in html

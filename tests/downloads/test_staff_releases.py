@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.mail import SmtpServer
-from tests.portal.conftest import AccountMaker
-from tests.staff.conftest import Console, StaffMaker
+from tests.support.console import Console, StaffMaker
+from tests.support.portal import AccountMaker
 
 DATA = b"\x7fELF acme viewer " * 10_000  # larger than MAX_CONTENT_LENGTH (64 KiB)
 

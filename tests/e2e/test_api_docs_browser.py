@@ -5,15 +5,14 @@ with no request leaving the server's origin and no CSP violation."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import LiveServer
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.live import LiveServer
+from tests.support.browser import CHROMIUM
 
 pytestmark = [
     pytest.mark.e2e,
@@ -24,25 +23,23 @@ pytestmark = [
 ]
 
 
-def test_swagger_ui_renders_under_our_csp(live_server: Callable[..., LiveServer]) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_swagger_ui_renders_under_our_csp(
+    live_server: Callable[..., LiveServer], chromium: Any
+) -> None:
     server = live_server(workers=1)
     origin = urlsplit(server.url).netloc
     requested: list[str] = []
     console: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20000)
-            page.on("request", lambda r: requested.append(r.url))
-            page.on("console", lambda m: console.append(m.text))
-            page.goto(f"{server.url}/api/docs")
-            page.wait_for_selector(".opblock-summary-path")
-            paths = page.locator(".opblock-summary-path").all_inner_texts()
-        finally:
-            browser.close()
+    page = chromium.new_page()
+    try:
+        page.set_default_timeout(20000)
+        page.on("request", lambda r: requested.append(r.url))
+        page.on("console", lambda m: console.append(m.text))
+        page.goto(f"{server.url}/api/docs")
+        page.wait_for_selector(".opblock-summary-path")
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+    finally:
+        page.close()
 
     assert any("/api/v1/activations" in text for text in paths)
     assert [u for u in requested if urlsplit(u).netloc not in (origin, "")] == []

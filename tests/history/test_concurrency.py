@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import Factory
-from tests.history.conftest import cli, sql
+from tests.history.helpers import cli, sql
 from tests.live import LiveServer
+from tests.support.factory import Factory
 
 pytestmark = pytest.mark.e2e
 

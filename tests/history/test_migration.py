@@ -20,8 +20,8 @@ from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
 from licserver.services import products as product_service
 from licserver.services.keys import ensure_signing_key
-from tests.conftest import BACKEND, _create_pg_database, _drop_pg_database
-from tests.history.conftest import cli
+from tests.history.helpers import cli
+from tests.support.database import BACKEND, create_pg_database, drop_pg_database
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def own_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     monkeypatch.setenv("LICSERVER_INSTANCE_DIR", str(tmp_path / "instance"))
     pg_name = None
     if BACKEND == "postgresql":
-        pg_name, url = _create_pg_database()
+        pg_name, url = create_pg_database()
     else:
         url = f"sqlite:///{tmp_path / 'history.db'}"
     app = create_app(
@@ -52,7 +52,7 @@ def own_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
             db.engine.dispose()
     finally:
         if pg_name:
-            _drop_pg_database(pg_name)
+            drop_pg_database(pg_name)
 
 
 def _chains() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:

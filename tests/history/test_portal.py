@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.history.conftest import event_ids, sql
-from tests.portal.conftest import AccountMaker, Browser, text_of
+from tests.history.helpers import event_ids, sql
+from tests.support.portal import AccountMaker, Browser, text_of
 
 
 def test_the_licence_page_shows_history_verified_then_where_the_check_fails(

@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 
 from licserver.domain import history as chain
 from licserver.extensions import db
-from tests import conftest
-from tests.conftest import AdminClient, Factory, IssuedLicense
-from tests.history.conftest import cli, event_ids, sql
+from tests.history.helpers import cli, event_ids, sql
+from tests.support.database import TestDatabase
+from tests.support.factory import AdminClient, Factory, IssuedLicense
 
 KINDS = [
     "license.created",
@@ -120,7 +120,7 @@ def test_an_edited_reason_is_named_with_its_licence_and_event(
     client: FlaskClient,
     admin: AdminClient,
     factory: Factory,
-    test_database: conftest.TestDatabase,
+    test_database: TestDatabase,
 ) -> None:
     lic = _write_history(client, admin, factory)
     refused = event_ids(lic.id)[KINDS.index("activation.refused")]

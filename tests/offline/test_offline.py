@@ -17,11 +17,11 @@ from licclient import CertificateInvalid, LicenseClient
 from licclient import __main__ as cli
 from licclient import _offline as offline_format
 
-from tests.conftest import AdminClient, Factory
 from tests.live import LiveServer
-from tests.offline.conftest import TEXTAREA_RE, Machine, download, issue, redeem
-from tests.portal.conftest import AccountMaker, Browser
-from tests.staff.conftest import Console, StaffMaker
+from tests.offline.helpers import TEXTAREA_RE, Machine, download, issue, redeem
+from tests.support.console import Console, StaffMaker
+from tests.support.factory import AdminClient, Factory
+from tests.support.portal import AccountMaker, Browser
 
 pytestmark = pytest.mark.e2e
 

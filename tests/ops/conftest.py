@@ -9,109 +9,14 @@ a real gunicorn on it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 
-from licserver import create_app
 from licserver.extensions import db
-from tests.conftest import BACKEND, TestDatabase, _create_pg_database, _drop_pg_database
-from tests.live import LiveServer
-from tests.support import CHEAP_PASSWORD_HASH
-
-BIN = Path(sys.executable).parent
-
-
-@dataclass
-class CliResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@dataclass
-class Installation:
-    url: str
-    keys_dir: Path
-    instance_dir: Path
-    workdir: Path
-    servers: list[LiveServer] = field(default_factory=list)
-    _app: Flask | None = None
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("LICSERVER_", "FLASK_", "PROMETHEUS_"))
-        }
-        env.update(
-            LICSERVER_DATABASE_URL=self.url,
-            LICSERVER_KEYS_DIR=str(self.keys_dir),
-            LICSERVER_INSTANCE_DIR=str(self.instance_dir),
-            LICSERVER_SECRET_KEY="ops-test",
-            **CHEAP_PASSWORD_HASH,
-        )
-        env.update(extra)
-        return env
-
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        """``licserver ARGS`` as an administrator runs it, in a process of its own."""
-        return subprocess.run(
-            [str(BIN / "licserver"), *args],
-            env=self.env(**env),
-            cwd=self.workdir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    def cli(self, *args: str, **config: Any) -> CliResult:
-        """``licserver ARGS`` in this process (the same click commands, without the
-        interpreter's start-up); ``config`` runs it with other settings."""
-        app = self.app(**config) if config else self._cli_app()
-        with app.app_context():
-            try:
-                result = app.test_cli_runner().invoke(args=list(args))
-            finally:
-                db.session.remove()
-                db.engine.dispose()
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return CliResult(result.exit_code, result.stdout, result.stderr)
-
-    def ok(self, *args: str, **config: Any) -> str:
-        done = self.cli(*args, **config)
-        assert done.returncode == 0, f"{args}: rc={done.returncode}\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def _cli_app(self) -> Flask:
-        if self._app is None:
-            self._app = self.app()
-        return self._app
-
-    def app(self, **config: Any) -> Flask:
-        return create_app(
-            {
-                "DATABASE_URL": self.url,
-                "KEYS_DIR": str(self.keys_dir),
-                "SECRET_KEY": "ops-test",
-                "RATE_LIMITS": "off",
-                "PUBLIC_URL": "http://licserver.test",
-                **config,
-            }
-        )
-
-    def server(self, workers: int = 2, **env: str) -> LiveServer:
-        s = LiveServer(TestDatabase(self.url, self.keys_dir, self.workdir), workers, env=env)
-        self.servers.append(s)
-        return s
+from tests.ops.helpers import Installation, OpsServer
+from tests.support.database import BACKEND, TestDatabase, create_pg_database, drop_pg_database
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +31,7 @@ def ops(
     workdir.mkdir()
     pg_name = None
     if BACKEND == "postgresql":
-        pg_name, url = _create_pg_database()
+        pg_name, url = create_pg_database()
     else:
         url = f"sqlite:///{root / 'ops.db'}"
     inst = Installation(url, root / "keys", root / "instance", workdir)
@@ -137,18 +42,7 @@ def ops(
         for s in inst.servers:
             s.stop()
         if pg_name:
-            _drop_pg_database(pg_name)
-
-
-@dataclass
-class OpsServer:
-    server: LiveServer
-    prometheus_dir: Path
-    refresh_seconds: float
-
-    @property
-    def url(self) -> str:
-        return self.server.url
+            drop_pg_database(pg_name)
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,8 @@ import pytest
 from flask import Flask
 
 from licserver.crypto import b64u
-from tests.conftest import BACKEND
-from tests.ops.conftest import Installation, OpsServer
-from tests.ops.helpers import issue_licence
+from tests.ops.helpers import Installation, OpsServer, issue_licence
+from tests.support.database import BACKEND
 
 sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="licserver backup copies SQLite")
 

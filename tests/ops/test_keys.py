@@ -18,8 +18,14 @@ from licserver import signing
 from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import keys as key_service
-from tests.ops.conftest import Installation, OpsServer
-from tests.ops.helpers import admin_token, issue_licence, kid_of, published_keys
+from tests.ops.helpers import (
+    Installation,
+    OpsServer,
+    admin_token,
+    issue_licence,
+    kid_of,
+    published_keys,
+)
 
 
 def _listed(out: str) -> dict[str, str]:

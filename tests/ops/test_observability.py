@@ -17,9 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from licserver import create_app
 from licserver.config import ConfigError
-from tests.conftest import AdminClient, Factory
-from tests.ops.conftest import OpsServer
-from tests.ops.helpers import issue_licence
+from tests.ops.helpers import OpsServer, issue_licence
+from tests.support.factory import AdminClient, Factory
 
 Metrics = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

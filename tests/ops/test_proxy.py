@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 PROXY = "10.0.0.5"
 

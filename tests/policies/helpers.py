@@ -13,7 +13,7 @@ from licserver.domain import policy as rules
 from licserver.extensions import db
 from licserver.models import Activation, License, Product
 from licserver.models.policy import Policy
-from tests.conftest import Factory, IssuedLicense
+from tests.support.factory import Factory, IssuedLicense
 
 
 def make_policy(product: str, name: str | None = None, **settings: Any) -> str:

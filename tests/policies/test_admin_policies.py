@@ -15,7 +15,7 @@ from licserver.models import Activation
 from licserver.runtime import context
 from licserver.services import tokens
 from tests.api.helpers import activated, assert_problem, events, license_view
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 
 def _policy(admin: AdminClient, product: str, name: str, **settings: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from licserver.extensions import db
 from licserver.models import Activation
 from licserver.models.policy import Policy
 from tests.api.helpers import activated, events
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 
 def _run(app: Flask, *args: str) -> Result:

@@ -27,7 +27,6 @@ from tests.api.helpers import (
     license_view,
     validate,
 )
-from tests.conftest import AdminClient, Factory, IssuedLicense
 from tests.policies.helpers import (
     ago,
     assign,
@@ -40,6 +39,7 @@ from tests.policies.helpers import (
     set_activation,
     set_licence,
 )
+from tests.support.factory import AdminClient, Factory, IssuedLicense
 
 EXTRAS = {"model", "lease", "hb", "acc", "warn", "site"}
 

@@ -32,8 +32,7 @@ from tests.api.helpers import (
     events,
     license_view,
 )
-from tests.conftest import AdminClient, Factory
-from tests.history.conftest import cli, sql
+from tests.history.helpers import cli, sql
 from tests.live import LiveServer
 from tests.policies.helpers import (
     ago,
@@ -42,6 +41,7 @@ from tests.policies.helpers import (
     row,
     set_activation,
 )
+from tests.support.factory import AdminClient, Factory
 
 DAY = 86400
 

@@ -7,7 +7,7 @@ import re
 from email.message import EmailMessage
 
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import (
+from tests.support.portal import (
     PASSWORD,
     AccountMaker,
     Browser,

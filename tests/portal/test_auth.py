@@ -13,7 +13,7 @@ from licserver import create_app
 from licserver.extensions import db
 from licserver.models import Customer
 from licserver.runtime import context
-from tests.portal.conftest import (
+from tests.support.portal import (
     COMPANY_PASSWORD,
     PASSWORD,
     AccountMaker,

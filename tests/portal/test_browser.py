@@ -20,8 +20,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.live import LiveServer
-from tests.portal.conftest import COMPANY_PASSWORD, PASSWORD, AccountMaker, activate
 from tests.support.browser import CHROMIUM, new_page
+from tests.support.portal import COMPANY_PASSWORD, PASSWORD, AccountMaker, activate
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 

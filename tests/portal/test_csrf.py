@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portal.conftest import AccountMaker, Browser, BrowserMaker, Staff, text_of
+from tests.support.portal import AccountMaker, Browser, BrowserMaker, Staff, text_of
 
 pytestmark = pytest.mark.usefixtures("app")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from licserver.domain import portal as rules
-from tests.portal.conftest import Browser
 from tests.support.cli import Instance
+from tests.support.portal import Browser
 
 
 def test_demo_users_log_in_and_see_what_their_roles_allow(instance: Instance) -> None:  # noqa: F811

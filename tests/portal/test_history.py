@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 
 from licserver.models import utcnow
-from tests.portal.conftest import Account, AccountMaker, Browser, activate, text_of
+from tests.support.portal import Account, AccountMaker, Browser, activate, text_of
 
 
 def _rows(page: str) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from licserver.runtime import context
 from licserver.services import orders as order_service
-from tests.portal.conftest import Account, AccountMaker, Browser, Staff, text_of
+from tests.support.portal import Account, AccountMaker, Browser, Staff, text_of
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 
 from licserver.models import utcnow
-from tests.conftest import Factory
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import (
+from tests.support.factory import Factory
+from tests.support.portal import (
     AccountMaker,
     Browser,
     BrowserMaker,

@@ -24,7 +24,7 @@ from licserver.models import Customer, Event, User
 from licserver.runtime import context
 from licserver.services import customers as customer_service
 from licserver.services import orders as order_service
-from tests.portal.conftest import (
+from tests.support.portal import (
     COMPANY_PASSWORD,
     PASSWORD,
     ROLES,

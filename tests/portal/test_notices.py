@@ -12,9 +12,9 @@ from licserver.extensions import db
 from licserver.models import User, utcnow
 from licserver.runtime import context
 from licserver.services import notices
-from tests.conftest import Factory
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import AccountMaker, Staff
+from tests.support.factory import Factory
+from tests.support.portal import AccountMaker, Staff
 
 
 def test_expiry_reminders_once_per_threshold(

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from licserver.runtime import context
 from licserver.services import tokens as token_service
-from tests.portal.conftest import Account, AccountMaker, Browser, Staff, text_of
+from tests.support.portal import Account, AccountMaker, Browser, Staff, text_of
 
 
 def _order(acc: Account, **over: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from licserver.extensions import db
 from licserver.models import User, utcnow
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import (
+from tests.support.portal import (
     PASSWORD,
     AccountMaker,
     Browser,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import (
+from tests.support.portal import (
     AccountMaker,
     Browser,
     BrowserMaker,

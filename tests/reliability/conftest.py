@@ -8,7 +8,6 @@ The scenarios themselves live in ``tests/reliability/harness.py``, shared with
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Iterator
 
@@ -17,12 +16,9 @@ import redis
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from tests.conftest import BACKEND, TestDatabase
 from tests.live import LiveServer
-from tests.portal.conftest import make_account  # noqa: F401  (a fixture, for hostile names)
-from tests.reliability.harness import engine_for
-
-REDIS_URL = os.environ.get("LICSERVER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.reliability.harness import REDIS_URL, engine_for
+from tests.support.database import BACKEND, TestDatabase
 
 
 @pytest.fixture(scope="session")

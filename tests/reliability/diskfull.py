@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 
 from licserver.runtime import context
-from tests.conftest import Factory, TestDatabase
 from tests.live import LiveServer
+from tests.support.database import TestDatabase
+from tests.support.factory import Factory
 
 FSIZE_CONFIG = Path(__file__).with_name("gunicorn_fsize.py")
 

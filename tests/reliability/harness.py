@@ -9,6 +9,7 @@ come from a separate database connection.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -336,3 +337,6 @@ def sdks_through_losses(
             results = list(pool.map(one, range(clients)))
     live, used = seat_counts(engine, license_id)
     return LossyRun(clients, sum(results), failures, 0, 0, clients, live, used)
+
+
+REDIS_URL = os.environ.get("LICSERVER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -16,9 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from tests.conftest import BACKEND, Factory
 from tests.live import LiveServer
-from tests.portal.conftest import csrf_of
 from tests.reliability.harness import (
     activate_through_a_kill,
     public_keys,
@@ -26,6 +24,9 @@ from tests.reliability.harness import (
     seat_counts,
 )
 from tests.reliability.proxy import RandomLosingProxy
+from tests.support.database import BACKEND
+from tests.support.factory import Factory
+from tests.support.portal import csrf_of
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,14 +17,11 @@ import httpx
 import pytest
 from flask import Flask
 
-from tests import conftest
 from tests.live import LiveServer
-from tests.portal.conftest import PASSWORD, AccountMaker
+from tests.support.database import TestDatabase
+from tests.support.portal import PASSWORD, AccountMaker
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAS_CHROMIUM = os.path.exists(CHROMIUM) or os.environ.get("CI") == "true"
 
 HOSTILE = {
     "html": "<script>window.__pwned=1;alert(1)</script><img src=x onerror=alert(2)>",
@@ -54,7 +49,7 @@ REFUSED = {
 
 
 @pytest.fixture(scope="module")
-def _logged_server(test_database: conftest.TestDatabase) -> Iterator[LiveServer]:
+def _logged_server(test_database: TestDatabase) -> Iterator[LiveServer]:
     server = LiveServer(test_database, 2, env={"LICSERVER_LOG_FORMAT": "json"})
     yield server
     server.stop()
@@ -169,23 +164,6 @@ def test_one_log_line_per_request_whatever_the_names(
     assert all(r["status"] == 201 for r in access)
     # the names never reach the log, so they cannot forge lines in it
     assert not any(HOSTILE["html"] in line or "DROP TABLE" in line for line in lines)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not HAS_CHROMIUM:
-        pytest.skip("chromium is not installed (apt-get install chromium); CI runs these")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-sync"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_portal_shows_hostile_names_as_text_and_exports_safe_csv(

@@ -7,10 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.reliability.conftest import REDIS_URL
-from tests.reliability.harness import churn, same_installation, seat_race, shared_rate_limit
+from tests.reliability.harness import (
+    REDIS_URL,
+    churn,
+    same_installation,
+    seat_race,
+    shared_rate_limit,
+)
+from tests.support.factory import Factory
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Factory
 from tests.live import LiveServer
+from tests.support.factory import Factory
 
 pytestmark = pytest.mark.e2e
 

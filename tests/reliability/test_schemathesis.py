@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests import conftest
 from tests.live import LiveServer
 from tests.reliability.fuzz import GUNICORN_NO_LINE_LIMIT, run_schemathesis
+from tests.support.database import TestDatabase
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def _fuzz_server(test_database: conftest.TestDatabase) -> Iterator[LiveServer]:
+def _fuzz_server(test_database: TestDatabase) -> Iterator[LiveServer]:
     server = LiveServer(test_database, 2, env=GUNICORN_NO_LINE_LIMIT)
     yield server
     server.stop()

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import license_view
+from tests.support.factory import Factory
+from tests.support.sdk import license_view
 
 pytestmark = pytest.mark.e2e
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from licclient import (
+    CertificateInvalid,
     Deactivated,
     DeactivationLimitReached,
     InvalidCredentials,
@@ -33,9 +34,9 @@ from licclient._http import parse_retry_after
 from licclient.errors import error_for
 
 from licserver.domain import errors as server_errors
-from tests.conftest import Factory, IssuedLicense
 from tests.live import LiveServer
-from tests.sdk.conftest import fetch_public_keys, license_view, ok
+from tests.support.factory import Factory, IssuedLicense
+from tests.support.sdk import fetch_public_keys, license_view, ok
 
 pytestmark = pytest.mark.e2e
 
@@ -257,13 +258,14 @@ def test_an_answer_that_is_not_the_licence_servers(
     client = sdk(lic.product, server_url=f"{server.url}/wrong/prefix", retries=3)
     caplog.set_level(logging.INFO, logger="licclient")
 
-    with pytest.raises(LicenseError) as caught:
+    with pytest.raises(CertificateInvalid) as caught:
         client.activate(license_key=lic.key)
 
-    assert type(caught.value) is LicenseError
-    assert caught.value.status == 404 and caught.value.code is None
-    assert "404" in caught.value.detail
+    # an unsigned answer (API.md "Signed answers"): not the licence server's word
+    assert caught.value.status == 404 and caught.value.code == "CERTIFICATE_INVALID"
+    assert "404" in caught.value.detail and "server URL" in caught.value.detail
     assert not retry_records(caplog)
+    assert client.status().code == "NOT_ACTIVATED"
 
 
 def test_parse_retry_after() -> None:

@@ -29,9 +29,9 @@ from licclient import (
     ServerUnavailable,
 )
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import Clock, license_view, ok
+from tests.support.factory import Factory
+from tests.support.sdk import Clock, license_view, ok
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ from licclient._fingerprint import (
     machine_identity,
 )
 
-from tests.conftest import Factory
-from tests.sdk.conftest import ok
+from tests.support.factory import Factory
+from tests.support.sdk import ok
 
 Sdk = Callable[..., LicenseClient]
 _RAW = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)

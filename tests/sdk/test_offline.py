@@ -24,9 +24,9 @@ from licclient import (
     ServerUnavailable,
 )
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import Clock, event_kinds, fetch_public_keys, ok
+from tests.support.factory import Factory
+from tests.support.sdk import Clock, event_kinds, fetch_public_keys, ok
 
 pytestmark = pytest.mark.e2e
 

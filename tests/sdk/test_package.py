@@ -53,6 +53,7 @@ def test_the_public_names() -> None:
     assert set(licclient.__all__) == {
         "LicenseClient",
         "Status",
+        "Update",
         "LicenseError",
         "InvalidCredentials",
         "SeatLimitReached",

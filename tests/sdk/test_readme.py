@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import license_view
+from tests.support.factory import Factory
+from tests.support.sdk import license_view
 
 pytestmark = pytest.mark.e2e
 

@@ -4,57 +4,27 @@ driver ``lc_driver`` (client_sdk/conformance/DRIVER.md).
 The library is built once per run with CMake into ``build/sdk-c``. Without the
 toolchain (cmake, a C compiler, pkg-config, the -dev packages) the tests skip
 with the reason, except under ``CI=true``, where a missing toolchain fails.
-The shared gunicorn and the staff fixtures come from tests/sdk/conftest.py.
+The shared gunicorn and the staff fixtures come from tests/support/sdk.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.live import LiveServer
-from tests.sdk import conftest as sdk_fixtures
-
-# The Python SDK's fixtures, shared: one gunicorn per run, its keys, staff.
-_sdk_servers = sdk_fixtures._sdk_servers
-server = sdk_fixtures.server
-public_keys = sdk_fixtures.public_keys
-staff = sdk_fixtures.staff
-start_server = sdk_fixtures.start_server
-
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "client_sdk" / "c"
-BUILD = ROOT / "build" / "sdk-c"
-DRIVER = BUILD / "lc_driver"
-TOOLS = ("cmake", "pkg-config", "cc")
-PACKAGES = ("libcurl", "libsodium", "libcjson")
-
-
-def missing_toolchain() -> str | None:
-    """Why the C SDK cannot be built here, or None."""
-    absent = [t for t in TOOLS if shutil.which(t) is None]
-    if absent:
-        return "missing " + ", ".join(absent)
-    for pkg in PACKAGES:
-        if subprocess.run(["pkg-config", "--exists", pkg], check=False).returncode != 0:
-            return f"pkg-config finds no {pkg} (apt-get install {pkg}-dev)"
-    return None
-
-
-def toolchain_or_skip(reason: str | None) -> None:
-    if reason is None:
-        return
-    message = f"C SDK tests skipped: {reason} (make test-sdk-c installs it as root)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message.replace("skipped", "cannot run under CI=true"), pytrace=False)
-    pytest.skip(message)
+from tests.sdk_c.helpers import (
+    BUILD,
+    SOURCE,
+    Drive,
+    missing_toolchain,
+    toolchain_or_skip,
+)
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +46,6 @@ def c_build() -> Path:
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
     return BUILD
-
-
-Drive = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import activations
-from tests.sdk_c.conftest import SOURCE, toolchain_or_skip
+from tests.sdk_c.helpers import SOURCE, toolchain_or_skip
+from tests.support.factory import Factory
+from tests.support.sdk import activations
 
 pytestmark = pytest.mark.e2e
 

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from licclient import _fingerprint
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import activations, fetch_public_keys, license_view, ok
-from tests.sdk_c.conftest import Drive
+from tests.sdk_c.helpers import Drive
+from tests.support.factory import Factory
+from tests.support.sdk import activations, fetch_public_keys, license_view, ok
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.sdk_c.conftest import SOURCE
+from tests.sdk_c.helpers import SOURCE
 
 
 def test_the_readme_example_compiles(c_build: Path, tmp_path: Path) -> None:

@@ -6,21 +6,14 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.conftest import TestDatabase
 from tests.live import LiveServer
-from tests.portal.conftest import (  # noqa: F401  (fixtures)
-    browser,
-    make_account,
-    new_browser,
-    smtp,
-)
-from tests.sdk.conftest import _sdk_servers  # noqa: F401  (fixture: servers stopped at the end)
+from tests.support.database import TestDatabase
 
 
 @pytest.fixture
 def live(
     app: Flask,
-    _sdk_servers: dict[str, LiveServer],  # noqa: F811  (the fixture imported above)
+    _sdk_servers: dict[str, LiveServer],
     test_database: TestDatabase,
 ) -> LiveServer:
     """A gunicorn shared by this folder's tests, on freshly emptied tables: its

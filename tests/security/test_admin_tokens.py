@@ -17,8 +17,8 @@ from licserver.extensions import db
 from licserver.models import AdminToken
 from licserver.runtime import context
 from licserver.services import tokens as token_service
-from tests.conftest import Factory
 from tests.live import LiveServer
+from tests.support.factory import Factory
 
 
 def _token(scope: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from licserver.extensions import db
 from licserver.models import Event
 from tests.api.helpers import by_company, by_key, by_password, checkin, validate
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 LIMIT = 5
 PROXY_SEEN = "203.0.113.7"  # the address our one trusted proxy appends

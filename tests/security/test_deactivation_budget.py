@@ -14,8 +14,8 @@ from sqlalchemy import select
 from licserver.extensions import db
 from licserver.models import Event
 from tests.api.helpers import activated, by_key, checkin, deactivate
-from tests.conftest import AdminClient, Factory, IssuedLicense
-from tests.portal.conftest import AccountMaker, Browser, text_of
+from tests.support.factory import AdminClient, Factory, IssuedLicense
+from tests.support.portal import AccountMaker, Browser, text_of
 
 WINDOW = timedelta(days=30)
 

@@ -13,8 +13,8 @@ from werkzeug.test import TestResponse
 from licserver import create_app
 from licserver.extensions import db
 from tests.api.helpers import activate, by_key
-from tests.conftest import AdminClient, Factory
-from tests.portal.conftest import AccountMaker, Browser
+from tests.support.factory import AdminClient, Factory
+from tests.support.portal import AccountMaker, Browser
 
 
 def assert_general(r: TestResponse) -> None:

@@ -22,7 +22,7 @@ from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.api.helpers import activated, by_company, by_key
-from tests.conftest import AdminClient, Factory
+from tests.support.factory import AdminClient, Factory
 
 # What differs between any two answers: the request's id and the clock.
 VOLATILE_HEADERS = {"x-request-id", "date"}

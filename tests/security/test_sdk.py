@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from licclient import DeactivationLimitReached, LicenseClient, LicenseError
 
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import fetch_public_keys
+from tests.support.factory import Factory
+from tests.support.sdk import fetch_public_keys
 
 
 def test_the_sdk_raises_deactivation_limit_reached_and_keeps_the_activation(

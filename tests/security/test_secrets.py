@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 from licserver.extensions import db
 from licserver.models import Event
 from tests.mail import SmtpServer, body_text
-from tests.portal.conftest import Browser, link_in, mails_to, path_of
+from tests.support.portal import Browser, link_in, mails_to, path_of
 
 # aiosmtpd (tests/mail.py) logs the mail it receives at DEBUG.
 TEST_SMTP_LOGGERS = ("mail.log", "asyncio")

@@ -3,13 +3,7 @@ after a password change, no longer logs anyone in."""
 
 from __future__ import annotations
 
-from tests.portal.conftest import (
-    COMPANY_PASSWORD,
-    PASSWORD,
-    AccountMaker,
-    Browser,
-    BrowserMaker,
-)
+from tests.support.portal import COMPANY_PASSWORD, PASSWORD, AccountMaker, Browser, BrowserMaker
 
 DOMAIN = "portal.test"
 COOKIE = "licserver_portal"

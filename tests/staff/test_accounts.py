@@ -15,7 +15,7 @@ from sqlalchemy import select
 from licserver.extensions import db
 from licserver.models import Event
 from licserver.runtime import context
-from tests.staff.conftest import PASSWORD, Console, StaffMaker
+from tests.support.console import PASSWORD, Console, StaffMaker
 
 
 def _events(kind: str) -> list[Event]:

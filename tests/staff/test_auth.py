@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 
 from licserver.domain import staff as rules
-from tests.portal.conftest import AccountMaker, Browser
-from tests.staff.conftest import PASSWORD, Console, StaffMaker
+from tests.support.console import PASSWORD, Console, StaffMaker
+from tests.support.portal import AccountMaker, Browser
 
 
 def test_not_logged_in_goes_to_the_login_page(console: Console) -> None:

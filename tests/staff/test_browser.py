@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from tests.live import LiveServer
-from tests.portal.conftest import AccountMaker
-from tests.staff.conftest import PASSWORD, StaffMaker
 from tests.support.browser import CHROMIUM, new_page
+from tests.support.console import PASSWORD, StaffMaker
+from tests.support.portal import AccountMaker
 
 pytestmark = [
     pytest.mark.e2e,

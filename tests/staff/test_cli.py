@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask
 
 from licserver.extensions import db
-from tests.staff.conftest import Console
 from tests.support.cli import Instance
+from tests.support.console import Console
 
 
 def _run(app: Flask, *args: str, input: str | None = None) -> Any:

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from licserver.extensions import db
 from licserver.models import Event
-from tests.conftest import Factory
-from tests.portal.conftest import AccountMaker
-from tests.staff.conftest import Console
+from tests.support.console import Console
+from tests.support.factory import Factory
+from tests.support.portal import AccountMaker
 
 
 def _events(kind: str) -> list[Event]:

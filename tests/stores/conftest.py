@@ -8,68 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AdminClient, Factory
-from tests.mail import SmtpServer, smtp_server, with_smtp  # noqa: F401
 from tests.stores import fixtures as f
-
-SECRET = "whsec_store_test_0123456789"
-ITEMS = {
-    "stripe": "price_ruler_pro",
-    "paddle": "pri_01hruler",
-    "fastspring": "ruler-pro",
-    "generic": "ruler-pro",
-}
-
-
-@pytest.fixture
-def smtp(app_config: dict[str, Any], smtp_server: SmtpServer) -> SmtpServer:  # noqa: F811
-    with_smtp(app_config, smtp_server)
-    return smtp_server
+from tests.stores.helpers import SECRET
+from tests.support.factory import Factory
 
 
 @pytest.fixture
 def product(factory: Factory) -> str:
     return factory.product("ruler", name="Ruler")
-
-
-def make_integration(admin: AdminClient, provider: str, **extra: Any) -> dict[str, Any]:
-    resp = admin.post(
-        "/api/v1/integrations",
-        json={
-            "provider": provider,
-            "name": f"{provider} shop",
-            "signing_secret": SECRET,
-            "items": [{"store_item": ITEMS[provider], "product": "ruler", "seats_per_unit": 2}],
-            **extra,
-        },
-    )
-    assert resp.status_code == 201, resp.get_json()
-    out: dict[str, Any] = resp.get_json()
-    return out
-
-
-Sender = Callable[..., Any]
-
-
-def licence(admin: AdminClient, lic_id: str) -> dict[str, Any]:
-    resp = admin.get(f"/api/v1/licenses/{lic_id}")
-    assert resp.status_code == 200
-    out: dict[str, Any] = resp.get_json()
-    return out
-
-
-def events(admin: AdminClient, integ: dict[str, Any]) -> list[dict[str, Any]]:
-    """The integration's event log, newest first."""
-    items: list[dict[str, Any]] = admin.get(
-        f"/api/v1/integrations/{integ['id']}/events"
-    ).get_json()["items"]
-    return items
-
-
-def outcome(resp: Any) -> str:
-    assert resp.status_code == 200, resp.get_json()
-    got: str = resp.get_json()["received"][0]["outcome"]
-    return got
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import AdminClient
 from tests.mail import SmtpServer, body_text
 from tests.stores import fixtures as f
-from tests.stores.conftest import events, licence, make_integration, outcome
+from tests.stores.helpers import events, licence, make_integration, outcome
+from tests.support.factory import AdminClient
 
 
 def _paused(eid: str, sub: str) -> dict[str, Any]:

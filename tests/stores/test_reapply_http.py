@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 
 from licserver.runtime import context
 from licserver.services import tokens as token_service
-from tests.conftest import AdminClient
 from tests.mail import SmtpServer, body_text
 from tests.stores import fixtures as f
-from tests.stores.conftest import ITEMS, events, make_integration, outcome
+from tests.stores.helpers import ITEMS, events, make_integration, outcome
+from tests.support.factory import AdminClient
 
 
 def _url(integ: dict[str, Any], event_id: str) -> str:

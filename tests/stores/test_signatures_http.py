@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AdminClient
 from tests.stores import fixtures as f
-from tests.stores.conftest import events, make_integration
+from tests.stores.helpers import events, make_integration
+from tests.support.factory import AdminClient
 
 PAYLOADS = {
     "paddle": lambda: f.paddle_transaction("evt_s1", "txn_s1"),

@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from tests.conftest import AdminClient
 from tests.mail import SmtpServer, body_text
 from tests.stores import fixtures as f
-from tests.stores.conftest import events as _events
-from tests.stores.conftest import licence as _licence
-from tests.stores.conftest import make_integration
+from tests.stores.helpers import events as _events
+from tests.stores.helpers import licence as _licence
+from tests.stores.helpers import make_integration
+from tests.support.factory import AdminClient
 
 
 def test_purchase_issues_one_licence_and_emails_the_buyer(

@@ -17,8 +17,8 @@ from flask import Flask
 
 from licserver import create_app
 from licserver.extensions import db
-from tests.conftest import BACKEND, _create_pg_database, _drop_pg_database
 from tests.support import CHEAP_PASSWORD_HASH
+from tests.support.database import BACKEND, create_pg_database, drop_pg_database
 
 BIN = Path(sys.executable).parent
 
@@ -100,11 +100,11 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instan
     monkeypatch.setenv("LICSERVER_INSTANCE_DIR", str(tmp_path / "instance"))
     pg_name = None
     if BACKEND == "postgresql":
-        pg_name, url = _create_pg_database()
+        pg_name, url = create_pg_database()
     else:
         url = f"sqlite:///{tmp_path / 'cli.db'}"
     try:
         yield Instance(url, tmp_path / "keys", tmp_path / "instance", workdir)
     finally:
         if pg_name:
-            _drop_pg_database(pg_name)
+            drop_pg_database(pg_name)

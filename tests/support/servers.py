@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask import Flask
 
-from tests.conftest import TestDatabase
 from tests.live import LiveServer
+from tests.support.database import TestDatabase
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from licserver import signing
 from licserver.domain import feeds
@@ -26,6 +26,7 @@ from licserver.domain.updates import (
     select_update,
     visible_channels,
 )
+from tests.feedcheck import minisign_verify
 
 V = Version.parse
 
@@ -117,7 +118,8 @@ def pick(cands: list[Candidate], current: str = "1.0.0", **kw: object) -> str | 
     args: dict[str, object] = {"channel": "stable", "platform": None, "arch": None}
     args["holder"] = ACTIVE
     args.update(kw)
-    offer = select_update(cands, current=V(current), **args)  # type: ignore[arg-type]
+    version = None if current == "any" else V(current)
+    offer = select_update(cands, current=version, **args)  # type: ignore[arg-type]
     return None if offer is None else str(offer.release.version)
 
 
@@ -157,6 +159,9 @@ def test_min_version_stepping() -> None:
     cands = [rel("1.5.0"), rel("2.0.0", min_version="1.5.0")]
     assert pick(cands, current="1.0.0") == "1.5.0"
     assert pick(cands, current="1.5.0") == "2.0.0"
+    # A feed that does not know the machine's version: the newest, min_version
+    # left to the framework.
+    assert pick(cands, current="any") == "2.0.0"
 
 
 def test_platform_and_arch() -> None:
@@ -243,24 +248,6 @@ def test_electron_latest_yml() -> None:
     assert base64.b64decode(f["sha512"]) == hashlib.sha512(DATA).digest()
     assert f["size"] == len(DATA) and f["url"] == doc["path"]
     assert doc["releaseDate"] == "2025-01-01T00:00:00.000Z"
-
-
-def minisign_verify(pubkey_b64: str, signature_b64: str, data: bytes) -> str:
-    """What Tauri's updater (minisign-verify) checks; returns the trusted comment."""
-    pk_lines = base64.b64decode(pubkey_b64).decode().splitlines()
-    pk = base64.b64decode(pk_lines[1])
-    assert pk[:2] == b"Ed"
-    public = Ed25519PublicKey.from_public_bytes(pk[10:])
-    lines = base64.b64decode(signature_b64).decode().splitlines()
-    assert lines[0].startswith("untrusted comment: ")
-    sig = base64.b64decode(lines[1])
-    alg, key_id, raw = sig[:2], sig[2:10], sig[10:]
-    assert key_id == pk[2:10]
-    message = hashlib.blake2b(data).digest() if alg == b"ED" else data
-    public.verify(raw, message)
-    trusted = lines[2].removeprefix("trusted comment: ")
-    public.verify(base64.b64decode(lines[3]), raw + trusted.encode())
-    return trusted
 
 
 def test_tauri_json_and_minisign() -> None:

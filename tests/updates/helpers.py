@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from licserver.models import utcnow
-from tests.sdk.conftest import ok
+from tests.support.sdk import ok
 
 __all__ = ["activate", "artifact", "ask", "offered", "ok", "payload", "release"]
 

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from licserver import signing
 from licserver.models import utcnow
 from licserver.services import links
-from tests.conftest import Factory
 from tests.live import LiveServer
-from tests.sdk.conftest import fetch_public_keys
+from tests.support.factory import Factory
+from tests.support.sdk import fetch_public_keys
 from tests.updates.helpers import activate, artifact, ask, offered, ok, payload, release
 
 

@@ -12,8 +12,8 @@ from licserver.domain import webhooks as rules
 from licserver.runtime import context
 from licserver.services import tokens as token_service
 from tests.api.helpers import activated, assert_problem, by_password
-from tests.conftest import AdminClient, Factory
-from tests.webhooks.conftest import Worker
+from tests.support.factory import AdminClient, Factory
+from tests.webhooks.helpers import Worker
 from tests.webhooks.receiver import Receiver
 
 

@@ -13,16 +13,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from licserver.domain import webhooks as rules
-from tests import conftest
 from tests.api.helpers import activated, by_password
-from tests.conftest import Factory
-from tests.webhooks.conftest import Worker
+from tests.support.database import TestDatabase
+from tests.support.factory import Factory
+from tests.webhooks.helpers import Worker
 from tests.webhooks.receiver import Receiver
 
 BIN = Path(sys.executable).parent / "licserver"
 
 
-def _env(db: conftest.TestDatabase, tmp_path: Path) -> dict[str, str]:
+def _env(db: TestDatabase, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LICSERVER_", "FLASK_"))}
     env.update(
         LICSERVER_DATABASE_URL=db.url,
@@ -83,7 +83,7 @@ def test_the_worker_loop_runs_until_sigterm(
     factory: Factory,
     receiver: Receiver,
     worker: Worker,
-    test_database: conftest.TestDatabase,
+    test_database: TestDatabase,
     tmp_path: Path,
 ) -> None:
     """The real command in its own process: it picks up new events until SIGTERM."""

@@ -17,8 +17,8 @@ from licserver.extensions import db
 from licserver.models import Event
 from licserver.models.webhook import WebhookEndpoint
 from tests.api.helpers import activate, activated, by_password
-from tests.conftest import AdminClient, Factory
-from tests.webhooks.conftest import TIMEOUT_SECONDS, Clock, Worker
+from tests.support.factory import AdminClient, Factory
+from tests.webhooks.helpers import TIMEOUT_SECONDS, Clock, Worker
 from tests.webhooks.receiver import Receiver
 
 

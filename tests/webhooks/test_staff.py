@@ -16,8 +16,8 @@ from licserver.domain import webhooks as rules
 from licserver.runtime import context
 from licserver.services import staff as staff_service
 from tests.api.helpers import activated, by_password
-from tests.conftest import Factory
-from tests.webhooks.conftest import Worker
+from tests.support.factory import Factory
+from tests.webhooks.helpers import Worker
 from tests.webhooks.receiver import Receiver
 
 BASE = "https://licserver.test"

@@ -147,6 +147,7 @@ int lc_client_new(const lc_options *o, lc_client **out, lc_error *err)
     c->http.base_url = c->server;
     c->http.timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
     c->http.retries = 3;
+    c->http.keys = &c->keys;
     *out = c;
     return 0;
 fail:

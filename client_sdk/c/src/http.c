@@ -4,7 +4,14 @@
  * Retried: connection errors and timeouts, 5xx and 429, with capped
  * exponential backoff and jitter, or after the server's Retry-After when it
  * is at most 60 s (a longer one fails at once). Other 4xx are final.
- * Redirects are not followed. */
+ * Redirects are not followed.
+ *
+ * Every attempt sends a fresh Licserver-Nonce, and every answer must carry a
+ * Licserver-Answer-Signature by a pinned key over this request (method, path
+ * as sent, nonce) and this answer (status, body): one that does not fails
+ * with CERTIFICATE_INVALID at once, before the caller sees anything of it.
+ * Only an unsigned 429 or 5xx (a proxy's) goes on as usual, judged by its
+ * status alone. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +34,7 @@ typedef struct {
     size_t len;
     int too_large;
     char retry_after[128];
+    char signature[256]; /* Licserver-Answer-Signature; "" when absent */
 } reply;
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
@@ -47,23 +55,34 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     return add;
 }
 
+/* The value of header `name` (lower case, with its colon) in the line, trimmed, into out. */
+static void header_value(const char *data, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name), i = 0;
+    if (len <= n)
+        return;
+    while (i < n && tolower((unsigned char)data[i]) == name[i])
+        i++;
+    if (i != n)
+        return;
+    const char *v = data + n;
+    size_t vlen = len - n;
+    while (vlen && (*v == ' ' || *v == '\t'))
+        v++, vlen--;
+    while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+        vlen--;
+    if (vlen >= cap)
+        vlen = cap - 1;
+    memcpy(out, v, vlen);
+    out[vlen] = '\0';
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
     reply *r = ctx;
     size_t len = size * n;
-    static const char name[] = "retry-after:";
-    if (len > sizeof name - 1) {
-        size_t i = 0;
-        while (i < sizeof name - 1 && tolower((unsigned char)data[i]) == name[i])
-            i++;
-        if (i == sizeof name - 1) {
-            size_t vlen = len - i;
-            if (vlen >= sizeof r->retry_after)
-                vlen = sizeof r->retry_after - 1;
-            memcpy(r->retry_after, data + i, vlen);
-            r->retry_after[vlen] = '\0';
-        }
-    }
+    header_value(data, len, "retry-after:", r->retry_after, sizeof r->retry_after);
+    header_value(data, len, "licserver-answer-signature:", r->signature, sizeof r->signature);
     return len;
 }
 
@@ -124,14 +143,16 @@ void lc_http_error_for(int status, const char *body, size_t len, lc_error *err)
 
 /* One attempt. Returns the CURLcode; fills status and the reply. */
 static CURLcode once(const lc_http *h, const char *method, const char *url, const char *body,
-                     const char *auth, long *status, reply *r)
+                     const char *auth, const char *nonce, long *status, reply *r)
 {
     CURL *curl = curl_easy_init();
     if (!curl)
         return CURLE_FAILED_INIT;
     struct curl_slist *headers = NULL;
-    char auth_header[1024];
+    char auth_header[1024], nonce_header[64];
     headers = curl_slist_append(headers, "Accept: application/json");
+    snprintf(nonce_header, sizeof nonce_header, "Licserver-Nonce: %s", nonce);
+    headers = curl_slist_append(headers, nonce_header);
     if (body)
         headers = curl_slist_append(headers, "Content-Type: application/json");
     if (auth) {
@@ -182,6 +203,28 @@ static cJSON *json_object(const reply *r)
     return v;
 }
 
+/* 1: signed for this request; 0: an unsigned 429/5xx (judged by its status);
+ * -1: refused, err filled with CERTIFICATE_INVALID. */
+static int check_signature(const lc_http *h, const char *method, const char *url,
+                           const char *nonce, long status, const reply *r, lc_error *err)
+{
+    if (!h->keys)
+        return 1;
+    if (!r->signature[0] && (status == 429 || status >= 500))
+        return 0;
+    const char *scheme_end = strstr(url, "://");
+    const char *target = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
+    char why[128];
+    if (lc_answer_verify(r->signature, h->keys, method, target ? target : "/", (int)status,
+                         r->body ? r->body : "", r->len, nonce, why, sizeof why) == 0)
+        return 1;
+    lc_fail(err, "CERTIFICATE_INVALID", (int)status,
+            "The answer from %s (HTTP %ld) is not the licence server's: %s. Nothing was "
+            "changed; check the server URL, or a proxy in between.",
+            h->base_url, status, why);
+    return -1;
+}
+
 int lc_http_request(const lc_http *h, const char *method, const char *path, const char *body,
                     const char *auth, cJSON **json, lc_error *err)
 {
@@ -197,8 +240,17 @@ int lc_http_request(const lc_http *h, const char *method, const char *path, cons
         int last = attempt == h->retries;
         reply r = {0};
         long status = 0;
-        CURLcode rc = once(h, method, url, body, auth, &status, &r);
+        unsigned char fresh[18];
+        char nonce[32];
+        randombytes_buf(fresh, sizeof fresh);
+        lc_b64u_encode(fresh, sizeof fresh, nonce); /* 24 characters of A-Za-z0-9_- */
+        CURLcode rc = once(h, method, url, body, auth, nonce, &status, &r);
         double delay;
+        int signed_ = rc == CURLE_OK ? check_signature(h, method, url, nonce, status, &r, err) : 1;
+        if (signed_ < 0) {
+            free(r.body);
+            break;
+        }
         if (rc != CURLE_OK) {
             lc_fail(err, "NETWORK_ERROR", 0, "Could not reach the licence server at %s: %s",
                     h->base_url, r.too_large ? "the answer is too large" : curl_easy_strerror(rc));
@@ -227,7 +279,8 @@ int lc_http_request(const lc_http *h, const char *method, const char *path, cons
         } else {
             double after = lc_parse_retry_after(r.retry_after[0] ? r.retry_after : NULL,
                                                 (int64_t)time(NULL));
-            lc_http_error_for((int)status, r.body, r.len, err);
+            /* an unsigned 429/5xx is judged by its status alone */
+            lc_http_error_for((int)status, signed_ ? r.body : NULL, signed_ ? r.len : 0, err);
             free(r.body);
             if ((status != 429 && status < 500) || after > MAX_RETRY_AFTER || last)
                 break;

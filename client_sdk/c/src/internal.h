@@ -58,6 +58,12 @@ struct cJSON *lc_token_verify(const char *token, const char *prefix, const lc_ke
 int lc_cert_parse(const char *token, const lc_keyring *ring, lc_cert *cert, char *why,
                   size_t whylen);
 void lc_cert_clear(lc_cert *cert);
+/* 0 when header (Licserver-Answer-Signature) is a pinned key's signature of
+ * "METHOD TARGET\nSTATUS\nT\nDIGEST\nNONCE" for this request and answer;
+ * -1 with why[] filled otherwise (API.md "Signed answers"). */
+int lc_answer_verify(const char *header, const lc_keyring *ring, const char *method,
+                     const char *target, int status, const char *body, size_t len,
+                     const char *nonce, char *why, size_t whylen);
 
 /* ---- state.c ---- */
 typedef struct {
@@ -102,6 +108,7 @@ typedef struct {
     int timeout_ms;
     int retries;
     void (*sleep_ms)(long ms);
+    const lc_keyring *keys; /* every answer must be signed by one of them */
 } lc_http;
 
 /* 0: a 2xx answer whose body is a JSON object (*json, caller frees); -1: err filled. */

@@ -232,3 +232,63 @@ int lc_cert_parse(const char *token, const lc_keyring *ring, lc_cert *cert, char
         lc_cert_clear(cert);
     return rc;
 }
+
+/* ---- signed answers (API.md "Signed answers") ---- */
+
+/* Reads `name="` then up to cap-1 characters of allowed up to the closing
+ * quote into out; returns the text after the quote, or NULL. */
+static const char *quoted(const char *p, const char *name, const char *allowed, char *out,
+                          size_t cap)
+{
+    size_t n = strlen(name);
+    if (strncmp(p, name, n) != 0 || p[n] != '=' || p[n + 1] != '"')
+        return NULL;
+    p += n + 2;
+    size_t len = strspn(p, allowed);
+    if (len == 0 || len >= cap || p[len] != '"')
+        return NULL;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return p + len + 1;
+}
+
+int lc_answer_verify(const char *header, const lc_keyring *ring, const char *method,
+                     const char *target, int status, const char *body, size_t len,
+                     const char *nonce, char *why, size_t whylen)
+{
+    static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char kid[33], t[21], sig_text[87];
+    if (!header || !*header)
+        return why_(why, whylen, "the answer is not signed");
+    const char *p = quoted(header, "kid", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789._-", kid, sizeof kid);
+    if (p && strncmp(p, ", ", 2) == 0)
+        p = quoted(p + 2, "t", "0123456789", t, sizeof t);
+    else
+        p = NULL;
+    if (p && strncmp(p, ", ", 2) == 0)
+        p = quoted(p + 2, "sig", b64u, sig_text, sizeof sig_text);
+    else
+        p = NULL;
+    if (!p || *p || strlen(sig_text) != 86)
+        return why_(why, whylen, "malformed signature");
+    const lc_key *key = find_key(ring, kid);
+    if (!key)
+        return why_(why, whylen, "the answer is signed by a key that is not pinned");
+    unsigned char sig[64], digest[crypto_hash_sha256_BYTES];
+    if (lc_b64u_decode(sig_text, 86, sig, sizeof sig) != 64)
+        return why_(why, whylen, "malformed signature");
+    crypto_hash_sha256(digest, (const unsigned char *)body, len);
+    char digest_text[48];
+    lc_b64u_encode(digest, sizeof digest, digest_text);
+    int n = snprintf(NULL, 0, "%s %s\n%d\n%s\n%s\n%s", method, target, status, t, digest_text,
+                     nonce);
+    char *text = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (!text)
+        return why_(why, whylen, "out of memory");
+    snprintf(text, (size_t)n + 1, "%s %s\n%d\n%s\n%s\n%s", method, target, status, t,
+             digest_text, nonce);
+    int bad = crypto_sign_verify_detached(sig, (const unsigned char *)text, (size_t)n, key->key);
+    free(text);
+    return bad ? why_(why, whylen, "the answer's signature does not verify") : 0;
+}

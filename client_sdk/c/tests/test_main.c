@@ -284,6 +284,40 @@ static void test_identity(void)
     CHECK(lc_parse_ioreg("nothing here") == NULL);
 }
 
+/* API.md "Signed answers": its test vector, and what is refused. */
+static void test_answer_signature(void)
+{
+    lc_keyring ring;
+    CHECK(lc_keys_parse("k-test=A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg", &ring) == 0);
+    const char *body = "{\"code\": \"VALID\", \"valid\": true}";
+    const char *header =
+        "kid=\"k-test\", t=\"1796200000\", sig=\"CYHz1uh9ItCgpmZBJpEAdM2sfjN2RfpnZupJMl9hdRIeyz"
+        "aDs3DPgBb8VasJBSEP4F8mUiHLspcrFBK452fUDw\"";
+    const char *nonce = "n-3f9a1c0e5b7d4e21";
+    char why[128];
+    size_t n = strlen(body);
+    CHECK(lc_answer_verify(header, &ring, "POST", "/api/v1/validate", 200, body, n, nonce, why,
+                           sizeof why) == 0);
+    CHECK(lc_answer_verify(header, &ring, "POST", "/api/v1/validate", 200, body, n, "n-other",
+                           why, sizeof why) == -1);
+    CHECK(lc_answer_verify(header, &ring, "POST", "/api/v1/validate", 201, body, n, nonce, why,
+                           sizeof why) == -1);
+    CHECK(lc_answer_verify(header, &ring, "POST", "/api/v1/validate?x", 200, body, n, nonce, why,
+                           sizeof why) == -1);
+    CHECK(lc_answer_verify(header, &ring, "POST", "/api/v1/validate", 200, body, n - 1, nonce,
+                           why, sizeof why) == -1);
+    CHECK(lc_answer_verify("", &ring, "POST", "/api/v1/validate", 200, body, n, nonce, why,
+                           sizeof why) == -1 &&
+          strstr(why, "not signed"));
+    CHECK(lc_answer_verify("kid=\"k-test\", t=\"1\"", &ring, "POST", "/", 200, body, n, nonce,
+                           why, sizeof why) == -1);
+    lc_keyring other;
+    CHECK(lc_keys_parse("k-other=A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg", &other) == 0);
+    CHECK(lc_answer_verify(header, &other, "POST", "/api/v1/validate", 200, body, n, nonce, why,
+                           sizeof why) == -1 &&
+          strstr(why, "not pinned"));
+}
+
 static void test_http_errors(void)
 {
     lc_error e;
@@ -347,6 +381,7 @@ int main(void)
     test_status_order();
     test_identity();
     test_http_errors();
+    test_answer_signature();
     test_unreachable();
     run_fuzz();
     char cmd[300];

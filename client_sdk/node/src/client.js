@@ -86,6 +86,7 @@ export class LicenseClient {
       timeoutMs: this.timeoutMs,
       retries: this.retries,
       userAgent: `licclient/${VERSION} Node/${process.versions.node}`,
+      publicKeys: this.keys,
       sleep: o.sleep,
       onRetry: o.onRetry ?? null,
     });

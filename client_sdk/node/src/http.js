@@ -7,7 +7,15 @@
 // the Retry-After the server asked for when it is at most MAX_RETRY_AFTER
 // seconds (a longer one throws at once). Other 4xx answers are final.
 // Redirects are not followed.
-import { LicenseError, ServerUnavailable, errorFor } from "./errors.js";
+//
+// Every attempt sends a fresh Licserver-Nonce, and every answer must carry a
+// Licserver-Answer-Signature by a pinned key over this request (method, path as
+// sent, nonce) and this answer (status, body): one that does not is
+// CertificateInvalid at once, before the caller sees anything of it. Only an
+// unsigned 429 or 5xx (a proxy's) goes on as usual, judged by its status alone.
+import { randomBytes } from "node:crypto";
+import { CertificateInvalid, LicenseError, ServerUnavailable, errorFor } from "./errors.js";
+import { ANSWER_SIGNATURE_HEADER, NONCE_HEADER, InvalidToken, verifyAnswer } from "./verify.js";
 
 export const MAX_RETRY_AFTER = 60;
 export const BACKOFF_BASE = 0.5;
@@ -35,8 +43,9 @@ class Unreachable extends Error {}
 const defaultSleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
 export class Transport {
-  constructor(baseUrl, { timeoutMs, retries, userAgent, sleep = defaultSleep, onRetry = null }) {
+  constructor(baseUrl, { timeoutMs, retries, userAgent, publicKeys, sleep = defaultSleep, onRetry = null }) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.keys = publicKeys; // a Map kid → KeyObject; null: nothing checked (fetching the keys to pin)
     this.timeoutMs = timeoutMs;
     this.retries = retries;
     this.userAgent = userAgent;
@@ -50,8 +59,9 @@ export class Transport {
     for (let attempt = 0; attempt <= retries; attempt++) {
       const last = attempt === retries;
       let answer;
+      const nonce = randomBytes(18).toString("base64url");
       try {
-        answer = await this.once(method, path, data, headers);
+        answer = await this.once(method, path, data, { ...headers, [NONCE_HEADER]: nonce });
       } catch (err) {
         if (!(err instanceof Unreachable)) throw err;
         if (last) {
@@ -63,6 +73,7 @@ export class Transport {
         continue;
       }
       const { status, replyHeaders, raw } = answer;
+      const signed = this.checkSignature(method, path, status, replyHeaders, raw, nonce);
       if (status >= 200 && status < 300) return { status, body: this.jsonObject(raw, status) };
       if (status >= 300 && status < 400) {
         const where = replyHeaders.get("location") ?? "elsewhere";
@@ -72,7 +83,8 @@ export class Transport {
         );
       }
       const retryAfter = parseRetryAfter(replyHeaders.get("retry-after"));
-      const err = errorFor(status, problem(raw), retryAfter);
+      // an unsigned 429/5xx is judged by its status alone: its body is nobody's word
+      const err = errorFor(status, signed ? problem(raw) : null, retryAfter);
       if (status !== 429 && status < 500) throw err;
       if (retryAfter !== null && retryAfter > MAX_RETRY_AFTER) throw err; // the caller's decision
       if (last) throw err;
@@ -81,6 +93,25 @@ export class Transport {
       await this.wait(method, path, delay, attempt, retries, err.code ?? `HTTP ${status}`);
     }
     throw new Error("unreachable");
+  }
+
+  /** Throws CertificateInvalid for an answer not signed for this request; false for an unsigned 429/5xx. */
+  checkSignature(method, path, status, replyHeaders, raw, nonce) {
+    if (!this.keys) return true;
+    const header = replyHeaders.get(ANSWER_SIGNATURE_HEADER);
+    if (header === null && (status === 429 || status >= 500)) return false;
+    const url = new URL(this.baseUrl + path);
+    try {
+      verifyAnswer(header, this.keys, { method, target: url.pathname + url.search, status, body: raw, nonce });
+    } catch (err) {
+      if (!(err instanceof InvalidToken)) throw err;
+      throw new CertificateInvalid(
+        `The answer from ${this.baseUrl} (HTTP ${status}) is not the licence server's: ${err.message}. ` +
+          "Nothing was changed; check the server URL, or a proxy in between.",
+        { code: "CERTIFICATE_INVALID", status },
+      );
+    }
+    return true;
   }
 
   async once(method, path, data, headers) {

@@ -74,13 +74,17 @@ export class StateStore {
       throw err;
     }
     try {
-      const buf = Buffer.allocUnsafe(MAX_STATE_BYTES + 1);
+      // sized by the file (read to its end all the same, should it grow meanwhile);
+      // one byte over the limit is enough for decode() to refuse it
+      const size = Math.min(fs.fstatSync(fd).size, MAX_STATE_BYTES) + 1;
+      let buf = Buffer.allocUnsafe(size);
       let n = 0;
       for (;;) {
         const got = fs.readSync(fd, buf, n, buf.length - n, null);
         if (got === 0) break;
         n += got;
-        if (n === buf.length) break;
+        if (n > MAX_STATE_BYTES) break;
+        if (n === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]);
       }
       return buf.subarray(0, n);
     } finally {

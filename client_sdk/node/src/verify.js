@@ -2,7 +2,7 @@
 // PREFIX.PAYLOAD.SIG: PAYLOAD is base64url (no padding) of JSON, SIG the
 // Ed25519 signature over the ASCII PREFIX.PAYLOAD. Only the kid of an
 // unverified payload is read, to pick one of the pinned keys.
-import { createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { createHash, createPublicKey, verify as cryptoVerify } from "node:crypto";
 
 export const CERTIFICATE_PREFIX = "AC1";
 export const LICENSE_KEY_PREFIX = "LK1";
@@ -27,7 +27,30 @@ export function b64uDecode(text) {
   return Buffer.from(text, "base64url");
 }
 
-/** {kid: base64url of the 32 raw bytes} (as GET /api/v1/keys lists them) → KeyObjects. */
+/** The pinned keys by kid; each KeyObject is made when a token first names
+ * its kid (a product start verifies one certificate, under one of them). */
+class PinnedKeys {
+  constructor(texts) {
+    this.texts = texts;
+    this.objects = new Map();
+  }
+
+  get(kid) {
+    let key = this.objects.get(kid);
+    if (key === undefined && this.texts.has(kid)) {
+      try {
+        key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: this.texts.get(kid) }, format: "jwk" });
+      } catch {
+        return undefined; // a key the crypto library refuses verifies nothing
+      }
+      this.objects.set(kid, key);
+    }
+    return key;
+  }
+}
+
+/** {kid: base64url of the 32 raw bytes} (as GET /api/v1/keys lists them), each
+ * checked now → the keys by kid (get(kid): a KeyObject or undefined). */
 export function loadPublicKeys(keys) {
   if (!keys || typeof keys !== "object" || Object.keys(keys).length === 0) {
     throw new TypeError("publicKeys is empty: pin at least one of the server's keys");
@@ -44,12 +67,12 @@ export function loadPublicKeys(keys) {
     if (!raw || raw.length !== 32) {
       throw new TypeError(`publicKeys[${JSON.stringify(kid)}]: not the base64url of a 32-byte Ed25519 key`);
     }
-    loaded.set(kid, createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: text }, format: "jwk" }));
+    loaded.set(kid, text);
   }
-  return loaded;
+  return new PinnedKeys(loaded);
 }
 
-/** The payload of token if it is a prefix token signed by one of keys (a Map). */
+/** The payload of token if it is a prefix token signed by one of keys (loadPublicKeys). */
 export function verify(token, prefix, keys) {
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH || !ASCII.test(token)) {
     throw new InvalidToken("not a token");
@@ -129,5 +152,29 @@ export function licenseKeyProduct(token, keys) {
   } catch (err) {
     if (err instanceof InvalidToken) return null;
     throw err;
+  }
+}
+
+// ---- signed answers (API.md "Signed answers") -----------------------------
+
+export const NONCE_HEADER = "Licserver-Nonce";
+export const ANSWER_SIGNATURE_HEADER = "Licserver-Answer-Signature";
+const ANSWER_SIGNATURE = /^kid="([A-Za-z0-9._-]{1,32})", t="([0-9]{1,20})", sig="([A-Za-z0-9_-]{86})"$/;
+
+/**
+ * Check an answer's Licserver-Answer-Signature: by a pinned key (keys: a Map),
+ * over "METHOD PATH\nSTATUS\nT\nDIGEST\nNONCE" of this request and answer
+ * (body: a Buffer); throws InvalidToken saying why otherwise.
+ */
+export function verifyAnswer(header, keys, { method, target, status, body, nonce }) {
+  const match = header ? ANSWER_SIGNATURE.exec(header.trim()) : null;
+  if (!match) throw new InvalidToken(header ? "malformed signature" : "the answer is not signed");
+  const [, kid, t, sig] = match;
+  const key = keys.get(kid);
+  if (!key) throw new InvalidToken(`the answer is signed by key ${JSON.stringify(kid)}, which is not pinned`);
+  const digest = createHash("sha256").update(body).digest("base64url");
+  const text = `${method} ${target}\n${status}\n${t}\n${digest}\n${nonce}`;
+  if (!ASCII.test(text) || !cryptoVerify(null, Buffer.from(text, "ascii"), key, b64uDecode(sig))) {
+    throw new InvalidToken("the answer's signature does not verify");
   }
 }

@@ -3,13 +3,18 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import { createHash, createPrivateKey, generateKeyPairSync, sign as cryptoSign } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { LicenseClient, LicenseError, RateLimited, SeatLimitReached, ServerUnavailable } from "../src/index.js";
+import {
+  CertificateInvalid, LicenseClient, LicenseError, RateLimited, SeatLimitReached, ServerUnavailable,
+} from "../src/index.js";
+import { verifyAnswer, loadPublicKeys } from "../src/verify.js";
 import { deriveInstallationId, installationId } from "../src/fingerprint.js";
+import { defaultStateDir } from "../src/state.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kit = JSON.parse(fs.readFileSync(path.join(here, "../../conformance/vectors.json"), "utf-8"));
@@ -57,6 +62,15 @@ test("a valid status is remembered atomically and privately; clock moves last_se
   assert.equal(c.hasFeature("nope"), false);
 });
 
+test("the default state folder of each platform (here only the path logic; Windows and macOS do not run)", () => {
+  assert.equal(defaultStateDir("linux", { XDG_STATE_HOME: "/x/state" }, "/home/u"), "/x/state/licclient");
+  assert.equal(defaultStateDir("linux", {}, "/home/u"), "/home/u/.local/state/licclient");
+  assert.equal(defaultStateDir("darwin", {}, "/Users/u"), "/Users/u/Library/Application Support/licclient");
+  assert.equal(defaultStateDir("win32", { LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "C:\\Users\\u"),
+    "C:\\Users\\u\\AppData\\Local\\licclient");
+  assert.equal(defaultStateDir("win32", {}, "C:\\Users\\u"), "C:\\Users\\u\\AppData\\Local\\licclient");
+});
+
 test("the installation ID is the Python SDK's", () => {
   assert.equal(deriveInstallationId("0123456789abcdef", "cad-pro").length, 40);
   let python;
@@ -79,14 +93,31 @@ function serve(handler) {
     server.listen(0, "127.0.0.1", () => resolve({ server, hits, url: `http://127.0.0.1:${server.address().port}` }));
   });
 }
-const problem = (res, status, code, headers = {}) => {
-  res.writeHead(status, { "Content-Type": "application/problem+json", Connection: "close", ...headers });
-  res.end(JSON.stringify({ status, code, detail: `${code} detail` }));
+// The kit's key kit-k1 (seed bytes 0..31): the loopback servers sign as the real one does.
+const KIT_KEY = createPrivateKey({
+  key: { kty: "OKP", crv: "Ed25519", d: Buffer.from([...Array(32).keys()]).toString("base64url"), x: D.public_keys["kit-k1"] },
+  format: "jwk",
+});
+function answerSignature(req, status, raw, { key = KIT_KEY, nonce = req.headers["licserver-nonce"] ?? "" } = {}) {
+  const digest = createHash("sha256").update(raw).digest("base64url");
+  const t = Math.floor(Date.now() / 1000);
+  const text = `${req.method} ${req.url}\n${status}\n${t}\n${digest}\n${nonce}`;
+  return `kid="kit-k1", t="${t}", sig="${cryptoSign(null, Buffer.from(text), key).toString("base64url")}"`;
+}
+const problem = (req, res, status, code, headers = {}) => {
+  const raw = Buffer.from(JSON.stringify({ status, code, detail: `${code} detail` }));
+  res.writeHead(status, {
+    "Content-Type": "application/problem+json",
+    Connection: "close",
+    "Licserver-Answer-Signature": answerSignature(req, status, raw),
+    ...headers,
+  });
+  res.end(raw);
 };
 const LK = { licenseKey: "LK1.e30.AAAA" };
 
 test("503 is retried 3 times, then ServerUnavailable", async () => {
-  const { server, hits, url } = await serve((req, res) => problem(res, 503, "SERVICE_UNAVAILABLE"));
+  const { server, hits, url } = await serve((req, res) => problem(req, res, 503, "SERVICE_UNAVAILABLE"));
   const delays = [];
   const c = client(tmp(), { serverUrl: url, sleep: async (s) => delays.push(s) });
   await assert.rejects(c.activate(LK), ServerUnavailable);
@@ -97,14 +128,14 @@ test("503 is retried 3 times, then ServerUnavailable", async () => {
 });
 
 test("429 honours a short Retry-After; a long one throws RateLimited at once", async () => {
-  const short = await serve((req, res, n) => (n === 1 ? problem(res, 429, "RATE_LIMITED", { "Retry-After": "2" }) : problem(res, 409, "SEAT_LIMIT_REACHED")));
+  const short = await serve((req, res, n) => (n === 1 ? problem(req, res, 429, "RATE_LIMITED", { "Retry-After": "2" }) : problem(req, res, 409, "SEAT_LIMIT_REACHED")));
   const delays = [];
   const c = client(tmp(), { serverUrl: short.url, sleep: async (s) => delays.push(s) });
   await assert.rejects(c.activate(LK), (err) => err instanceof SeatLimitReached && err.status === 409 && err.code === "SEAT_LIMIT_REACHED");
   assert.equal(short.hits.n, 2);
   assert.ok(delays[0] >= 2 && delays[0] <= 3);
   short.server.close();
-  const long = await serve((req, res) => problem(res, 429, "RATE_LIMITED", { "Retry-After": "61" }));
+  const long = await serve((req, res) => problem(req, res, 429, "RATE_LIMITED", { "Retry-After": "61" }));
   const d = client(tmp(), { serverUrl: long.url, sleep: async () => assert.fail("no wait") });
   await assert.rejects(d.activate(LK), (err) => err instanceof RateLimited && err.retryAfter === 61);
   assert.equal(long.hits.n, 1);
@@ -118,4 +149,64 @@ test("a timeout and an unreachable server are ServerUnavailable with no status o
   slow.server.closeAllConnections?.();
   slow.server.close();
   await assert.rejects(c.checkin(), (err) => err instanceof LicenseError && err.code === "NOT_ACTIVATED");
+});
+
+// ---- signed answers (API.md "Signed answers") --------------------------------
+
+test("the API.md test vector verifies, and any change of it does not", () => {
+  const keys = loadPublicKeys({ "k-test": "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg" });
+  const sig = "CYHz1uh9ItCgpmZBJpEAdM2sfjN2RfpnZupJMl9hdRIeyzaDs3DPgBb8VasJBSEP4F8mUiHLspcrFBK452fUDw";
+  const header = `kid="k-test", t="1796200000", sig="${sig}"`;
+  const args = {
+    method: "POST", target: "/api/v1/validate", status: 200,
+    body: Buffer.from('{"code": "VALID", "valid": true}'), nonce: "n-3f9a1c0e5b7d4e21",
+  };
+  verifyAnswer(header, keys, args);
+  for (const change of [{ nonce: "n-other" }, { status: 201 }, { target: "/api/v1/validate?x" }, { body: Buffer.from("{}") }]) {
+    assert.throws(() => verifyAnswer(header, keys, { ...args, ...change }));
+  }
+  assert.throws(() => verifyAnswer(null, keys, args));
+  assert.throws(() => verifyAnswer(header.replace("k-test", "k-other"), keys, args));
+});
+
+const ATTACKER = generateKeyPairSync("ed25519").privateKey;
+const FORGERIES = {
+  unsigned: (req, raw) => ({ raw, sig: null }),
+  wrong: (req, raw) => ({ raw, sig: answerSignature(req, 201, raw, { key: ATTACKER }) }),
+  replay: (req, raw) => ({ raw, sig: answerSignature(req, 201, raw, { nonce: "an-earlier-nonce" }) }),
+  flip: (req, raw) => {
+    const sig = answerSignature(req, 201, raw);
+    const flipped = Buffer.from(raw);
+    flipped[flipped.length - 3] ^= 1;
+    return { raw: flipped, sig };
+  },
+};
+
+for (const [name, forge] of Object.entries(FORGERIES)) {
+  test(`a forged activation answer (${name}) is CertificateInvalid and nothing is stored`, async () => {
+    const { server, url } = await serve((req, res) => {
+      const body = Buffer.from(JSON.stringify({ activation_id: "A-KIT-0001", activation_token: "t", certificate: "AC1.x.y", warnings: [] }));
+      const { raw, sig } = forge(req, body);
+      res.writeHead(201, { "Content-Type": "application/json", Connection: "close", ...(sig ? { "Licserver-Answer-Signature": sig } : {}) });
+      res.end(raw);
+    });
+    const dir = tmp();
+    const c = client(dir, { serverUrl: url, retries: 0 });
+    // refused for its signature (the bogus certificate in it is never looked at)
+    await assert.rejects(c.activate(LK), (err) => err instanceof CertificateInvalid && err.code === "CERTIFICATE_INVALID" &&
+      err.status === 201 && /is not the licence server's/.test(err.message));
+    assert.deepEqual(fs.readdirSync(dir), []);
+    server.close();
+  });
+}
+
+test("an unsigned 503 is retried and ends in ServerUnavailable, whatever its body says", async () => {
+  const { server, hits, url } = await serve((req, res) => {
+    res.writeHead(503, { "Content-Type": "application/problem+json", Connection: "close" });
+    res.end(JSON.stringify({ status: 503, code: "LICENSE_REVOKED" }));
+  });
+  const c = client(tmp(), { serverUrl: url, sleep: async () => {} });
+  await assert.rejects(c.activate(LK), (err) => err instanceof ServerUnavailable && err.code === null);
+  assert.equal(hits.n, 4);
+  server.close();
 });

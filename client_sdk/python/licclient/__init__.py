@@ -12,6 +12,7 @@ See ``client_sdk/python/README.md`` for a complete example.
 """
 
 from licclient._client import LicenseClient, Status, __version__
+from licclient._update import Update
 from licclient.errors import (
     CertificateInvalid,
     Deactivated,
@@ -30,6 +31,7 @@ from licclient.errors import (
 __all__ = [
     "LicenseClient",
     "Status",
+    "Update",
     "LicenseError",
     "InvalidCredentials",
     "SeatLimitReached",

@@ -240,8 +240,13 @@ def _fetch_keys(args: argparse.Namespace) -> dict[str, str]:
     if not args.server:
         raise UsageError("give --server URL")
     try:
+        # nothing pinned yet: this is how the keys to pin are fetched (over HTTPS)
         transport = Transport(
-            args.server, timeout=args.timeout, retries=args.retries, user_agent="licclient-cli"
+            args.server,
+            timeout=args.timeout,
+            retries=args.retries,
+            user_agent="licclient-cli",
+            public_keys=None,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc

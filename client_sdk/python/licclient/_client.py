@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from licclient import _fingerprint, _offline, _state, _verify
+from licclient import _fingerprint, _offline, _state, _update, _verify
 from licclient._state import State, StateError, StateStore
 from licclient._verify import Certificate, InvalidToken
 from licclient.errors import (
@@ -341,7 +341,13 @@ class LicenseClient:
                 body["fingerprints"] = secondary
         if self.release_date is not None:
             body["release_date"] = self.release_date.isoformat()
-        _, answer = self._http().request("POST", "/api/v1/activations", body)
+        try:
+            _, answer = self._http().request("POST", "/api/v1/activations", body)
+        except CertificateInvalid as exc:
+            # an answer we cannot trust may still be the real server's (signed
+            # by a key this build does not pin): give back the seat it may hold
+            self._release_unverified(getattr(exc, "unverified_body", b""))
+            raise
         aid, token = answer.get("activation_id"), answer.get("activation_token")
         try:
             if not (isinstance(aid, str) and aid and isinstance(token, str) and token):
@@ -416,6 +422,45 @@ class LicenseClient:
         licence it is ``deactivate()``. Either way the local activation is gone,
         and the next start activates again."""
         self.deactivate()
+
+    def check_for_update(
+        self,
+        current_version: str,
+        channel: str = "stable",
+        *,
+        platform: str | None = None,
+        arch: str | None = None,
+    ) -> _update.Update | None:
+        """The newest release this licence may have above ``current_version`` on
+        ``channel`` (or a more stable one), for ``platform``/``arch`` if given
+        (``windows``, ``macos``, ``linux``; ``x86_64``, ``arm64``), or None.
+        Its UP1 manifest is verified with the pinned keys
+        (``CertificateInvalid`` otherwise); errors as for ``checkin()``."""
+        state = self._stored_state()
+        body: dict[str, Any] = {
+            "activation_id": state.activation_id,
+            "activation_token": state.activation_token,
+            "current_version": current_version,
+            "channel": channel,
+        }
+        if platform is not None:
+            body["platform"] = platform
+        if arch is not None:
+            body["arch"] = arch
+        _, answer = self._http().request("POST", "/api/v1/updates", body)
+        found = answer.get("update")
+        if found is None:
+            return None
+        if not isinstance(found, dict):
+            raise LicenseError("The server's update answer is not an object.")
+        return _update.from_answer(
+            found,
+            self.product,
+            self._keys,
+            timeout=max(self.timeout, 30.0),
+            retries=self.retries,
+            user_agent=f"licclient/{__version__} Python/{sys.version.split()[0]}",
+        )
 
     @contextlib.contextmanager
     def lease(self, **credentials: str) -> Iterator[Status]:
@@ -663,6 +708,16 @@ class LicenseClient:
             raise InvalidToken("it is for another activation")
         return text, cert
 
+    def _release_unverified(self, raw: bytes) -> None:
+        try:
+            answer = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return
+        aid = answer.get("activation_id") if isinstance(answer, dict) else None
+        token = answer.get("activation_token") if isinstance(answer, dict) else None
+        if isinstance(aid, str) and aid and isinstance(token, str) and token:
+            self._release(aid, token)
+
     def _release(self, activation_id: str, token: str) -> None:
         """Free a seat taken by an answer we cannot use (best effort)."""
         try:
@@ -744,6 +799,7 @@ class LicenseClient:
                 timeout=self.timeout,
                 retries=self.retries,
                 user_agent=f"licclient/{__version__} Python/{platform.python_version()}",
+                public_keys=self._keys,
             )
         return self._transport
 

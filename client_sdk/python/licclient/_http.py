@@ -8,6 +8,14 @@ was lost may be sent again. Retried: connection errors and timeouts, 5xx, and
 the server asked for when it is at most ``MAX_RETRY_AFTER`` seconds (a longer
 one raises at once). Other 4xx answers are final. Redirects are not followed:
 a POST must not silently turn into a GET elsewhere.
+
+Every attempt sends a fresh ``Licserver-Nonce``, and every answer must carry a
+``Licserver-Answer-Signature`` by a pinned key over this request (method, path
+as sent, nonce) and this answer (status, body): one that does not is
+``CertificateInvalid`` at once, before the caller sees anything of it — a
+fake server on the network cannot answer for the real one. Only an unsigned
+429 or 5xx (a proxy's, a load balancer's) goes on as usual: retried, then
+``RateLimited`` or ``ServerUnavailable``; neither changes anything.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import http.client
 import json
 import logging
 import random
+import secrets
 import ssl
 import time
 import urllib.error
@@ -26,7 +35,15 @@ from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
 
-from licclient.errors import LicenseError, ServerUnavailable, error_for
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from licclient._verify import (
+    ANSWER_SIGNATURE_HEADER,
+    NONCE_HEADER,
+    InvalidToken,
+    verify_answer,
+)
+from licclient.errors import CertificateInvalid, LicenseError, ServerUnavailable, error_for
 
 log = logging.getLogger("licclient")
 
@@ -69,6 +86,7 @@ class Transport:
         timeout: float,
         retries: int,
         user_agent: str,
+        public_keys: Mapping[str, Ed25519PublicKey] | None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         parts = urlsplit(base_url)
@@ -78,6 +96,7 @@ class Transport:
         self.timeout = timeout
         self.retries = retries
         self.user_agent = user_agent
+        self._keys = public_keys
         self._sleep = sleep
         self._opener = urllib.request.build_opener(_NoRedirect())
 
@@ -95,8 +114,9 @@ class Transport:
         data = None if body is None else json.dumps(body).encode("utf-8")
         for attempt in range(attempts + 1):
             last = attempt == attempts
+            nonce = secrets.token_urlsafe(18)  # 24 characters of A-Za-z0-9_-
             try:
-                status, reply_headers, raw = self._once(method, path, data, headers or {})
+                status, reply_headers, raw = self._once(method, path, data, headers or {}, nonce)
             except _Unreachable as exc:
                 if exc.permanent or last:
                     raise ServerUnavailable(
@@ -104,6 +124,7 @@ class Transport:
                     ) from exc.__cause__
                 self._wait(method, path, self._backoff(attempt), attempt, attempts, exc.reason)
                 continue
+            signed = self._check_signature(method, path, status, reply_headers, raw, nonce)
             if 200 <= status < 300:
                 return status, self._json_object(raw, status)
             if 300 <= status < 400:
@@ -114,7 +135,8 @@ class Transport:
                     status=status,
                 )
             retry_after = parse_retry_after(reply_headers.get("Retry-After"))
-            err = error_for(status, self._problem(raw), retry_after)
+            # an unsigned 429/5xx is judged by its status alone: its body is nobody's word
+            err = error_for(status, self._problem(raw) if signed else None, retry_after)
             if status != 429 and status < 500:
                 raise err
             if retry_after is not None and retry_after > MAX_RETRY_AFTER:
@@ -129,8 +151,52 @@ class Transport:
             self._wait(method, path, delay, attempt, attempts, err.code or f"HTTP {status}")
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _check_signature(
+        self, method: str, path: str, status: int, headers: Message, raw: bytes, nonce: str
+    ) -> bool:
+        """Refuse an answer not signed for this request; let an unsigned 429/5xx
+        through to the usual retries (False: unsigned). Without pinned keys (the
+        CLI's ``keys`` command, which fetches the keys to pin) nothing is checked."""
+        if self._keys is None:
+            return True
+        header = headers.get(ANSWER_SIGNATURE_HEADER)
+        if header is None and (status == 429 or status >= 500):
+            return False
+        try:
+            verify_answer(
+                header,
+                self._keys,
+                method=method,
+                target=self._target(path),
+                status=status,
+                body=raw,
+                nonce=nonce,
+            )
+        except InvalidToken as exc:
+            refused = CertificateInvalid(
+                f"The answer from {self.base_url} (HTTP {status}) is not the licence "
+                f"server's: {exc}. Nothing was changed; check the server URL, or a proxy "
+                "in between.",
+                code="CERTIFICATE_INVALID",
+                status=status,
+            )
+            # the refused answer's body, for one use only: freeing a seat it may
+            # have taken (LicenseClient.activate); nothing of it is trusted
+            refused.unverified_body = raw  # type: ignore[attr-defined]
+            raise refused from exc
+        return True
+
+    def _target(self, path: str) -> str:
+        """The request target as sent: the server URL's own path, then ``path``."""
+        return urllib.request.Request(self.base_url + path).selector
+
     def _once(
-        self, method: str, path: str, data: bytes | None, headers: Mapping[str, str]
+        self,
+        method: str,
+        path: str,
+        data: bytes | None,
+        headers: Mapping[str, str],
+        nonce: str,
     ) -> tuple[int, Message, bytes]:
         req = urllib.request.Request(
             self.base_url + path,
@@ -141,6 +207,7 @@ class Transport:
                 "User-Agent": self.user_agent,
                 **({"Content-Type": "application/json"} if data is not None else {}),
                 **headers,
+                NONCE_HEADER: nonce,
             },
         )
         try:

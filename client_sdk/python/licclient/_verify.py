@@ -8,7 +8,9 @@ trusted before the signature checks out.
 
 from __future__ import annotations
 
+import base64
 import binascii
+import hashlib
 import json
 import re
 import string
@@ -194,3 +196,40 @@ def license_key_product(token: str, keys: Mapping[str, Ed25519PublicKey]) -> str
         return _str(verify(token, LICENSE_KEY_PREFIX, keys), "prod")
     except InvalidToken:
         return None
+
+
+# ---- signed answers (API.md "Signed answers") --------------------------------
+
+NONCE_HEADER = "Licserver-Nonce"
+ANSWER_SIGNATURE_HEADER = "Licserver-Answer-Signature"
+_ANSWER_SIGNATURE = re.compile(
+    r'kid="([A-Za-z0-9._-]{1,32})", t="([0-9]{1,20})", sig="([A-Za-z0-9_-]{86})"'
+)
+
+
+def verify_answer(
+    header: str | None,
+    keys: Mapping[str, Ed25519PublicKey],
+    *,
+    method: str,
+    target: str,
+    status: int,
+    body: bytes,
+    nonce: str,
+) -> None:
+    """Check an answer's ``Licserver-Answer-Signature``: by a pinned key, over
+    ``METHOD PATH\\nSTATUS\\nT\\nDIGEST\\nNONCE`` of this request and answer;
+    InvalidToken (saying why) otherwise."""
+    match = _ANSWER_SIGNATURE.fullmatch(header.strip()) if header else None
+    if match is None:
+        raise InvalidToken("the answer is not signed" if not header else "malformed signature")
+    kid, t, sig = match.groups()
+    key = keys.get(kid)
+    if key is None:
+        raise InvalidToken(f"the answer is signed by key {kid!r}, which is not pinned")
+    digest = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode()
+    text = f"{method} {target}\n{status}\n{t}\n{digest}\n{nonce}"
+    try:
+        key.verify(b64u_decode(sig), text.encode("ascii"))
+    except (InvalidSignature, UnicodeEncodeError) as exc:
+        raise InvalidToken("the answer's signature does not verify") from exc

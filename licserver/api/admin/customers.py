@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from licserver.api.admin import views
 from licserver.api.auth import require
 from licserver.api.blueprint import Blueprint
@@ -22,8 +20,6 @@ from licserver.api.schemas.common import PageArgs
 from licserver.domain.permissions import LICENSES, READ
 from licserver.runtime import context
 from licserver.services import customers as svc
-from licserver.services import mail
-from licserver.services.customers import Invitation
 
 blp = Blueprint(
     "customers",
@@ -33,19 +29,6 @@ blp = Blueprint(
 )
 
 
-def _send_invitation(inv: Invitation, customer_name: str) -> bool:
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
-    link = f"{base}/portal/invitation/{inv.token}"
-    hours = current_app.config["INVITATION_TTL_HOURS"]
-    body = (
-        f"Hello {inv.user.name},\n\n"
-        f"You have been invited to the licence portal of {customer_name} "
-        f"as {inv.user.role}.\n\nSet your password here (the link works for {hours} hours, once):\n"
-        f"{link}\n\nIf you did not expect this email, you can ignore it.\n"
-    )
-    return mail.send(views.mail_settings(), inv.user.email, "Your licence portal invitation", body)
-
-
 @blp.post("")
 @blp.arguments(CustomerIn)
 @blp.response(201, CustomerOut)
@@ -53,16 +36,13 @@ def _send_invitation(inv: Invitation, customer_name: str) -> bool:
 @require(LICENSES)
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Create a customer; its email becomes the first portal owner, invited by email."""
-    cust, inv = svc.create(
+    cust, sent = svc.create_invited(
         context(),
         name=data["name"],
         email=data["email"],
         company_password=data.get("company_password"),
-        invitation_ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
     )
-    out = views.customer(cust)
-    out["invitation_sent"] = _send_invitation(inv, cust.name)
-    return out
+    return {**views.customer(cust), "invitation_sent": sent}
 
 
 @blp.get("")
@@ -102,17 +82,15 @@ def patch(data: dict[str, Any], number: str) -> dict[str, Any]:
 @require(LICENSES)
 def add_user(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Add a portal user (invited by email). ``licenses`` limits them to those licences."""
-    inv = svc.add_user(
+    user, sent = svc.add_invited_user(
         context(),
         number,
         email=data["email"],
         name=data["name"],
         role=data["role"],
         licenses=data.get("licenses"),
-        invitation_ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
     )
-    cust = svc.get(context(), number)
-    return views.user(inv.user, invitation_sent=_send_invitation(inv, cust.name))
+    return views.user(user, invitation_sent=sent)
 
 
 @blp.get("/<number>/users")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 
 from licserver.api.admin import views as admin_views
-from licserver.api.auth import require
+from licserver.api.auth import admin_actor, require
 from licserver.api.blueprint import Blueprint
 from licserver.api.docs import errors
 from licserver.api.schemas.common import PageArgs
@@ -24,7 +24,7 @@ from licserver.api.schemas.stores import (
 )
 from licserver.domain.permissions import STORES
 from licserver.models.store import StoreEvent, StoreIntegration
-from licserver.runtime import context
+from licserver.runtime import context, origin
 from licserver.services.stores import integrations as svc
 from licserver.services.stores import receive as receiver
 
@@ -37,8 +37,7 @@ blp = Blueprint(
 
 
 def webhook_url(integ: StoreIntegration) -> str:
-    base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
-    return f"{base}/api/v1/integrations/{integ.public_id}/events"
+    return svc.webhook_url(context(), integ)
 
 
 def view(integ: StoreIntegration) -> dict[str, Any]:
@@ -74,7 +73,7 @@ def event_view(ev: StoreEvent) -> dict[str, Any]:
 def create(data: dict[str, Any]) -> dict[str, Any]:
     """Add an integration; paste its ``webhook_url`` into the store, then set
     ``signing_secret`` (by PATCH) to the secret the store shows."""
-    return view(svc.create(context(), data))
+    return view(svc.create(context(), data, origin(admin_actor())))
 
 
 @blp.get("")
@@ -105,7 +104,7 @@ def show(integration_id: str) -> dict[str, Any]:
 def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """Change it; ``items`` replaces the whole mapping; a new ``signing_secret``
     takes effect at once (signatures made with the old one are refused)."""
-    return view(svc.update(context(), integration_id, data))
+    return view(svc.update(context(), integration_id, data, origin(admin_actor())))
 
 
 @blp.delete("/<integration_id>")
@@ -114,7 +113,7 @@ def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
 @require(STORES)
 def remove(integration_id: str) -> None:
     """Remove it with its event log; the licences it issued stay."""
-    svc.delete(context().session, integration_id)
+    svc.delete(context().session, integration_id, origin(admin_actor()))
 
 
 @blp.get("/<integration_id>/events")
@@ -136,7 +135,9 @@ def reapply(integration_id: str, event_id: str) -> dict[str, Any]:
     """Apply an ``ignored`` or ``failed`` event again (after mapping its item,
     say); the answer is the event with its new outcome. An applied one: 409."""
     ctx = context()
-    return event_view(receiver.reapply_by_id(ctx, ctx.mailer, integration_id, event_id))
+    return event_view(
+        receiver.reapply_by_id(ctx, ctx.mailer, integration_id, event_id, origin(admin_actor()))
+    )
 
 
 _STORE_BODY = {

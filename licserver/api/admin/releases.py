@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import request
 
 from licserver.api.auth import admin_actor, require
 from licserver.api.blueprint import Blueprint
@@ -92,12 +92,13 @@ def _upload_limit() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return
+    ctx = context()
     try:
-        ident = token_service.authenticate(context(), token.strip())
+        ident = token_service.authenticate(ctx, token.strip())
         check_scope(ident.scope, CATALOG)
     except LicenseServerError:
         return  # answered by `require` (401/403) once the body's format is checked
-    request.max_content_length = int(current_app.config["RELEASE_MAX_UPLOAD_BYTES"]) + 1024**2
+    request.max_content_length = ctx.settings.release_max_upload_bytes + 1024**2
 
 
 def _load(schema: ma.Schema, data: Any) -> dict[str, Any]:

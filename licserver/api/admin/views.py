@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app
-
 from licserver.domain import policy as policy_rules
 from licserver.domain.status import effective_status
 from licserver.models import Activation, Customer, Event, License, Product, User, utcnow
 from licserver.services import policies as policy_service
 from licserver.services.licenses import Secrets
-from licserver.services.mail import MailSettings
 from licserver.services.pagination import Page, PageRequest
 
 T = TypeVar("T")
@@ -129,7 +126,3 @@ def event(e: Event, license_public_id: str | None) -> dict[str, Any]:
         "reason": e.reason,
         "data": e.data or {},
     }
-
-
-def mail_settings() -> MailSettings:
-    return MailSettings.from_config(current_app.config, current_app.instance_path)

@@ -40,3 +40,36 @@ class UpdateInfo(ma.Schema):
 
 class UpdateOut(ma.Schema):
     update = fields.Nested(UpdateInfo, allow_none=True)
+
+
+class FeedTokenIn(Strict):
+    activation_token = Text(required=True, validate=validate.Length(1, 256))
+
+
+class FeedUrls(ma.Schema):
+    sparkle = fields.String(metadata={"description": "Sparkle's SUFeedURL (add ?channel=...)."})
+    electron = fields.String(
+        metadata={"description": "electron-updater's generic provider `url` (a folder)."}
+    )
+    tauri = fields.String(
+        metadata={"description": "Tauri's `endpoints` entry, with its variables."}
+    )
+
+
+class FeedTokenOut(ma.Schema):
+    feed_token = fields.String(
+        metadata={"description": "The same for as long as the activation token is."}
+    )
+    feeds = fields.Nested(FeedUrls)
+
+
+class FeedArgs(ma.Schema):
+    """A feed's query: unknown parameters (a framework's cache buster) are ignored."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    channel = Text(load_default=updates.STABLE, validate=validate.Length(1, 32))
+    platform = Text(load_default=None, validate=validate.OneOf(updates.PLATFORMS))
+    arch = Text(load_default=None, validate=validate.OneOf(updates.ARCHES))
+    current_version = Text(load_default=None, validate=validate.Length(1, 64))

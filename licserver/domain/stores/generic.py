@@ -1,6 +1,7 @@
 """The generic format (API.md, "Store integrations"), for a store we have no
 module for or a vendor's own checkout: ``{id, type, email, name?, order,
-subscription?, items: [{item, quantity}], period_end?}``."""
+subscription?, items: [{item, quantity}], period_end?}``, and, our own
+addition, ``amount_cents?``/``currency?`` for the order's payment history."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from licserver.domain.stores import (
     obj,
     quantity,
     text,
+    whole_cents,
 )
 
 _KINDS = {
@@ -47,6 +49,9 @@ def parse(body: bytes) -> list[Command]:
     order = text(event.get("order"), "order", required=kind in ("purchase", "refund"))
     sub = text(event.get("subscription"), "subscription", required=kind in ("renewal", "cancel"))
     name_value = event.get("name")
+    currency = event.get("currency")
+    if currency is not None and not (isinstance(currency, str) and len(currency) == 3):
+        raise Malformed("'currency' must be a three-letter currency code.")
     return [
         Command(
             kind,
@@ -58,6 +63,10 @@ def parse(body: bytes) -> list[Command]:
             subscription=sub,
             lines=tuple(lines),
             period_end=from_rfc3339(event.get("period_end"), "period_end"),
+            amount_cents=whole_cents(event.get("amount_cents"), "amount_cents")
+            if event.get("amount_cents") is not None
+            else None,
+            currency=currency.upper() if currency else None,
             # A refund in the generic format is of the whole order; the
             # store that refunds part of one sends nothing (or order.paid
             # stays as it is).

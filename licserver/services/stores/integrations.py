@@ -14,6 +14,7 @@ from licserver.domain.stores import new_integration_id
 from licserver.models.policy import Policy
 from licserver.models.product import Product
 from licserver.models.store import StoreEvent, StoreIntegration
+from licserver.services import SYSTEM_ORIGIN, Origin, events
 from licserver.services.pagination import Page, PageRequest, fetch
 from licserver.services.stores import SECRET_PURPOSE, Ctx
 
@@ -67,7 +68,16 @@ def _checked_items(session: Session, items: list[dict[str, Any]]) -> list[dict[s
     return out
 
 
-def create(ctx: Ctx, values: dict[str, Any]) -> StoreIntegration:
+def _audit(
+    session: Session, kind: str, origin: Origin, integ: StoreIntegration, **data: Any
+) -> None:
+    """Every change is an event (``integration.*``), never with the secret."""
+    events.record(
+        session, kind, origin, data={"integration": integ.public_id, "name": integ.name, **data}
+    )
+
+
+def create(ctx: Ctx, values: dict[str, Any], origin: Origin = SYSTEM_ORIGIN) -> StoreIntegration:
     session = ctx.session
     begin_write(session)
     try:
@@ -81,6 +91,7 @@ def create(ctx: Ctx, values: dict[str, Any]) -> StoreIntegration:
         if values.get("signing_secret"):
             integ.secret_enc = ctx.box.seal(values["signing_secret"], SECRET_PURPOSE)
         session.add(integ)
+        _audit(session, "integration.created", origin, integ, provider=integ.provider)
         session.commit()
         return integ
     except BaseException:
@@ -88,7 +99,9 @@ def create(ctx: Ctx, values: dict[str, Any]) -> StoreIntegration:
         raise
 
 
-def update(ctx: Ctx, public_id: str, changes: dict[str, Any]) -> StoreIntegration:
+def update(
+    ctx: Ctx, public_id: str, changes: dict[str, Any], origin: Origin = SYSTEM_ORIGIN
+) -> StoreIntegration:
     """Name, on_refund, items (the whole list) and the secret (a new one
     replaces the old at once: signatures made with the old are refused)."""
     session = ctx.session
@@ -104,6 +117,7 @@ def update(ctx: Ctx, public_id: str, changes: dict[str, Any]) -> StoreIntegratio
         if "signing_secret" in changes:
             secret = changes["signing_secret"]
             integ.secret_enc = ctx.box.seal(secret, SECRET_PURPOSE) if secret else None
+        _audit(session, "integration.updated", origin, integ, changed=sorted(changes))
         session.commit()
         return integ
     except BaseException:
@@ -111,12 +125,18 @@ def update(ctx: Ctx, public_id: str, changes: dict[str, Any]) -> StoreIntegratio
         raise
 
 
-def delete(session: Session, public_id: str) -> None:
+def delete(session: Session, public_id: str, origin: Origin = SYSTEM_ORIGIN) -> None:
     """The integration and its event log; licences it issued stay."""
     begin_write(session)
     integ = get(session, public_id)
+    _audit(session, "integration.deleted", origin, integ)
     session.delete(integ)
     session.commit()
+
+
+def webhook_url(ctx: Ctx, integ: StoreIntegration) -> str:
+    """The absolute URL pasted into the store."""
+    return f"{ctx.settings.public_url}/api/v1/integrations/{integ.public_id}/events"
 
 
 def secret_of(ctx: Ctx, integ: StoreIntegration) -> str | None:

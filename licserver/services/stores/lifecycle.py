@@ -272,20 +272,21 @@ def _record_order(
     """The payment in the customer's history (``GET /api/v1/orders``), once:
     an order number recorded already (a repeat, or the same number sent
     through ``POST /api/v1/orders``) is left as it is."""
-    if not cmd.order or cmd.amount_cents is None:
+    if not cmd.order:
         return
+    amount = cmd.amount_cents or 0  # a store that sends no amount: recorded as 0
     if session.scalars(select(Order.id).where(Order.number == cmd.order[:64])).first() is not None:
         return
     descr = [
         f"{lic.product.name} ({lic.seats} seat{'s' if lic.seats != 1 else ''})" for lic in lics
     ] or [f"Renewal via {integ.name}"]
-    amounts = [cmd.amount_cents // len(descr)] * len(descr)
-    amounts[0] += cmd.amount_cents - sum(amounts)
+    amounts = [amount // len(descr)] * len(descr)
+    amounts[0] += amount - sum(amounts)
     order = Order(
         number=cmd.order[:64],
         customer_id=cust.id,
         order_date=date.today(),
-        amount_cents=cmd.amount_cents,
+        amount_cents=amount,
         currency=(cmd.currency or "USD")[:3].upper(),
         items=[
             OrderItem(

@@ -34,8 +34,10 @@ from licserver.domain.stores import (
     signatures,
     stripe,
 )
+from licserver.faults import fault
 from licserver.models import utcnow
 from licserver.models.store import StoreEvent, StoreIntegration
+from licserver.services import SYSTEM_ORIGIN, Origin, events
 from licserver.services.notices import Mailer
 from licserver.services.stores import Ctx, integrations, lifecycle, mail
 
@@ -115,6 +117,7 @@ def _one(ctx: Ctx, mailer: Mailer, integ: StoreIntegration, cmd: Command, raw: s
         session.flush()  # the unique (integration, event id) decides a race here
         result = _apply(ctx, integ, cmd)
         _store(row, result)
+        fault("store_before_commit")  # test-only (licserver.faults)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -177,7 +180,9 @@ def retry_held(ctx: Ctx, mailer: Mailer, integ_id: int) -> None:
         reapply(ctx, mailer, ev_id, cascade=False)
 
 
-def reapply_by_id(ctx: Ctx, mailer: Mailer, public_id: str, event_id: str) -> StoreEvent:
+def reapply_by_id(
+    ctx: Ctx, mailer: Mailer, public_id: str, event_id: str, origin: Origin = SYSTEM_ORIGIN
+) -> StoreEvent:
     """Staff's "re-apply" of an ``ignored`` or ``failed`` event (after mapping
     its item, say). An applied event is never applied twice: ``Conflict``."""
     session = ctx.session
@@ -188,10 +193,16 @@ def reapply_by_id(ctx: Ctx, mailer: Mailer, public_id: str, event_id: str) -> St
         raise Conflict(f"Event '{event_id}' is applied already.")
     ev_id = row.id
     session.rollback()
-    return reapply(ctx, mailer, ev_id)
+    return reapply(ctx, mailer, ev_id, origin=origin)
 
 
-def reapply(ctx: Ctx, mailer: Mailer, store_event_id: int, cascade: bool = True) -> StoreEvent:
+def reapply(
+    ctx: Ctx,
+    mailer: Mailer,
+    store_event_id: int,
+    cascade: bool = True,
+    origin: Origin | None = None,
+) -> StoreEvent:
     """Apply a recorded event again (staff's "re-apply" of an ignored or failed
     one, or a held one after the event it waited for). An applied one is left."""
     session = ctx.session
@@ -218,6 +229,13 @@ def reapply(ctx: Ctx, mailer: Mailer, store_event_id: int, cascade: bool = True)
             session.rollback()  # still waiting: leave it as it was
             return row
         _store(row, result)
+        if origin is not None:  # staff's re-apply (not a held event's retry)
+            events.record(
+                session,
+                "integration.event_reapplied",
+                origin,
+                data={"integration": integ.public_id, "event": row.event_id, "to": row.outcome},
+            )
         session.commit()
     except BaseException:
         session.rollback()

@@ -13,6 +13,7 @@ from flask import current_app, redirect, render_template, send_file
 from licserver.domain import portal as rules
 from licserver.runtime import context
 from licserver.services import releases as svc
+from licserver.web.markdown import render_notes
 from licserver.web.portal.base import bp, page, principal, requires
 
 
@@ -44,7 +45,7 @@ def downloads() -> Any:
                     {
                         "version": r.version,
                         "released_at": r.released_at,
-                        "notes": r.notes,
+                        "notes": render_notes(r.notes),
                         "filename": r.filename,
                         "size": _size(r.size),
                         "sha256": r.sha256,

@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 from licserver.extensions import db
 from licserver.models import Activation, License, utcnow
 from licserver.models.policy import Policy
-from tests.conftest import Factory
-from tests.portal.conftest import AccountMaker
-from tests.staff.conftest import Console
+from tests.support.console import Console
+from tests.support.factory import Factory
+from tests.support.portal import AccountMaker
 
 
 def _policy(name: str) -> Policy:

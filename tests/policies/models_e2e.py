@@ -1,6 +1,7 @@
-"""Two real gunicorn servers on the test database whose clock the tests move
-(the test-only ``LICSERVER_TESTING_CLOCK_FILE``: licserver/models/base.py), the
-SDK with a clock moved alike, and ``licserver sweep`` run as the operator runs
+"""Servers and helpers of tests/policies/test_end_to_end.py (``policy`` and
+``issue`` also of test_sdk_models.py): two real gunicorns on the test database
+whose clock the tests move (the test-only ``LICSERVER_TESTING_CLOCK_FILE``:
+licserver/models/base.py), and ``licserver sweep`` run as the operator runs
 it: a separate process on the same database and clock."""
 
 from __future__ import annotations
@@ -9,18 +10,15 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from flask import Flask
-from licclient import LicenseClient
 
-from tests.conftest import Factory, TestDatabase
 from tests.live import LiveServer
-from tests.sdk.conftest import Clock, fetch_public_keys, ok
+from tests.support.database import TestDatabase
+from tests.support.factory import Factory
+from tests.support.sdk import Clock, ok
 
 BIN = Path(sys.executable).parent / "licserver"
 
@@ -58,45 +56,6 @@ class Servers:
     def stop(self) -> None:
         self.a.stop()
         self.b.stop()
-
-
-@pytest.fixture(scope="module")
-def servers(test_database: TestDatabase) -> Iterator[Servers]:
-    s = Servers(test_database)
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
-def time_(servers: Servers, app: Flask) -> Time:
-    """Both clocks at the real time, for this test."""
-    return Time(servers.clock_file)
-
-
-@pytest.fixture
-def staff(servers: Servers, admin_token: str) -> Iterator[httpx.Client]:
-    with servers.a.client(admin_token) as http:
-        yield http
-
-
-@pytest.fixture
-def sdk(servers: Servers, time_: Time, tmp_path: Path) -> Callable[..., LicenseClient]:
-    """``sdk(product, iid, server="a"|"b", **options)``: a client of one of the servers."""
-    keys = fetch_public_keys(servers.a.url)
-    n = [0]
-
-    def make(product: str, iid: str, server: str = "a", **kw: Any) -> LicenseClient:
-        n[0] += 1
-        url = (servers.a if server == "a" else servers.b).url
-        kw.setdefault("state_dir", tmp_path / f"state-{n[0]}")
-        kw.setdefault("retries", 1)
-        return LicenseClient(
-            url, product=product, public_keys=keys, installation_id=iid, clock=time_.sdk, **kw
-        )
-
-    return make
 
 
 def sweep(servers: Servers) -> str:

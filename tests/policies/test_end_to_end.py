@@ -5,11 +5,14 @@ moved forward on the servers (test-only clock) and in the SDK alike."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from flask import Flask
 from licclient import (
     Deactivated,
     DeactivationLimitReached,
@@ -20,9 +23,10 @@ from licclient import (
     TrialAlreadyUsed,
 )
 
-from tests.conftest import Factory
-from tests.licence_models.conftest import Servers, Time, issue, policy, sweep
-from tests.sdk.conftest import activations, event_kinds, license_view, ok
+from tests.policies.models_e2e import Servers, Time, issue, policy, sweep
+from tests.support.database import TestDatabase
+from tests.support.factory import Factory
+from tests.support.sdk import activations, event_kinds, fetch_public_keys, license_view, ok
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +35,49 @@ Sdk = Callable[..., LicenseClient]
 
 def _at(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+# The servers of this module, with the clock they read; ``staff`` and ``sdk``
+# here are theirs.
+
+
+@pytest.fixture(scope="module")
+def servers(test_database: TestDatabase) -> Iterator[Servers]:
+    s = Servers(test_database)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def time_(servers: Servers, app: Flask) -> Time:
+    """Both clocks at the real time, for this test."""
+    return Time(servers.clock_file)
+
+
+@pytest.fixture
+def staff(servers: Servers, admin_token: str) -> Iterator[httpx.Client]:
+    with servers.a.client(admin_token) as http:
+        yield http
+
+
+@pytest.fixture
+def sdk(servers: Servers, time_: Time, tmp_path: Path) -> Callable[..., LicenseClient]:
+    """``sdk(product, iid, server="a"|"b", **options)``: a client of one of the servers."""
+    keys = fetch_public_keys(servers.a.url)
+    n = [0]
+
+    def make(product: str, iid: str, server: str = "a", **kw: Any) -> LicenseClient:
+        n[0] += 1
+        url = (servers.a if server == "a" else servers.b).url
+        kw.setdefault("state_dir", tmp_path / f"state-{n[0]}")
+        kw.setdefault("retries", 1)
+        return LicenseClient(
+            url, product=product, public_keys=keys, installation_id=iid, clock=time_.sdk, **kw
+        )
+
+    return make
 
 
 def test_floating_leases_are_exact_under_concurrency_across_two_servers(

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from licserver.extensions import db
 from licserver.models import Activation, utcnow
-from tests.portal.conftest import AccountMaker, Browser, BrowserMaker, Staff, text_of
+from tests.support.portal import AccountMaker, Browser, BrowserMaker, Staff, text_of
 
 
 def _floating(staff: Staff, product: str, license_id: str) -> None:
@@ -37,6 +38,12 @@ def _lease(client: FlaskClient, key: str, iid: str, machine: str) -> dict[str, A
 def _key(staff: Staff, license_id: str) -> str:
     key: str = staff.get(f"/api/v1/licenses/{license_id}").get_json()["key"]
     return key
+
+
+@pytest.fixture
+def staff(portal_staff: Staff) -> Staff:
+    """Here ``staff`` is the admin API through the test client."""
+    return portal_staff
 
 
 def test_floating_licence_shows_lease_holders_and_releases(

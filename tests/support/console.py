@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import staff as staff_service
-from tests.portal.conftest import Browser, make_account  # noqa: F401  (fixture)
+from tests.support.portal import Browser
 
 BASE = "https://console.test"
 PASSWORD = "staff password 1"

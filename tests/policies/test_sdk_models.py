@@ -13,10 +13,10 @@ import httpx
 import pytest
 from licclient import LicenseClient, SeatLimitReached, TrialAlreadyUsed
 
-from tests.conftest import Factory
-from tests.licence_models.conftest import issue, policy
 from tests.live import LiveServer
-from tests.sdk.conftest import Clock, activations, event_kinds, license_view
+from tests.policies.models_e2e import issue, policy
+from tests.support.factory import Factory
+from tests.support.sdk import Clock, activations, event_kinds, license_view
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ import pytest
 from flask import Flask
 from licclient import LicenseClient
 
-from tests.conftest import TestDatabase
 from tests.live import LiveServer
+from tests.support.database import TestDatabase
 
 
 class Clock:

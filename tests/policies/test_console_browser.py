@@ -17,9 +17,9 @@ from licserver.runtime import context
 from licserver.services import Actor, Origin
 from licserver.services import policies as policy_service
 from tests.live import LiveServer
-from tests.portal.conftest import AccountMaker
-from tests.staff.conftest import PASSWORD, StaffMaker
 from tests.support.browser import CHROMIUM, new_page
+from tests.support.console import PASSWORD, StaffMaker
+from tests.support.portal import AccountMaker
 
 pytestmark = [
     pytest.mark.e2e,
