@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 
 from licserver.extensions import db
 from licserver.web.shared.details import details
-from tests.conftest import AdminClient, Factory
-from tests.portal.conftest import activate
-from tests.staff.conftest import Console
+from tests.support.console import Console
+from tests.support.factory import AdminClient, Factory
+from tests.support.portal import activate
 
 
 def _kinds(html: str) -> list[str]:

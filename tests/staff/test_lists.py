@@ -16,9 +16,9 @@ from licserver.runtime import context
 from licserver.services import licenses as license_service
 from licserver.services import orders as order_service
 from licserver.services import policies as policy_service
-from tests.conftest import TEST_ORIGIN, Factory
-from tests.portal.conftest import activate
-from tests.staff.conftest import Console
+from tests.support.console import Console
+from tests.support.factory import TEST_ORIGIN, Factory
+from tests.support.portal import activate
 
 
 def _ids(html: str, table: str) -> list[str]:
