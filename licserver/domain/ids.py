@@ -40,3 +40,7 @@ def new_token_id() -> str:
 LICENSE_ID_RE = re.compile(r"^L-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 CUSTOMER_NUMBER_RE = re.compile(r"^C-[0-9A-Z]{6}$")
 ACTIVATION_ID_RE = re.compile(r"^A-[0-9A-Z]{16}$")
+
+
+# A product's code (the admin API's and the console's rule).
+PRODUCT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

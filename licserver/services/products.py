@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
 from licserver.models import Product
+from licserver.services import Origin, events
 from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
@@ -22,7 +23,9 @@ def create(
     default_seats: int = 1,
     default_duration_days: int | None = None,
     offline_grace_days: int = 14,
+    origin: Origin | None = None,
 ) -> Product:
+    """A new product; with ``origin``, a ``product.created`` event names who made it."""
     session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     if session.scalars(select(Product.id).where(Product.code == code)).first() is not None:
@@ -35,6 +38,8 @@ def create(
         offline_grace_days=offline_grace_days,
     )
     session.add(product)
+    if origin is not None:
+        events.record(session, "product.created", origin, data={"code": code, **_fields(product)})
     try:
         session.commit()
     except IntegrityError:
@@ -51,13 +56,28 @@ def get(ctx: Context, code: str) -> Product:
     return product
 
 
-def update(ctx: Context, code: str, changes: dict[str, Any]) -> Product:
+FIELDS = ("name", "default_seats", "default_duration_days", "offline_grace_days")
+
+
+def _fields(product: Product) -> dict[str, Any]:
+    return {f: getattr(product, f) for f in FIELDS}
+
+
+def update(
+    ctx: Context, code: str, changes: dict[str, Any], origin: Origin | None = None
+) -> Product:
+    """Change the name and defaults; with ``origin``, a ``product.updated``
+    event holds what changed (nothing changed: no event)."""
     session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     product = get(ctx, code)
-    for field in ("name", "default_seats", "default_duration_days", "offline_grace_days"):
-        if field in changes:
+    diff: dict[str, Any] = {}
+    for field in FIELDS:
+        if field in changes and getattr(product, field) != changes[field]:
+            diff[field] = {"from": getattr(product, field), "to": changes[field]}
             setattr(product, field, changes[field])
+    if origin is not None and diff:
+        events.record(session, "product.updated", origin, data={"code": code, **diff})
     session.commit()
     return product
 

@@ -3,7 +3,6 @@ activation password) are dumped only by the endpoints allowed to show them."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow as ma
@@ -11,11 +10,11 @@ from marshmallow import fields, validate
 
 from licserver.api.schemas.common import PageArgs, Strict, Text, UTCDateTime, page_of
 from licserver.domain.email import EMAIL_RE
+from licserver.domain.ids import PRODUCT_CODE_RE
 from licserver.domain.permissions import SCOPES
 from licserver.domain.roles import ROLES
 from licserver.domain.status import ALL as LICENSE_STATUSES
 
-PRODUCT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 FEATURE = Text(validate=validate.Length(1, 64))
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, render_template, request, stream_with_context
+from flask import render_template, request
 
 from licserver.domain import portal as rules
 from licserver.domain.errors import ValidationFailed
@@ -18,6 +16,7 @@ from licserver.services import portal_licenses as license_svc
 from licserver.services.portal_history import Filters, Row
 from licserver.web.portal.base import bp, principal, requires
 from licserver.web.portal.forms import HistoryFilters, choices
+from licserver.web.shared import csv_export
 
 PAGE_SIZE = 50
 CSV_COLUMNS = (
@@ -77,52 +76,25 @@ def history() -> Any:
     )
 
 
-def _cell(value: object) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; machine
-    names are whatever a client sent, so such cells get a leading quote."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 @bp.get("/history.csv")
 @requires(rules.VIEW)
 def history_csv() -> Any:
     _, filters = _form()
     who = principal()
-    # stream_with_context: the rows are read while the response is sent, in the
-    # request's context (and its session), which ends with the last row.
-    return Response(
-        stream_with_context(_csv(who, filters)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="activation-history.csv"'},
-    )
+    return csv_export.response(_csv(who, filters), "activation-history.csv")
 
 
-def _csv(who: Principal, filters: Filters) -> Iterator[str]:
-    buf = io.StringIO()
-    out = csv.writer(buf)
-    out.writerow(CSV_COLUMNS)
+def _csv(who: Principal, filters: Filters) -> Iterator[list[Any]]:
+    yield list(CSV_COLUMNS)
     for row in svc.all_rows(context(), who, filters):
         e = row.event
-        out.writerow(
-            [
-                _cell(x)
-                for x in (
-                    e.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    e.kind,
-                    row.license_id,
-                    e.installation_id,
-                    e.machine_name,
-                    actor_text(row),
-                    e.ip,
-                    e.reason,
-                )
-            ]
-        )
-        if buf.tell() > 16384:
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue()
+        yield [
+            e.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            e.kind,
+            row.license_id,
+            e.installation_id,
+            e.machine_name,
+            actor_text(row),
+            e.ip,
+            e.reason,
+        ]

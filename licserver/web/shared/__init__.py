@@ -50,3 +50,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     app.register_blueprint(bp)
+    from licserver.web.shared.details import details
+
+    app.add_template_filter(details, "details")

@@ -11,10 +11,19 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from licserver.domain import staff as rules
 from licserver.domain.email import EMAIL_RE
+from licserver.domain.ids import PRODUCT_CODE_RE
 from licserver.domain.permissions import SCOPES
 from licserver.services.staff import PASSWORD_MIN
 from licserver.web.shared.forms import ConfirmForm as ConfirmForm  # for the console's pages
@@ -48,6 +57,7 @@ class IssueForm(FlaskForm):  # type: ignore[misc]
         "Seats (empty: the product's default)", validators=[Optional(), NumberRange(1, 100000)]
     )
     expires_on = DateField("Expires on (empty: the product's default)", validators=[Optional()])
+    policy = SelectField("Policy (empty: the defaults)", validators=[Optional()], default="")
 
 
 class TokenForm(FlaskForm):  # type: ignore[misc]
@@ -84,4 +94,30 @@ class StaffForm(FlaskForm):  # type: ignore[misc]
 class RenewForm(FlaskForm):  # type: ignore[misc]
     days = IntegerField(
         "Days", validators=[Optional(), NumberRange(1, 36500)], render_kw={"placeholder": "policy"}
+    )
+
+
+class ProductForm(FlaskForm):  # type: ignore[misc]
+    """A product and its defaults: the admin API's rules (``ProductIn``)."""
+
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired(),
+            Regexp(
+                PRODUCT_CODE_RE,
+                message="1 to 64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit.",
+            ),
+        ],
+    )
+    name = StringField("Name", validators=[DataRequired(), Length(1, 200), plain_text])
+    default_seats = IntegerField(
+        "Default seats", default=1, validators=[InputRequired(), NumberRange(1, 1_000_000)]
+    )
+    default_duration_days = IntegerField(
+        "Default duration in days (empty: licences do not expire)",
+        validators=[Optional(), NumberRange(1, 36500)],
+    )
+    offline_grace_days = IntegerField(
+        "Offline grace in days", default=14, validators=[InputRequired(), NumberRange(1, 3650)]
     )

@@ -12,6 +12,7 @@ from licserver.domain import staff as rules
 from licserver.domain.errors import ValidationFailed
 from licserver.runtime import context
 from licserver.services import activation as activation_service
+from licserver.services import console_lists as lists
 from licserver.services import licenses as license_service
 from licserver.services import policy_views as views
 from licserver.services import staff_console as console
@@ -151,8 +152,7 @@ def change_terms(public_id: str) -> Any:
 @bp.post("/customers/<number>/licenses")
 @staff_required(action=rules.ISSUE)
 def issue(number: str) -> Any:
-    form = IssueForm()
-    form.product.choices = choices([(p.code, p.name) for p in console.products(context())])
+    form = _issue_choices(IssueForm())
     if not form.validate_on_submit():
         errors = {k: list(v) for k, v in form.errors.items()}
         raise ValidationFailed(errors, "Some fields are not valid.")
@@ -165,6 +165,7 @@ def issue(number: str) -> Any:
         product=form.product.data,
         customer=number,
         seats=form.seats.data,
+        policy=form.policy.data or None,
         **kwargs,
     )
     flash(f"Licence {lic.public_id} issued. The key and activation password are below.", "info")
@@ -175,7 +176,12 @@ def issue(number: str) -> Any:
     )
 
 
-def issue_form() -> IssueForm:
-    form = IssueForm(formdata=None)
+def _issue_choices(form: IssueForm) -> IssueForm:
     form.product.choices = choices([(p.code, p.name) for p in console.products(context())])
+    policies = [(p.public_id, f"{p.name} ({p.product.code})") for p in lists.policies(context())]
+    form.policy.choices = choices([("", "none: the defaults"), *policies])
     return form
+
+
+def issue_form() -> IssueForm:
+    return _issue_choices(IssueForm(formdata=None))

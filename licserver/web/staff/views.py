@@ -9,8 +9,11 @@ from licserver.web.staff.base import bp
 __all__ = ["accounts", "auth", "bp", "customers", "licenses", "search", "tokens"]
 
 # Pages added by other modules: one import line each, below.
+import licserver.web.staff.audit  # noqa: E402,F401
+import licserver.web.staff.catalog  # noqa: E402,F401
 import licserver.web.staff.imports  # noqa: E402,F401
 import licserver.web.staff.integrations  # noqa: E402,F401
+import licserver.web.staff.lists  # noqa: E402,F401
 import licserver.web.staff.offline  # noqa: E402,F401
 import licserver.web.staff.policies  # noqa: E402,F401
 import licserver.web.staff.releases  # noqa: E402,F401
