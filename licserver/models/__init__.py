@@ -2,7 +2,15 @@
 
 # Tables of later features, each in its own module (imported so that
 # Base.metadata holds them all).
-from licserver.models import offline, release, staff, store, update, webhook  # noqa: F401
+from licserver.models import (  # noqa: F401
+    license_request,  # noqa: F401
+    offline,
+    release,
+    staff,
+    store,
+    update,
+    webhook,
+)
 from licserver.models.activation import Activation
 from licserver.models.base import Base, utcnow
 from licserver.models.customer import Customer

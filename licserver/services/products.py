@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
+from licserver.domain.requests import check_checkout_url
 from licserver.models import Product
 from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
@@ -22,6 +23,7 @@ def create(
     default_seats: int = 1,
     default_duration_days: int | None = None,
     offline_grace_days: int = 14,
+    checkout_url: str | None = None,
 ) -> Product:
     session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
@@ -33,6 +35,7 @@ def create(
         default_seats=default_seats,
         default_duration_days=default_duration_days,
         offline_grace_days=offline_grace_days,
+        checkout_url=check_checkout_url(checkout_url),
     )
     session.add(product)
     try:
@@ -58,6 +61,8 @@ def update(ctx: Context, code: str, changes: dict[str, Any]) -> Product:
     for field in ("name", "default_seats", "default_duration_days", "offline_grace_days"):
         if field in changes:
             setattr(product, field, changes[field])
+    if "checkout_url" in changes:
+        product.checkout_url = check_checkout_url(changes["checkout_url"])
     session.commit()
     return product
 

@@ -108,6 +108,16 @@ ROUTES = [
         writes=True,
         ok=302,
     ),
+    Route("more-form", "GET", LIC + "/more", rules.REQUEST),
+    Route(
+        "more",
+        "POST",
+        LIC + "/more",
+        rules.REQUEST,
+        {"kind": "seats", "seats": "1"},
+        writes=True,
+        ok=302,
+    ),
     Route("downloads", "GET", "/portal/downloads", rules.DOWNLOADS),
     # a link that is not valid: 404 for those allowed, 403 before it is read for the rest
     Route("download", "GET", "/portal/downloads/file/<token>", rules.DOWNLOADS, ok=404),

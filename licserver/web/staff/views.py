@@ -13,4 +13,5 @@ import licserver.web.staff.integrations  # noqa: E402,F401
 import licserver.web.staff.offline  # noqa: E402,F401
 import licserver.web.staff.policies  # noqa: E402,F401
 import licserver.web.staff.releases  # noqa: E402,F401
+import licserver.web.staff.requests  # noqa: E402,F401
 import licserver.web.staff.webhooks  # noqa: E402,F401
