@@ -71,6 +71,11 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_IP_LIMIT": "30 per minute",
     "PORTAL_LOGIN_LIMIT": "10 per 15 minutes",
     "PORTAL_RESET_LIMIT": "5 per hour",
+    # The vendor as invoices name it (the seller): name, postal address (lines
+    # separated by newlines), tax number (VAT ID). Empty: left off the invoice.
+    "SELLER_NAME": "",
+    "SELLER_ADDRESS": "",
+    "SELLER_TAX_ID": "",
     # Downloads. Empty RELEASES_DIR: <instance>/releases.
     "RELEASES_DIR": "",
     "RELEASE_MAX_UPLOAD_BYTES": 2 * 1024**3,

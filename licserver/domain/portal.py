@@ -23,6 +23,7 @@ USERS = "users"  # invite users, change roles, remove users
 ACCOUNT = "account"  # account details and contacts, the company password and its login
 DOWNLOADS = "downloads"  # releases of the products the account holds an active licence of
 OFFLINE = "offline"  # activate or deactivate an air-gapped machine with pasted codes
+REQUEST = "request"  # ask for more seats or a renewal (or buy them in the store)
 
 BASIC, BILLING, TECHNICAL, MANAGER, OWNER = ROLES
 
@@ -54,6 +55,11 @@ MATRIX: dict[str, tuple[str, frozenset[str]]] = {
     OFFLINE: (
         "activate or deactivate an installation offline (air-gapped machine)",
         frozenset({TECHNICAL, MANAGER, OWNER}),
+    ),
+    # Seeds: "order additional computer licenses", for managers and owners.
+    REQUEST: (
+        "order additional computer licenses (more seats, a renewal)",
+        frozenset({MANAGER, OWNER}),
     ),
 }
 ACTIONS = tuple(MATRIX)

@@ -4,6 +4,7 @@
 # Base.metadata holds them all).
 import licserver.models.dashboard  # noqa: F401
 import licserver.models.imports  # noqa: F401
+import licserver.models.license_request  # noqa: F401
 from licserver.models import offline, release, staff, store, update, webhook  # noqa: F401
 from licserver.models.activation import Activation
 from licserver.models.base import Base, utcnow

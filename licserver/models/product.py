@@ -17,4 +17,7 @@ class Product(Base):
     default_seats: Mapped[int] = mapped_column(default=1)
     default_duration_days: Mapped[int | None]
     offline_grace_days: Mapped[int] = mapped_column(default=14)
+    # The store's checkout page for more seats or a renewal: the portal links
+    # there instead of its request form (domain.requests).
+    checkout_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -156,6 +156,7 @@ def update(ctx: Context, number: str, changes: dict[str, Any]) -> Customer:
     session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     cust = get(ctx, number)
+    old_email = cust.email
     if "name" in changes:
         cust.name = changes["name"]
     if "email" in changes:
@@ -164,6 +165,16 @@ def update(ctx: Context, number: str, changes: dict[str, Any]) -> Customer:
         pw = changes["company_password"]
         cust.company_password_hash = hash_password(pw) if pw else None
     session.commit()
+    if cust.email != old_email:  # both addresses hear of it, as from the portal
+        notices.email_changed(
+            ctx.mailer,
+            old=old_email,
+            new=cust.email,
+            name=cust.name,
+            what="main contact email",
+            company=cust.name,
+            at=utcnow(),
+        )
     return cust
 
 

@@ -235,6 +235,52 @@ def _seen_due(row: Any) -> rules.Seen:
     )
 
 
+@dataclass(frozen=True)
+class Due:
+    """A live activation a sweep would act on now (``sweep --dry-run``)."""
+
+    license_id: str
+    activation_id: str
+    installation_id: str
+    machine_name: str
+    last_seen_at: datetime
+    effect: str  # rules.LEASE_EXPIRED | MARK_INACTIVE | FREE_SEAT
+
+
+def preview(ctx: Context, now: datetime | None = None) -> list[Due]:
+    """What ``sweep`` would do now, machine by machine; nothing is written and
+    no lock is taken (a check-in before the real sweep may still change it)."""
+    now = now or utcnow()
+    session = ctx.session
+    out: list[Due] = []
+    due = due_licences(ctx, now)  # ends its own read
+    try:
+        conn = session.connection()
+        for license_id in due:
+            row = conn.execute(_LOCK, {"lid": license_id}).first()
+            if row is None:
+                continue
+            s = rules.resolve(row.policy_settings, row.policy_overrides)
+            public = session.scalar(select(License.public_id).where(License.id == license_id))
+            for act in conn.execute(_LIVE, {"lid": license_id}).all():
+                seen = _seen(act)
+                what = rules.overdue(s, seen, now)
+                if what is not None:
+                    out.append(
+                        Due(
+                            str(public),
+                            act.public_id,
+                            act.installation_id,
+                            act.machine_name,
+                            seen.last_seen,
+                            what,
+                        )
+                    )
+    finally:
+        session.rollback()  # a read: end it
+    return out
+
+
 def sweep(ctx: Context, now: datetime | None = None) -> SweepResult:
     """Release the floating leases that ran out, mark inactive (or free the
     seats of) node-locked machines past their heartbeat deadline; every licence

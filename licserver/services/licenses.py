@@ -314,6 +314,31 @@ def update(ctx: Context, origin: Origin, public_id: str, changes: dict[str, Any]
         raise
 
 
+def add_seats(ctx: Context, origin: Origin, public_id: str, more: int) -> License:
+    """``more`` seats on top of what the licence has when its lock is taken
+    (two additions at once both count), as a ``license.updated`` event."""
+    if more < 1:
+        raise ValidationFailed({"seats": ["Add at least one seat."]})
+    session = ctx.session
+    begin_write(session)
+    try:
+        lic = _locked(session, public_id)
+        old = lic.seats
+        lic.seats = old + more
+        events.record(
+            session,
+            "license.updated",
+            origin,
+            license=lic,
+            data={"seats": {"from": old, "to": lic.seats}},
+        )
+        session.commit()
+        return lic
+    except BaseException:
+        session.rollback()
+        raise
+
+
 def renew(ctx: Context, origin: Origin, public_id: str, days: int | None = None) -> License:
     """Extend by ``days`` (default: the policy's duration), from the old expiry or
     from now as the policy's renewal basis says (``domain.policy.renewed_expiry``)."""

@@ -14,10 +14,11 @@ from licserver.database import begin_write
 from licserver.domain import portal as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.domain.portal import Principal
-from licserver.models import License, Order, OrderItem
+from licserver.models import Customer, License, Order, OrderItem
 from licserver.services import customers as customer_service
 from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
+from licserver.services.settings import Seller
 
 
 @dataclass(frozen=True)
@@ -155,3 +156,21 @@ def get_for_account(ctx: Context, principal: Principal, order_id: int) -> Order:
     if order is None or order.customer_id != principal.customer_id:
         raise NotFound("No such order.")
     return order
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """A printable invoice: the order, whom it bills, who sells."""
+
+    order: Order
+    customer: Customer
+    seller: Seller
+
+
+def invoice_for_account(ctx: Context, principal: Principal, order_id: int) -> Invoice:
+    """One of the account's orders as its invoice, naming the vendor (settings)."""
+    order = get_for_account(ctx, principal, order_id)
+    customer = ctx.session.get(Customer, principal.customer_id)
+    if customer is None:
+        raise NotFound("No such account.")
+    return Invoice(order, customer, ctx.settings.seller)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from licserver.database import begin_write
 from licserver.domain.errors import Conflict, NotFound
+from licserver.domain.requests import check_checkout_url
 from licserver.models import Product
 from licserver.services import Origin, events
 from licserver.services.context import Context
@@ -23,6 +24,7 @@ def create(
     default_seats: int = 1,
     default_duration_days: int | None = None,
     offline_grace_days: int = 14,
+    checkout_url: str | None = None,
     origin: Origin | None = None,
 ) -> Product:
     """A new product; with ``origin``, a ``product.created`` event names who made it."""
@@ -36,6 +38,7 @@ def create(
         default_seats=default_seats,
         default_duration_days=default_duration_days,
         offline_grace_days=offline_grace_days,
+        checkout_url=check_checkout_url(checkout_url),
     )
     session.add(product)
     if origin is not None:
@@ -76,6 +79,11 @@ def update(
         if field in changes and getattr(product, field) != changes[field]:
             diff[field] = {"from": getattr(product, field), "to": changes[field]}
             setattr(product, field, changes[field])
+    if "checkout_url" in changes:
+        url = check_checkout_url(changes["checkout_url"])
+        if url != product.checkout_url:
+            diff["checkout_url"] = {"from": product.checkout_url, "to": url}
+            product.checkout_url = url
     if origin is not None and diff:
         events.record(session, "product.updated", origin, data={"code": code, **diff})
     session.commit()

@@ -38,6 +38,23 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class Seller:
+    """The vendor as its invoices name it (empty fields are left off)."""
+
+    name: str = ""
+    address: str = ""
+    tax_id: str = ""
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> Seller:
+        return cls(
+            name=str(cfg["SELLER_NAME"]).strip(),
+            address=str(cfg["SELLER_ADDRESS"]).strip(),
+            tax_id=str(cfg["SELLER_TAX_ID"]).strip(),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     public_url: str  # no trailing slash
     releases_dir: Path
@@ -54,6 +71,7 @@ class Settings:
     mail: MailSettings
     # How long SQLite waits for a writer's lock (the online backup too).
     sqlite_busy_timeout_seconds: float = 10.0
+    seller: Seller = Seller()
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], instance_path: str) -> Settings:
@@ -74,4 +92,5 @@ class Settings:
             webhooks=WebhookSettings.from_config(cfg),
             mail=MailSettings.from_config(cfg, instance_path),
             sqlite_busy_timeout_seconds=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]) / 1000,
+            seller=Seller.from_config(cfg),
         )

@@ -493,6 +493,24 @@ class TestInvitationEmail:
         assert len(user_links) == len(owner_links) == 1
         assert user_links != owner_links
 
+    def test_changed_contact_email_tells_both_addresses(
+        self, admin: AdminClient, smtp_server: SmtpServer
+    ) -> None:
+        number = _create_customer(admin).get_json()["number"]
+        smtp_server.wait_for(1)  # the owner's invitation
+        r = admin.patch(f"/api/v1/customers/{number}", json={"email": "Office@Acme.test"})
+        assert r.status_code == 200, r.get_json()
+        old_msg, new_msg = smtp_server.wait_for(3)[1:]
+        assert {old_msg["To"], new_msg["To"]} == {"it@acme.test", "office@acme.test"}
+        for msg in (old_msg, new_msg):
+            assert "main contact email changed" in msg["Subject"]
+            text = body_text(msg)
+            assert "from it@acme.test" in text and "office@acme.test" in text
+        # the same address again, or only a new name: no message
+        admin.patch(f"/api/v1/customers/{number}", json={"email": "office@acme.test"})
+        admin.patch(f"/api/v1/customers/{number}", json={"name": "Acme GmbH"})
+        assert len(smtp_server.wait_for(4, timeout=0.5)) == 3
+
     def test_refused_requests_send_nothing(
         self, admin: AdminClient, smtp_server: SmtpServer
     ) -> None:

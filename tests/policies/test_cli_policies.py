@@ -80,6 +80,13 @@ def test_update_dry_run_then_save_then_sweep(
     r = _run(app, "policies", "update", pid, *args)
     assert r.exit_code == 0 and "Machines affected now: 1" in r.output
 
+    r = _run(app, "sweep", "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "nothing changed" in r.output and "act on now: 1" in r.output
+    assert act["activation_id"] in r.output and "free_seat" in r.output
+    assert admin.get(f"/api/v1/licenses/{lic['id']}").get_json()["seats_used"] == 1
+    assert not events(admin, lic["id"], "activation.deactivated")
+
     r = _run(app, "sweep")
     assert r.exit_code == 0, r.output
     assert "seats freed 1" in r.output

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from licserver.domain import portal as rules
 from licserver.extensions import db
 from licserver.models import Customer, Event, User
+from licserver.models.license_request import LicenseRequest
 from licserver.runtime import context
 from licserver.services import customers as customer_service
 from licserver.services import orders as order_service
@@ -105,6 +106,16 @@ ROUTES = [
         DEACTIVATE,
         rules.DEACTIVATE,
         {"reason": "laptop stolen"},
+        writes=True,
+        ok=302,
+    ),
+    Route("more-form", "GET", LIC + "/more", rules.REQUEST),
+    Route(
+        "more",
+        "POST",
+        LIC + "/more",
+        rules.REQUEST,
+        {"kind": "seats", "seats": "1"},
         writes=True,
         ok=302,
     ),
@@ -256,7 +267,8 @@ def _expected(principal: str, route: Route) -> bool:
 
 def _snapshot(ctx: Ctx) -> Any:
     """Everything a user, staff or the API could see changed: the account's
-    history, its users (and their logins), the customer's details."""
+    history, its users (and their logins), the customer's details, its
+    requests for more."""
     db.session.rollback()  # a fresh look: end the test's own read transaction
     events = db.session.execute(
         select(Event.kind, Event.activation_id, Event.actor_id)
@@ -277,7 +289,17 @@ def _snapshot(ctx: Ctx) -> Any:
         cust.company_login_enabled,
         cust.company_password_hash,
     )
-    return [tuple(e) for e in events], [tuple(u) for u in users], customer
+    asked = db.session.execute(
+        select(LicenseRequest.kind, LicenseRequest.seats, LicenseRequest.requested_by_email)
+        .where(LicenseRequest.customer_id == ctx.acc.customer_id)
+        .order_by(LicenseRequest.id)
+    ).all()
+    return (
+        [tuple(e) for e in events],
+        [tuple(u) for u in users],
+        customer,
+        [tuple(a) for a in asked],
+    )
 
 
 @pytest.fixture

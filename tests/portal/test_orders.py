@@ -129,6 +129,16 @@ def test_orders_are_in_the_openapi_document(client: FlaskClient) -> None:
     assert "get" in doc["paths"]["/api/v1/orders/{number}"]
 
 
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    app_config.update(
+        SELLER_NAME="Vendor Software GmbH",
+        SELLER_ADDRESS="Hauptstrasse 5\n10115 Berlin",
+        SELLER_TAX_ID="DE999888777",
+    )
+    return app_config
+
+
 def test_payment_history_and_printable_invoice(
     make_account: AccountMaker, staff: Staff, browser: Browser
 ) -> None:
@@ -176,6 +186,10 @@ def test_payment_history_and_printable_invoice(
         "1200.00",
         "299.90",
         "1499.90 EUR",
+        "Vendor Software GmbH",
+        "Hauptstrasse 5\n10115 Berlin",
+        "DE999888777",
     ):
         assert text in invoice, text
+    assert invoice.index("Vendor Software GmbH") < invoice.index("Bill to")
     assert "@media print" in text_of(browser.get("/portal/static/portal.css"))

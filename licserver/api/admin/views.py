@@ -31,6 +31,7 @@ def product(p: Product) -> dict[str, Any]:
         "default_seats": p.default_seats,
         "default_duration_days": p.default_duration_days,
         "offline_grace_days": p.offline_grace_days,
+        "checkout_url": p.checkout_url,
         "created_at": p.created_at,
     }
 

@@ -50,6 +50,15 @@ class ProductIn(Strict):
     offline_grace_days = fields.Integer(
         strict=True, load_default=14, validate=validate.Range(1, 3650)
     )
+    checkout_url = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={
+            "description": "The store's checkout page for more seats or a renewal: "
+            "the portal links there instead of its request form."
+        },
+    )
 
 
 class ProductOut(ma.Schema):
@@ -58,6 +67,7 @@ class ProductOut(ma.Schema):
     default_seats = fields.Integer()
     default_duration_days = fields.Integer(allow_none=True)
     offline_grace_days = fields.Integer()
+    checkout_url = fields.String(allow_none=True)
     created_at = UTCDateTime()
 
 

@@ -157,3 +157,17 @@ class HistoryFilters(Form):  # type: ignore[misc]
     kind = SelectField("Event", choices=[], default="")
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
+
+
+class MoreForm(FlaskForm):  # type: ignore[misc]
+    """Ask for more: seats or a renewal (domain.requests checks the values)."""
+
+    kind = SelectField(
+        "What you need",
+        choices=choices([("seats", "More seats"), ("renewal", "A renewal")]),
+        validators=[DataRequired()],
+    )
+    seats = StringField(
+        "How many more seats", validators=[Optional(), Regexp(r"^\d{1,5}$", message="A number.")]
+    )
+    note = TextAreaField("Anything we should know", validators=[Optional(), Length(0, 1000)])

@@ -46,6 +46,7 @@ def license_view(lic: License) -> dict[str, Any]:
         "status": effective_status(lic.status, lic.expires_at, now),
         "features": list(lic.features or []),
         "created_at": lic.created_at,
+        "checkout_url": lic.product.checkout_url,
         **model_view(lic),
     }
 

@@ -9,7 +9,6 @@ from flask import render_template
 from licserver.domain import portal as rules
 from licserver.runtime import context
 from licserver.services import orders as svc
-from licserver.services import portal_account as account_svc
 from licserver.web.portal.base import bp, principal, requires
 
 
@@ -23,6 +22,11 @@ def payments() -> Any:
 @bp.get("/payments/<int:order_id>")
 @requires(rules.PAYMENTS)
 def invoice(order_id: int) -> Any:
-    order = svc.get_for_account(context(), principal(), order_id)
-    customer = account_svc.get(context(), principal())
-    return render_template("portal/invoice.html", order=order, customer=customer, money=svc.money)
+    inv = svc.invoice_for_account(context(), principal(), order_id)
+    return render_template(
+        "portal/invoice.html",
+        order=inv.order,
+        customer=inv.customer,
+        seller=inv.seller,
+        money=svc.money,
+    )

@@ -10,6 +10,7 @@ from licserver.web.portal import (
     licenses,
     offline,
     payments,
+    requests,
     users,
 )
 from licserver.web.portal.base import bp
@@ -23,5 +24,6 @@ __all__ = [
     "licenses",
     "offline",
     "payments",
+    "requests",
     "users",
 ]

@@ -17,4 +17,5 @@ import licserver.web.staff.lists  # noqa: E402,F401
 import licserver.web.staff.offline  # noqa: E402,F401
 import licserver.web.staff.policies  # noqa: E402,F401
 import licserver.web.staff.releases  # noqa: E402,F401
+import licserver.web.staff.requests  # noqa: E402,F401
 import licserver.web.staff.webhooks  # noqa: E402,F401
