@@ -12,6 +12,7 @@ give the same numbers to screen readers; the SVG is hidden from them."""
 from __future__ import annotations
 
 import re
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import date
@@ -21,6 +22,12 @@ from typing import Any
 import pygal
 from markupsafe import Markup
 from pygal.style import Style
+
+# pygal appends to sys.meta_path a finder for its map plugins that has no
+# find_spec(): from then on, every import that no other finder resolves makes
+# Python 3.11 warn (ImportWarning) — an error wherever warnings are errors.
+# The console draws no maps; take the finder out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__module__ != "pygal"]
 
 STYLE = Style(
     background="#ffffff",
