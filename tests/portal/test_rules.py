@@ -24,6 +24,8 @@ ISSUE = {
     rules.ACCOUNT: {"owner"},
     rules.DOWNLOADS: {"technical", "manager", "owner"},
     rules.OFFLINE: {"technical", "manager", "owner"},
+    # seed: "order additional computer licenses", for managers and owners
+    rules.REQUEST: {"manager", "owner"},
 }
 
 
