@@ -29,6 +29,14 @@ function manifest(claims) {
   return `UP1.${payload}.${sign(null, Buffer.from(`UP1.${payload}`), privateKey).toString("base64url")}`;
 }
 
+/** Licserver-Answer-Signature of an answer, signed as the real server signs (API.md "Signed answers"). */
+function answerSignature(req, status, raw) {
+  const digest = createHash("sha256").update(raw).digest("base64url");
+  const t = Math.floor(Date.now() / 1000);
+  const text = `${req.method} ${req.url}\n${status}\n${t}\n${digest}\n${req.headers["licserver-nonce"] ?? ""}`;
+  return `kid="${KID}", t="${t}", sig="${sign(null, Buffer.from(text), privateKey).toString("base64url")}"`;
+}
+
 /** A client activated in a fresh folder (the kit's stored state), trusting the test's key. */
 function activated(url) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "licclient-update-"));
@@ -51,8 +59,9 @@ function serve({ answer, file = () => FILE, dropAfter = null }) {
         const body = JSON.parse(Buffer.concat(chunks));
         seen.bodies.push(body);
         const update = answer(body, `http://127.0.0.1:${server.address().port}/go`);
-        res.writeHead(200, { "Content-Type": "application/json" });
-        return res.end(JSON.stringify({ update }));
+        const raw = Buffer.from(JSON.stringify({ update }));
+        res.writeHead(200, { "Content-Type": "application/json", "Licserver-Answer-Signature": answerSignature(req, 200, raw) });
+        return res.end(raw);
       }
       if (req.url === "/go") {
         res.writeHead(302, { Location: "/file" }); // like a pre-signed URL
