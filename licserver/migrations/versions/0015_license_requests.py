@@ -20,8 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('products', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('checkout_url', sa.String(length=500), nullable=True))
+    # Plain ADD/DROP COLUMN (SQLite has both): a batch copy of products would
+    # drop the table that licences refer to, which foreign keys refuse.
+    op.add_column('products', sa.Column('checkout_url', sa.String(length=500), nullable=True))
     op.create_table(
         'license_requests',
         sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -49,5 +50,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('license_requests')
-    with op.batch_alter_table('products', schema=None) as batch_op:
-        batch_op.drop_column('checkout_url')
+    op.drop_column('products', 'checkout_url')
