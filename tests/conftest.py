@@ -70,6 +70,16 @@ def _empty_tables(url: str) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "signing_keys"]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
+            # A connection an earlier test left inside a transaction (a server
+            # or a session it did not end) would hold TRUNCATE's lock forever:
+            # end such connections; each test starts from empty tables anyway.
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND state LIKE 'idle in transaction%'"
+                )
+            )
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in tables:
