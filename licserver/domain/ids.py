@@ -44,3 +44,7 @@ ACTIVATION_ID_RE = re.compile(r"^A-[0-9A-Z]{16}$")
 
 # A product's code (the admin API's and the console's rule).
 PRODUCT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# An order's number and currency (the admin API's and the console's rule).
+ORDER_NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")

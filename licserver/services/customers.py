@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from licserver.crypto import hash_password, random_token, token_hash
 from licserver.database import begin_write
+from licserver.domain import portal as portal_rules
 from licserver.domain.errors import Conflict, NotFound
 from licserver.domain.ids import new_customer_number
 from licserver.models import Customer, License, User, utcnow
-from licserver.services import notices
+from licserver.services import Origin, events, notices
 from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
 
@@ -124,10 +125,12 @@ def create(
     email: str,
     company_password: str | None,
     invitation_ttl_hours: int | None = None,
+    origin: Origin | None = None,
 ) -> tuple[Customer, Invitation]:
     """A customer and its first owner (the contact email), invited to set a
     password (the link works ``invitation_ttl_hours``, by default the
-    settings' INVITATION_TTL_HOURS)."""
+    settings' INVITATION_TTL_HOURS). With ``origin``, a ``customer.created``
+    event names who made it."""
     session = ctx.session
     hours = invitation_ttl_hours or ctx.settings.invitation_ttl_hours
     begin_write(session)  # SQLite: take the write lock before reading
@@ -144,6 +147,10 @@ def create(
     session.flush()
     invitation = _new_user(cust, email, name, "owner", hours)
     session.add(invitation.user)
+    if origin is not None:
+        data = {"number": cust.number, "name": name, "email": email, "owner": email}
+        data["company_password"] = "set" if company_password else "off"
+        events.record(session, "customer.created", origin, customer_id=cust.id, data=data)
     try:
         session.commit()
     except IntegrityError:
@@ -152,18 +159,34 @@ def create(
     return cust, invitation
 
 
-def update(ctx: Context, number: str, changes: dict[str, Any]) -> Customer:
+def update(
+    ctx: Context, number: str, changes: dict[str, Any], origin: Origin | None = None
+) -> Customer:
+    """Name, contact email, company password (None or empty: off). With
+    ``origin``, a ``customer.updated`` event holds what changed (never the
+    password itself; nothing changed: no event). A changed email is told to
+    both addresses."""
     session = ctx.session
     begin_write(session)  # SQLite: take the write lock before reading
     cust = get(ctx, number)
     old_email = cust.email
-    if "name" in changes:
+    diff: dict[str, Any] = {}
+    if "name" in changes and changes["name"] != cust.name:
+        diff["name"] = {"from": cust.name, "to": changes["name"]}
         cust.name = changes["name"]
-    if "email" in changes:
+    if "email" in changes and changes["email"].strip().lower() != cust.email:
+        diff["email"] = {"from": cust.email, "to": changes["email"].strip().lower()}
         cust.email = changes["email"].strip().lower()
     if "company_password" in changes:
         pw = changes["company_password"]
+        was = "set" if cust.company_password_hash else "off"
         cust.company_password_hash = hash_password(pw) if pw else None
+        if pw or was == "set":
+            diff["company_password"] = {"from": was, "to": "set" if pw else "off"}
+    if origin is not None and diff:
+        events.record(
+            session, "customer.updated", origin, customer_id=cust.id, data={"number": number, **diff}
+        )
     session.commit()
     if cust.email != old_email:  # both addresses hear of it, as from the portal
         notices.email_changed(
@@ -187,9 +210,13 @@ def add_user(
     role: str,
     licenses: list[str] | None,
     invitation_ttl_hours: int | None = None,
+    origin: Origin | None = None,
 ) -> Invitation:
+    """A new portal user of the customer, invited (the caller sends it); with
+    ``origin``, a ``user.invited`` event names who invited them."""
     session = ctx.session
     hours = invitation_ttl_hours or ctx.settings.invitation_ttl_hours
+    portal_rules.check_limits(role, bool(licenses))  # an owner sees the whole account
     begin_write(session)  # SQLite: take the write lock before reading
     cust = get(ctx, number)
     email = email.strip().lower()
@@ -211,6 +238,9 @@ def add_user(
             raise NotFound(f"No licence {', '.join(missing)} for customer {number}.")
         invitation.user.licenses = list(rows)
     session.add(invitation.user)
+    if origin is not None:
+        data = {"email": email, "name": name, "role": role, "licenses": licenses or []}
+        events.record(session, "user.invited", origin, customer_id=cust.id, data=data)
     try:
         session.commit()
     except IntegrityError:
@@ -235,18 +265,34 @@ def send_invitation(ctx: Context, invitation: Invitation, company: str) -> bool:
 
 
 def create_invited(
-    ctx: Context, *, name: str, email: str, company_password: str | None
+    ctx: Context,
+    *,
+    name: str,
+    email: str,
+    company_password: str | None,
+    origin: Origin | None = None,
 ) -> tuple[Customer, bool]:
     """:func:`create`, then the owner's invitation emailed; whether it was sent."""
-    cust, invitation = create(ctx, name=name, email=email, company_password=company_password)
+    cust, invitation = create(
+        ctx, name=name, email=email, company_password=company_password, origin=origin
+    )
     return cust, send_invitation(ctx, invitation, cust.name)
 
 
 def add_invited_user(
-    ctx: Context, number: str, *, email: str, name: str, role: str, licenses: list[str] | None
+    ctx: Context,
+    number: str,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    licenses: list[str] | None,
+    origin: Origin | None = None,
 ) -> tuple[User, bool]:
     """:func:`add_user`, then the invitation emailed; whether it was sent."""
-    invitation = add_user(ctx, number, email=email, name=name, role=role, licenses=licenses)
+    invitation = add_user(
+        ctx, number, email=email, name=name, role=role, licenses=licenses, origin=origin
+    )
     company = get(ctx, number).name
     return invitation.user, send_invitation(ctx, invitation, company)
 

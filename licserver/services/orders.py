@@ -15,6 +15,7 @@ from licserver.domain import portal as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
 from licserver.domain.portal import Principal
 from licserver.models import Customer, License, Order, OrderItem
+from licserver.services import Origin, events
 from licserver.services import customers as customer_service
 from licserver.services.context import Context
 from licserver.services.pagination import Page, PageRequest, fetch
@@ -58,9 +59,11 @@ def create(
     currency: str,
     po_number: str | None,
     items: list[ItemIn],
+    origin: Origin | None = None,
 ) -> Order:
     """Record an order; its items must add up to ``amount``. A number already
-    recorded is CONFLICT (the billing system's retry of a done request)."""
+    recorded is CONFLICT (the billing system's retry of a done request). With
+    ``origin``, an ``order.created`` event names who recorded it."""
     session = ctx.session
     total = cents(amount)
     item_cents = []
@@ -107,6 +110,9 @@ def create(
         )
         order.customer = cust
         session.add(order)
+        if origin is not None:
+            data = {"number": number, "amount": money(total), "currency": order.currency}
+            events.record(session, "order.created", origin, customer_id=cust.id, data=data)
         session.commit()
         return order
     except IntegrityError:

@@ -41,7 +41,7 @@ def get_user(ctx: Context, principal: Principal, user_id: int) -> User:
     return user
 
 
-def _lock_account(session: Session, customer_id: int) -> Customer:
+def lock_account(session: Session, customer_id: int) -> Customer:
     """Changes to one account's users take turns (SQLite: the write lock
     already does; PostgreSQL: the customer row), so two owners demoting each
     other at once cannot leave the account without one."""
@@ -51,7 +51,7 @@ def _lock_account(session: Session, customer_id: int) -> Customer:
     return session.scalars(q.execution_options(populate_existing=True)).one()
 
 
-def _owners(session: Session, customer_id: int) -> int:
+def owner_count(session: Session, customer_id: int) -> int:
     return int(
         session.scalar(
             select(func.count(User.id)).where(
@@ -62,7 +62,7 @@ def _owners(session: Session, customer_id: int) -> int:
     )
 
 
-def _licenses(session: Session, customer_id: int, public_ids: list[str]) -> list[License]:
+def account_licenses(session: Session, customer_id: int, public_ids: list[str]) -> list[License]:
     if not public_ids:
         return []
     rows = list(
@@ -121,14 +121,14 @@ def update(
     session = ctx.session
     begin_write(session)
     try:
-        _lock_account(session, principal.customer_id)
+        lock_account(session, principal.customer_id)
         user = get_user(ctx, principal, user_id)
         rules.check_manage(principal, user.role, role)
         rules.check_limits(role, bool(licenses))
-        rules.check_owner_kept(_owners(session, principal.customer_id), user.role, role)
+        rules.check_owner_kept(owner_count(session, principal.customer_id), user.role, role)
         became_owner = role == rules.OWNER and user.role != rules.OWNER
         user.role = role
-        user.licenses = _licenses(session, principal.customer_id, licenses)
+        user.licenses = account_licenses(session, principal.customer_id, licenses)
         session.commit()
         return Change(user, became_owner)
     except BaseException:
@@ -140,12 +140,12 @@ def remove(ctx: Context, principal: Principal, user_id: int) -> User:
     session = ctx.session
     begin_write(session)
     try:
-        _lock_account(session, principal.customer_id)
+        lock_account(session, principal.customer_id)
         user = get_user(ctx, principal, user_id)
         if user.id == principal.user_id:
             raise Forbidden("You cannot remove yourself; ask another owner or manager.")
         rules.check_manage(principal, user.role)
-        rules.check_owner_kept(_owners(session, principal.customer_id), user.role, None)
+        rules.check_owner_kept(owner_count(session, principal.customer_id), user.role, None)
         session.delete(user)
         session.commit()
         return user

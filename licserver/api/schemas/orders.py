@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from licserver.api.schemas.common import PageArgs, Strict, Text, UTCDateTime, page_of
-
-CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
-ORDER_NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from licserver.domain.ids import CURRENCY_RE, ORDER_NUMBER_RE
 
 
 def _amount(**kw: Any) -> fields.Decimal:

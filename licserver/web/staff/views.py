@@ -11,10 +11,13 @@ __all__ = ["accounts", "auth", "bp", "customers", "licenses", "search", "tokens"
 # Pages added by other modules: one import line each, below.
 import licserver.web.staff.audit  # noqa: E402,F401
 import licserver.web.staff.catalog  # noqa: E402,F401
+import licserver.web.staff.customer_edit  # noqa: E402,F401
 import licserver.web.staff.imports  # noqa: E402,F401
 import licserver.web.staff.integrations  # noqa: E402,F401
+import licserver.web.staff.license_edit  # noqa: E402,F401
 import licserver.web.staff.lists  # noqa: E402,F401
 import licserver.web.staff.offline  # noqa: E402,F401
+import licserver.web.staff.order_edit  # noqa: E402,F401
 import licserver.web.staff.policies  # noqa: E402,F401
 import licserver.web.staff.releases  # noqa: E402,F401
 import licserver.web.staff.requests  # noqa: E402,F401
