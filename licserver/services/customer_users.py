@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-
-from sqlalchemy import select
+from typing import Any
 
 from licserver.crypto import random_token, token_hash
 from licserver.database import begin_write
 from licserver.domain import portal as rules
 from licserver.domain.errors import Conflict, NotFound, ValidationFailed
+from licserver.domain.roles import ROLES
 from licserver.models import Customer, User, utcnow
 from licserver.services import Origin, events
 from licserver.services import customers as customer_service
@@ -45,8 +45,8 @@ def update_user(
 ) -> Change:
     """A user's role and licence limits (empty: all the account's licences),
     as a ``user.updated`` event (nothing changed: no event)."""
-    if role not in rules.ROLES:
-        raise ValidationFailed({"role": [f"One of {', '.join(rules.ROLES)}."]})
+    if role not in ROLES:
+        raise ValidationFailed({"role": [f"One of {', '.join(ROLES)}."]})
     session = ctx.session
     begin_write(session)
     try:
@@ -58,7 +58,7 @@ def update_user(
         chosen = account_licenses(session, cust.id, licenses)
         old_limits = sorted(lic.public_id for lic in user.licenses)
         new_limits = sorted(lic.public_id for lic in chosen)
-        diff = {}
+        diff: dict[str, dict[str, Any]] = {}
         if user.role != role:
             diff["role"] = {"from": user.role, "to": role}
         if old_limits != new_limits:
@@ -117,11 +117,3 @@ def reinvite(ctx: Context, origin: Origin, number: str, user_id: int) -> tuple[U
         raise
     sent = customer_service.send_invitation(ctx, Invitation(user, token, hours), cust.name)
     return user, sent
-
-
-def users_of(ctx: Context, number: str) -> list[User]:
-    """The customer's portal users, by email."""
-    cust = customer_service.get(ctx, number)
-    return list(
-        ctx.session.scalars(select(User).where(User.customer_id == cust.id).order_by(User.email))
-    )

@@ -185,7 +185,11 @@ def update(
             diff["company_password"] = {"from": was, "to": "set" if pw else "off"}
     if origin is not None and diff:
         events.record(
-            session, "customer.updated", origin, customer_id=cust.id, data={"number": number, **diff}
+            session,
+            "customer.updated",
+            origin,
+            customer_id=cust.id,
+            data={"number": number, **diff},
         )
     session.commit()
     if cust.email != old_email:  # both addresses hear of it, as from the portal

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.live import LiveServer
-from tests.support.browser import CHROMIUM, new_page
+from tests.support.browser import CHROMIUM, new_page, staff_login
 from tests.support.console import PASSWORD, StaffMaker
 from tests.support.portal import AccountMaker
 
@@ -73,5 +73,42 @@ def test_search_a_machine_deactivate_it_and_see_it_gone(
         # and the search now shows it deactivated
         page.goto(f"{server.url}/admin/?q=ACME-PC-03")
         assert "deactivated" in page.inner_text("#installations")
+    finally:
+        page.context.close()
+
+
+def test_onboard_a_customer_issue_a_licence_and_change_its_seats(
+    live_server: Callable[..., LiveServer],
+    make_staff: StaffMaker,
+    factory: Any,
+    chromium: Any,  # noqa: F811
+) -> None:
+    server = live_server(workers=2)
+    factory.product("cad", name="CAD Pro")
+    admin = make_staff("admin")
+    page = new_page(chromium, javascript=False)
+    try:
+        staff_login(page, server.url, admin.email, PASSWORD)
+        page.goto(f"{server.url}/admin/customers")
+        page.click("#new-customer")
+        page.fill("#name", "Acme Ltd")
+        page.fill("#email", "it@acme.test")
+        page.click("#customer-form button.primary")
+        page.wait_for_url(f"{server.url}/admin/customers/C-*")
+        assert "Customer C-" in page.inner_text(".flash")
+        assert "it@acme.test" in page.inner_text("#customer-users")
+
+        page.select_option("#product", "cad")
+        page.fill("#seats", "2")
+        page.click("#issue")
+        page.locator("#license-key").wait_for()
+        assert "0 used of 2" in page.inner_text("#seats")
+
+        page.click("#edit-license")
+        page.fill("#seats", "5")
+        page.click("#license-form button.primary")
+        page.wait_for_url(f"{server.url}/admin/licenses/L-*")
+        assert "0 used of 5" in page.inner_text("#seats")
+        assert "staff:" + admin.email in page.inner_text("#events")
     finally:
         page.context.close()

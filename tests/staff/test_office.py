@@ -37,13 +37,9 @@ def _html(resp: Any) -> str:
 # ---- customers ------------------------------------------------------------------------
 
 
-def test_create_a_customer_invites_the_owner(
-    smtp: SmtpServer, admin_console: Console
-) -> None:
+def test_create_a_customer_invites_the_owner(smtp: SmtpServer, admin_console: Console) -> None:
     assert "Create customer" in admin_console.text("/admin/customers/new")
-    resp = admin_console.post(
-        "/admin/customers/new", {"name": "Acme Ltd", "email": "IT@Acme.test"}
-    )
+    resp = admin_console.post("/admin/customers/new", {"name": "Acme Ltd", "email": "IT@Acme.test"})
     assert resp.status_code == 302
     (cust,) = _all(Customer)
     assert resp.location.endswith(f"/admin/customers/{cust.number}")
@@ -213,8 +209,12 @@ def test_edit_a_licence(admin_console: Console, factory: Factory) -> None:
     assert f'<option value="{pol_id}">yearly</option>' in admin_console.text(path)
     resp = admin_console.post(
         path,
-        {"seats": "7", "expires_on": "2031-05-01", "features": "export\nplugins, export",
-         "policy": pol_id},
+        {
+            "seats": "7",
+            "expires_on": "2031-05-01",
+            "features": "export\nplugins, export",
+            "policy": pol_id,
+        },
     )
     assert resp.status_code == 302
     (row,) = _all(License)

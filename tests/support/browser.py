@@ -49,3 +49,12 @@ def new_page(chromium: Any, *, javascript: bool = True) -> Any:
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.dialogs = dialogs
     return page
+
+
+def staff_login(page: Any, base_url: str, email: str, password: str) -> None:
+    """Log ``page`` in to the staff console (a staff account without TOTP)."""
+    page.goto(f"{base_url}/admin/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button.primary")
+    page.wait_for_url(f"{base_url}/admin/")

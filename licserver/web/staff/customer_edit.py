@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
@@ -63,7 +63,8 @@ def new_customer() -> Any:
 def edit_customer(number: str) -> Any:
     cust = customer_service.get(context(), number)
     number = cust.number
-    form = CustomerEditForm(data={"name": cust.name, "email": cust.email})
+    shown = {"name": cust.name, "email": cust.email}
+    form = CustomerEditForm(data=shown if request.method == "GET" else None)
     if not form.is_submitted():
         return _customer_page(form, number)
     if not form.validate():
@@ -86,7 +87,9 @@ def edit_customer(number: str) -> Any:
 
 def _licence_choices(number: str) -> list[Any]:
     data = console.customer_page(context(), number)
-    return choices([(lic.public_id, f"{lic.public_id} ({lic.product.name})") for lic in data.licenses])
+    return choices(
+        [(lic.public_id, f"{lic.public_id} ({lic.product.name})") for lic in data.licenses]
+    )
 
 
 def _user_page(form: Any, number: str, user: Any = None, status: int = 200) -> Any:
@@ -131,7 +134,8 @@ def new_user(number: str) -> Any:
 def edit_user(number: str, user_id: int) -> Any:
     cust, user = user_service.get_user(context(), number, user_id)
     number = cust.number
-    form = UserRoleForm(data={"role": user.role, "licenses": [lic.public_id for lic in user.licenses]})
+    shown = {"role": user.role, "licenses": [lic.public_id for lic in user.licenses]}
+    form = UserRoleForm(data=shown if request.method == "GET" else None)
     form.licenses.choices = _licence_choices(number)
     if not form.is_submitted():
         return _user_page(form, number, user)

@@ -55,7 +55,9 @@ def edit_license(public_id: str) -> Any:
         lic = license_service.update(context(), staff_origin(), lic.public_id, changes)
     except LicenseServerError as exc:
         fields = {"policy_overrides": "policy"}
-        status = field_errors(form, exc, default="policy", fields=fields, prefix="policy_overrides.")
+        status = field_errors(
+            form, exc, default="policy", fields=fields, prefix="policy_overrides."
+        )
         return _page(form, license_service.get(context(), public_id), status)
     flash(f"Licence {lic.public_id} saved.", "info")
     return redirect(url_for("staff.license", public_id=lic.public_id))

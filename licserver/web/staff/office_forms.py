@@ -96,7 +96,7 @@ def feature_list(text: str | None) -> list[str]:
 
 
 class LicenseEditForm(FlaskForm):  # type: ignore[misc]
-    seats = IntegerField("Seats", validators=[DataRequired(), NumberRange(1, 1_000_000)])
+    seats = IntegerField("Seats", validators=[InputRequired(), NumberRange(1, 1_000_000)])
     expires_on = DateField("Expires on (UTC, end of day; empty: never)", validators=[Optional()])
     features = TextAreaField(
         "Features (one a line)", validators=[Optional(), plain_text, _features]
@@ -126,7 +126,7 @@ class OrderForm(FlaskForm):  # type: ignore[misc]
             ),
         ],
     )
-    date = DateField("Date", validators=[DataRequired()])
+    date = DateField("Date", validators=[InputRequired()])
     amount = DecimalField("Total amount", places=2, validators=[InputRequired()])
     currency = StringField(
         "Currency",

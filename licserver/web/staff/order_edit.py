@@ -106,6 +106,9 @@ def new_order(number: str) -> Any:
             default = "number" if isinstance(left, Conflict) else "amount"
             status = field_errors(form, left, default=default, fields={"items": "amount"})
         return _page(form, number, status)
-    flash(f"Order {order.number} recorded: {order_service.money(order.amount_cents)} "
-          f"{order.currency}.", "info")
+    flash(
+        f"Order {order.number} recorded: {order_service.money(order.amount_cents)} "
+        f"{order.currency}.",
+        "info",
+    )
     return redirect(url_for("staff.customer", number=number))
