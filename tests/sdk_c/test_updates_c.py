@@ -110,13 +110,22 @@ def test_the_download_resumes_a_partial_file(
     assert p.requests[-1][2] == "bytes=1000-"
 
 
+def _one_byte_more(path: str, body: bytes) -> bytes:
+    return body + b"x" if "/updates/download/" in path else body
+
+
+@pytest.mark.parametrize("alter", [flip_last_download_byte, _one_byte_more])
 def test_a_tampered_file_is_refused_and_never_lands(
-    drive: Drive, factory: Factory, staff: httpx.Client, proxy: Proxy, tmp_path: Path
+    drive: Drive,
+    factory: Factory,
+    staff: httpx.Client,
+    proxy: Proxy,
+    tmp_path: Path,
+    alter: Alter,
 ) -> None:
     lic = factory.license()
     installer(staff, lic.product)
-
-    p = proxy(flip_last_download_byte)
+    p = proxy(alter)
     assert drive("activate", lic.product, server_url=p.url, license_key=lic.key)["ok"]
     target = tmp_path / "app.exe"
     target.write_bytes(b"the version installed now")

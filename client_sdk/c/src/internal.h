@@ -149,7 +149,7 @@ void lc_checkin_refused(lc_client *c, const lc_state *stored, const lc_error *er
 int lc_stored(lc_client *c, lc_state *s, lc_error *err);
 
 /* update.c: the update object of a /updates answer, its UP1 manifest verified
- * and agreeing with it (fuzzed and unit-tested apart from the transport). */
+ * and agreeing with it (unit-tested apart from the transport). */
 int lc_update_from_answer(const lc_keyring *ring, const char *product, const struct cJSON *update,
                           int timeout_ms, int retries, lc_update **out, lc_error *err);
 
