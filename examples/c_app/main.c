@@ -1,17 +1,36 @@
 /* A small C product embedding licclient: the first start asks for a licence
- * key, later starts work offline, "deactivate" gives the seat back, and every
- * error is said in plain words.
+ * key, later starts work offline, "deactivate" gives the seat back, every
+ * error is said in plain words, and a newer version the licence includes is
+ * announced and downloaded (verified) into C_APP_DOWNLOAD_DIR (default: the
+ * current folder).
  *
  *   c_app SERVER_URL PUBLIC_KEYS [deactivate]
  *   (PUBLIC_KEYS: "kid=base64url[,...]" as GET /api/v1/keys lists them; a
  *   real product compiles its keys in.)
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <licclient.h>
 
 #define PRODUCT "cad-pro"
+#define VERSION "1.0.0"
+
+#if defined(_WIN32)
+#define PLATFORM "windows"
+#elif defined(__APPLE__)
+#define PLATFORM "macos"
+#else
+#define PLATFORM "linux"
+#endif
+#if defined(__x86_64__) || defined(_M_X64)
+#define ARCH "x86_64"
+#elif defined(__aarch64__) || defined(_M_ARM64)
+#define ARCH "arm64"
+#else
+#define ARCH NULL
+#endif
 
 static const char *plain_words(const char *code)
 {
@@ -37,6 +56,28 @@ static const char *plain_words(const char *code)
         if (strcmp(table[i].code, code) == 0)
             return table[i].words;
     return "The licence server refused the request.";
+}
+
+/* At every start: is there a newer version? An error here never stops the work. */
+static void offer_update(lc_client *c)
+{
+    lc_update *u = NULL;
+    lc_error err;
+    if (lc_check_update(c, VERSION, "stable", PLATFORM, ARCH, &u, &err) != 0) {
+        printf("Could not check for updates: %s\n", plain_words(err.code));
+        return;
+    }
+    if (!u)
+        return;
+    printf("A new version is available: %s\n", u->version);
+    const char *dir = getenv("C_APP_DOWNLOAD_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cad-pro-%s.bin", dir && *dir ? dir : ".", u->version);
+    if (lc_update_download(u, path, &err) == 0)
+        printf("Downloaded and verified: %s (SHA-256 %s)\n", path, u->sha256);
+    else
+        printf("The update could not be downloaded: %s\n", err.detail);
+    lc_update_free(u);
 }
 
 static int activate_interactively(lc_client *c)
@@ -96,6 +137,7 @@ int main(int argc, char **argv)
         lc_status_get(c, &st);
         printf("Working (licence %s%s).\n", st.license_id,
                lc_has_feature(c, "export") ? ", export enabled" : "");
+        offer_update(c);
     }
     lc_client_free(c);
     return rc;

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // A vendor's product embedding licclient, as an Electron main process would
 // (a terminal program here): the first start asks for a licence key, later
-// starts work offline, "deactivate" frees this computer's seat, and every
-// error is said in plain words.
+// starts work offline, "deactivate" frees this computer's seat, every error is
+// said in plain words, and a newer version the licence includes is announced
+// and downloaded (verified) into LICSERVER_DOWNLOAD_DIR (default: the current folder).
 //   LICSERVER_URL=http://127.0.0.1:8000 LICSERVER_KEYS='{"kid":"..."}' node app.mjs [deactivate]
+import path from "node:path";
 import readline from "node:readline/promises";
 import {
   Deactivated, InvalidCredentials, LicenseClient, LicenseError, LicenseExpired, LicenseRevoked,
@@ -28,6 +30,25 @@ const STATUS = {
   LICENSE_SUSPENDED: "Your licence is suspended. Please contact your vendor.",
   LICENSE_REVOKED: "Your licence was revoked. Please contact your vendor.",
 };
+
+const VERSION = "1.0.0";
+const PLATFORM = { win32: "windows", darwin: "macos" }[process.platform] ?? "linux";
+const ARCH = { x64: "x86_64", arm64: "arm64" }[process.arch] ?? null;
+
+/** At every start: a newer version? An error here never stops the work. */
+async function offerUpdate(client) {
+  try {
+    const update = await client.checkForUpdate(VERSION, { platform: PLATFORM, arch: ARCH });
+    if (!update) return;
+    console.log(`A new version is available: ${update.version}`);
+    const file = path.join(process.env.LICSERVER_DOWNLOAD_DIR ?? ".", `cad-pro-${update.version}.bin`);
+    await update.download(file); // resumes; verified before it gets its name
+    console.log(`Downloaded and verified: ${file} (SHA-256 ${update.sha256})`);
+  } catch (err) {
+    if (!(err instanceof LicenseError)) throw err;
+    console.log(`Could not update: ${plain(err)}`);
+  }
+}
 
 function plain(err) {
   const found = PLAIN.find(([cls]) => err instanceof cls);
@@ -76,6 +97,7 @@ async function main() {
   }
   const until = status.expiresAt ? `until ${status.expiresAt.toISOString().slice(0, 10)}` : "with no end date";
   console.log(`Licensed (${status.licenseId}) ${until}. Features: ${status.features.join(", ") || "none"}.`);
+  await offerUpdate(client);
   return 0;
 }
 

@@ -5,6 +5,8 @@ For the tests of what the SDK refuses."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,8 +64,44 @@ class TamperingProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
+    def resumed_at(self) -> int:
+        """The byte the second of exactly two downloads asked for (its Range),
+        the first having asked for the whole file."""
+        ranges = [r[2] for r in self.requests if "/updates/download/" in r[1]]
+        assert len(ranges) == 2 and ranges[0] is None, ranges
+        return int((ranges[1] or "").removeprefix("bytes=").rstrip("-"))
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
         self._upstream.close()
+
+
+def forge_update(field: str, value: object) -> Alter:
+    """An ``alter`` that changes one field of a ``/updates`` answer's update:
+    ``manifest`` replaces the SHA-256 inside the signed manifest's payload
+    (its signature kept), any other name the answer's own field."""
+
+    def alter(path: str, body: bytes) -> bytes:
+        if path != "/api/v1/updates":
+            return body
+        doc = json.loads(body)
+        if field == "manifest":
+            head, claims_b64, sig = doc["update"]["manifest"].split(".")
+            claims = json.loads(base64.urlsafe_b64decode(claims_b64 + "=="))
+            claims["sha256"] = value
+            forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+            doc["update"]["manifest"] = f"{head}.{forged}.{sig}"
+        else:
+            doc["update"][field] = value
+        return json.dumps(doc).encode()
+
+    return alter
+
+
+def flip_last_download_byte(path: str, body: bytes) -> bytes:
+    """An ``alter`` that changes the last byte of every downloaded file."""
+    if "/updates/download/" in path:
+        return body[:-1] + bytes([body[-1] ^ 1])
+    return body

@@ -1,6 +1,7 @@
 """The Node SDK's checkForUpdate() and Update.download() against a real
 licserver (gunicorn): a licensed machine sees the stable and the beta release
-its licence allows, and the downloaded file is the published one."""
+its licence allows, and the downloaded file is the published one; the
+electron_like example announces the update and downloads it."""
 
 from __future__ import annotations
 
@@ -66,3 +67,30 @@ def test_node_sdk_checks_and_downloads(
     assert json.loads(proc.stdout) == {"stable": "1.2.0", "beta": "2.0.0-beta.1", "none": None}
     got = (tmp_path / "setup.exe").read_bytes()
     assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+
+
+def test_the_electron_like_example_announces_and_downloads_an_update(
+    server: LiveServer, staff: httpx.Client, factory: Factory, tmp_path: Path
+) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    lic = factory.license()
+    data = payload("1.2.0", "linux")
+    release(staff, lic.product, "1.2.0", platform="linux", data=data)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LICSERVER_URL": server.url,
+        "LICSERVER_PRODUCT": lic.product,
+        "LICSERVER_KEYS": json.dumps(fetch_public_keys(server.url)),
+        "LICSERVER_STATE_DIR": str(tmp_path / "state"),
+        "LICSERVER_DOWNLOAD_DIR": str(tmp_path),
+    }
+    app = ROOT / "examples" / "electron_like" / "app.mjs"
+    proc = subprocess.run(
+        [node, str(app)], input=f"{lic.key}\n", env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "A new version is available: 1.2.0" in proc.stdout
+    assert "Downloaded and verified" in proc.stdout
+    assert (tmp_path / "cad-pro-1.2.0.bin").read_bytes() == data

@@ -4,52 +4,28 @@ files or manifests altered on the way refused before anything lands."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from licclient import CertificateInvalid, LicenseClient, LicenseError, Update
 
-from tests.live import LiveServer
-from tests.sdk.tamper import Alter, TamperingProxy
+from tests.sdk.tamper import TamperingProxy, flip_last_download_byte, forge_update
 from tests.support.factory import Factory
-from tests.updates.helpers import payload, release
+from tests.updates.helpers import installer
 
 pytestmark = pytest.mark.e2e
 
 Sdk = Callable[..., LicenseClient]
 
 
-@pytest.fixture
-def proxy(server: LiveServer) -> Iterator[Callable[[Alter], TamperingProxy]]:
-    made: list[TamperingProxy] = []
-
-    def start(alter: Alter) -> TamperingProxy:
-        made.append(TamperingProxy(server.url, alter))
-        return made[-1]
-
-    yield start
-    for p in made:
-        p.close()
-
-
-def _installer(staff: httpx.Client, product: str) -> bytes:
-    data = payload("1.2.0", "windows") * 20
-    release(staff, product, "1.1.0", days_ago=3)
-    release(staff, product, "1.2.0", platform="windows", days_ago=1, data=data)
-    release(staff, product, "2.0.0-beta.1", channel="beta", platform="windows")
-    return data
-
-
 def test_check_and_download(
     sdk: Sdk, factory: Factory, staff: httpx.Client, tmp_path: Path
 ) -> None:
     lic = factory.license()
-    data = _installer(staff, lic.product)
+    data = installer(staff, lic.product)
     client = sdk(lic.product)
     client.activate(license_key=lic.key)
 
@@ -80,7 +56,7 @@ def test_download_resumes_a_partial_file(
     proxy: Callable[..., TamperingProxy],
 ) -> None:
     lic = factory.license()
-    data = _installer(staff, lic.product)
+    data = installer(staff, lic.product)
     p = proxy(lambda path, body: body)
     client = sdk(lic.product, server_url=p.url)
     client.activate(license_key=lic.key)
@@ -92,10 +68,7 @@ def test_download_resumes_a_partial_file(
     p.cut_path, p.cut_after = "/updates/download/", len(data) // 3
     assert update.download(target) == target
     assert target.read_bytes() == data
-    downloads = [r for r in p.requests if "/updates/download/" in r[1]]
-    assert len(downloads) == 2 and downloads[0][2] is None
-    start = int((downloads[1][2] or "").removeprefix("bytes=").rstrip("-"))
-    assert 0 < start <= len(data) // 3
+    assert 0 < p.resumed_at() <= len(data) // 3
 
     # A .part left by an earlier run (the product was closed): resumed too.
     (tmp_path / "again.exe.part").write_bytes(data[:1000])
@@ -111,14 +84,9 @@ def test_a_tampered_file_never_lands(
     proxy: Callable[..., TamperingProxy],
 ) -> None:
     lic = factory.license()
-    _installer(staff, lic.product)
+    installer(staff, lic.product)
 
-    def flip(path: str, body: bytes) -> bytes:
-        if "/updates/download/" in path:
-            return body[:-1] + bytes([body[-1] ^ 1])
-        return body
-
-    p = proxy(flip)
+    p = proxy(flip_last_download_byte)
     client = sdk(lic.product, server_url=p.url)
     client.activate(license_key=lic.key)
     update = client.check_for_update("1.1.0", platform="windows")
@@ -128,24 +96,6 @@ def test_a_tampered_file_never_lands(
         update.download(target)
     assert err.value.code == "CERTIFICATE_INVALID"
     assert not target.exists() and not (tmp_path / "app.exe.part").exists()
-
-
-def _forge(field: str, value: object) -> Alter:
-    def alter(path: str, body: bytes) -> bytes:
-        if path != "/api/v1/updates":
-            return body
-        doc = json.loads(body)
-        if field == "manifest":
-            head, payload_b64, sig = doc["update"]["manifest"].split(".")
-            claims = json.loads(base64.urlsafe_b64decode(payload_b64 + "=="))
-            claims["sha256"] = value
-            forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-            doc["update"]["manifest"] = f"{head}.{forged}.{sig}"
-        else:
-            doc["update"][field] = value
-        return json.dumps(doc).encode()
-
-    return alter
 
 
 @pytest.mark.parametrize(
@@ -161,8 +111,8 @@ def test_a_tampered_manifest_is_refused(
     value: object,
 ) -> None:
     lic = factory.license()
-    _installer(staff, lic.product)
-    p = proxy(_forge(field, value))
+    installer(staff, lic.product)
+    p = proxy(forge_update(field, value))
     client = sdk(lic.product, server_url=p.url)
     client.activate(license_key=lic.key)
     with pytest.raises(CertificateInvalid) as err:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tests.live import LiveServer
 from tests.sdk_c.helpers import (
     BUILD,
     SOURCE,
+    VALGRIND,
     Drive,
     missing_toolchain,
     toolchain_or_skip,
@@ -52,10 +54,13 @@ def c_build() -> Path:
 def drive(c_build: Path, server: LiveServer, public_keys: dict[str, str], tmp_path: Path) -> Drive:
     """``drive(op, product, **args)``: one lc_driver run against the shared server;
     ``server_url=``, ``installation_id=``, ``clock=``, ``timeout_ms=`` override the
-    request's fields. One state folder and one installation ID per test."""
+    request's fields; ``valgrind=True`` runs the driver under valgrind (when it is
+    installed), any memory error or leak failing the test. One state folder and one
+    installation ID per test."""
     iid = f"c-sdk-{os.urandom(6).hex()}"
 
     def run(op: str, product: str, **args: Any) -> dict[str, Any]:
+        memcheck = VALGRIND if args.pop("valgrind", False) and shutil.which("valgrind") else []
         request = {
             "op": op,
             "server_url": args.pop("server_url", server.url),
@@ -68,7 +73,7 @@ def drive(c_build: Path, server: LiveServer, public_keys: dict[str, str], tmp_pa
             "args": args,
         }
         done = subprocess.run(
-            [str(c_build / "lc_driver")],
+            [*memcheck, str(c_build / "lc_driver")],
             input=json.dumps(request),
             capture_output=True,
             text=True,

@@ -24,6 +24,16 @@ BUILD = ROOT / "build" / "sdk-c"
 DRIVER = BUILD / "lc_driver"
 
 
+# as sdk.mk runs lc_tests: any memory error or definite/indirect leak fails
+VALGRIND = [
+    "valgrind",
+    "-q",
+    "--error-exitcode=1",
+    "--leak-check=full",
+    "--errors-for-leak-kinds=definite,indirect",
+]
+
+
 TOOLS = ("cmake", "pkg-config", "cc")
 
 

@@ -1,7 +1,8 @@
 """The C SDK's calls against a real licserver: each credential kind, offline
 status with the server stopped, staff deactivation then check-in, client
-deactivation, the seat limit, 429 with Retry-After, an unreachable server, and
-the installation ID the Python SDK derives on this machine. The conformance
+deactivation, the seat limit, 429 with Retry-After, an unreachable server,
+the installation ID the Python SDK derives on this machine, and the example
+product (which also announces and downloads an update). The conformance
 kit covers the rest."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.live import LiveServer
 from tests.sdk_c.helpers import Drive
 from tests.support.factory import Factory
 from tests.support.sdk import activations, fetch_public_keys, license_view, ok
+from tests.updates.helpers import payload, release
 
 pytestmark = pytest.mark.e2e
 
@@ -171,7 +173,11 @@ def test_the_example_product_activates_then_works_offline_then_deactivates(
 ) -> None:
     lic = factory.license(product=factory.product(code="cad-pro"), features=["export"])
     keys = ",".join(f"{kid}={key}" for kid, key in public_keys.items())
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "xdg"),
+        "C_APP_DOWNLOAD_DIR": str(tmp_path),
+    }
 
     def app(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         cmd = [str(c_build / "c_app"), server.url, keys, *args]
@@ -182,7 +188,14 @@ def test_the_example_product_activates_then_works_offline_then_deactivates(
     first = app(stdin=f"{lic.key}\n")
     assert first.returncode == 0 and f"Working (licence {lic.id}, export enabled)" in first.stdout
     assert (tmp_path / "xdg" / "licclient" / "cad-pro.json").exists()
+    assert "new version" not in first.stdout
+
+    data = payload("1.2.0", "linux")
+    release(staff, "cad-pro", "1.2.0", platform="linux", data=data)
     later = app()
     assert later.returncode == 0 and "Enter your licence key" not in later.stdout
+    assert "A new version is available: 1.2.0" in later.stdout
+    assert "Downloaded and verified" in later.stdout
+    assert (tmp_path / "cad-pro-1.2.0.bin").read_bytes() == data
     gone = app("deactivate")
     assert "deactivated" in gone.stdout and license_view(staff, lic.id)["seats_used"] == 0

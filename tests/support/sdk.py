@@ -24,6 +24,7 @@ from flask import Flask
 from licclient import LicenseClient
 
 from tests.live import LiveServer
+from tests.sdk.tamper import Alter, TamperingProxy
 from tests.support.database import TestDatabase
 
 
@@ -88,6 +89,21 @@ def fetch_public_keys(url: str) -> dict[str, str]:
 @pytest.fixture
 def public_keys(server: LiveServer) -> dict[str, str]:
     return fetch_public_keys(server.url)
+
+
+@pytest.fixture
+def proxy(server: LiveServer) -> Iterator[Callable[[Alter], TamperingProxy]]:
+    """``proxy(alter)``: a loopback proxy in front of ``server`` whose answers
+    ``alter(path, body)`` may change (tests/sdk/tamper.py); closed after the test."""
+    made: list[TamperingProxy] = []
+
+    def start(alter: Alter) -> TamperingProxy:
+        made.append(TamperingProxy(server.url, alter))
+        return made[-1]
+
+    yield start
+    for p in made:
+        p.close()
 
 
 @pytest.fixture

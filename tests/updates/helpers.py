@@ -12,7 +12,7 @@ import httpx
 from licserver.models import utcnow
 from tests.support.sdk import ok
 
-__all__ = ["activate", "artifact", "ask", "offered", "ok", "payload", "release"]
+__all__ = ["activate", "artifact", "ask", "installer", "offered", "ok", "payload", "release"]
 
 
 def payload(version: str, platform: str | None = None) -> bytes:
@@ -47,6 +47,16 @@ def release(
     if publish:
         made = ok(staff.post(f"/api/v1/products/{product}/releases/{version}/publish", json={}))
     return made
+
+
+def installer(staff: httpx.Client, product: str) -> bytes:
+    """1.1.0 (every platform) and 1.2.0 (windows) on stable, 2.0.0-beta.1 on
+    beta (windows); the bytes of 1.2.0's file."""
+    data = payload("1.2.0", "windows") * 20
+    release(staff, product, "1.1.0", days_ago=3)
+    release(staff, product, "1.2.0", platform="windows", days_ago=1, data=data)
+    release(staff, product, "2.0.0-beta.1", channel="beta", platform="windows")
+    return data
 
 
 def artifact(

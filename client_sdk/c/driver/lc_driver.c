@@ -83,6 +83,34 @@ static cJSON *status_json(lc_client *c, const lc_status *st)
     return o;
 }
 
+static lc_update *found; /* what op check_update found */
+
+static cJSON *update_json(const lc_update *u)
+{
+    if (!u)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "version", u->version);
+    cJSON_AddStringToObject(o, "channel", u->channel);
+    cJSON_AddStringToObject(o, "platform", u->platform);
+    cJSON_AddStringToObject(o, "arch", u->arch);
+    cJSON_AddStringToObject(o, "sha256", u->sha256);
+    cJSON_AddNumberToObject(o, "size", (double)u->size);
+    cJSON_AddNumberToObject(o, "released_at", (double)u->released_at);
+    cJSON_AddStringToObject(o, "download_url", u->download_url);
+    return o;
+}
+
+/* check_update: lc_check_update, then lc_update_download to args.download_to if given. */
+static int check_update(lc_client *c, const cJSON *args, lc_error *err)
+{
+    int rc = lc_check_update(c, str(args, "current_version"), str(args, "channel"),
+                             str(args, "platform"), str(args, "arch"), &found, err);
+    if (rc == 0 && found && str(args, "download_to"))
+        rc = lc_update_download(found, str(args, "download_to"), err);
+    return rc;
+}
+
 static int call(lc_client *c, const char *op, const cJSON *args, lc_error *err, int *feature)
 {
     if (!strcmp(op, "status") || !strcmp(op, "installation_id"))
@@ -100,6 +128,8 @@ static int call(lc_client *c, const char *op, const cJSON *args, lc_error *err, 
         return lc_checkin(c, NULL, err);
     if (!strcmp(op, "deactivate"))
         return lc_deactivate(c, err);
+    if (!strcmp(op, "check_update"))
+        return check_update(c, args, err);
     if (!strcmp(op, "has_feature")) {
         *feature = lc_has_feature(c, str(args, "name"));
         return 0;
@@ -159,6 +189,8 @@ int main(void)
         cJSON_AddBoolToObject(out, "has_feature", feature);
     else
         cJSON_AddNullToObject(out, "has_feature");
+    if (!strcmp(op, "check_update"))
+        cJSON_AddItemToObject(out, "update", update_json(found));
     if (rc == 0) {
         cJSON_AddNullToObject(out, "error");
     } else {
@@ -177,6 +209,7 @@ int main(void)
     cJSON_Delete(out);
     cJSON_Delete(req);
     free(keys);
+    lc_update_free(found);
     lc_client_free(c);
     return 0;
 }

@@ -1,7 +1,7 @@
 /* licclient — the licserver client SDK for C and every language with a C FFI.
  *
  * Offline status over the stored AC1 certificate, activation, check-in and
- * deactivation against a licserver; the same behaviour, codes and state file
+ * deactivation against a licserver, update checks and verified downloads; the same behaviour, codes and state file
  * as the Python SDK (see README.md next to this header's sources).
  *
  * A client is used from one thread at a time; separate clients are independent.
@@ -74,6 +74,41 @@ LC_API const char *lc_version(void);
  * that status had no certificate (NOT_ACTIVATED, CERTIFICATE_INVALID). Valid
  * until the next call on the client. */
 LC_API const char *lc_feature_at(const lc_client *c, size_t index);
+
+/* Updates (API.md "Updates"): the newest release this licence may have above
+ * current_version on channel (NULL: "stable") or a more stable one, for
+ * platform/arch ("windows", "macos", "linux"; "x86_64", "arm64"; NULL: only
+ * artifacts for every platform/arch). Returns 0 with *out NULL when there is
+ * none, 0 with *out set (free it with lc_update_free) when there is one; its
+ * answer signature and UP1 manifest are verified with the pinned keys and the
+ * manifest agrees with the answer (CERTIFICATE_INVALID otherwise). Errors as
+ * for lc_checkin (NOT_ACTIVATED, INVALID_CREDENTIALS, DEACTIVATED, ...; a
+ * current_version the server cannot read: VALIDATION_FAILED), but the local
+ * activation is left as it is. The library allocates lc_update; fields may be
+ * added at its end in later versions. */
+typedef struct {
+    char version[128];
+    char channel[64];
+    char platform[16];            /* "": the artifact is for every platform */
+    char arch[16];                /* "": for every architecture */
+    char sha256[65];              /* lower-case hex */
+    int64_t size;                 /* bytes */
+    int64_t released_at;          /* unix seconds */
+    const char *notes;            /* release notes as the vendor wrote them; NULL: none */
+    const char *download_url;     /* short-lived, bound to this activation */
+    const char *manifest;         /* the UP1 token */
+} lc_update;
+LC_API int  lc_check_update(lc_client *c, const char *current_version, const char *channel,
+                            const char *platform, const char *arch, lc_update **out,
+                            lc_error *err);
+/* Downloads the update to path. PATH.part left by an interrupted download is
+ * resumed (HTTP Range); the file gets its name (an atomic rename) only once
+ * its size and SHA-256 match the verified manifest. A wrong file is removed
+ * and never appears under path: CERTIFICATE_INVALID. A server error (an
+ * expired link: LINK_EXPIRED; check again for a fresh one) or NETWORK_ERROR
+ * keeps the .part for the next try; STATE_ERROR: it cannot be written. */
+LC_API int  lc_update_download(const lc_update *u, const char *path, lc_error *err);
+LC_API void lc_update_free(lc_update *u);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "licclient.h"
 
@@ -82,6 +83,9 @@ int lc_mkdirs(const char *path);                                /* 0700; 0 or -1
 int lc_read_file(const char *path, size_t max, char **buf, size_t *len);
 int lc_write_atomic(const char *dir, const char *path, const char *data, size_t len);
 int lc_remove_file(const char *dir, const char *path);           /* 0: removed or absent */
+FILE *lc_fopen(const char *path, const char *mode);              /* UTF-8 path on Windows too */
+int lc_file_size(const char *path, int64_t *size);               /* 0; 1: no such file; -1 */
+int lc_rename(const char *from, const char *to);                 /* atomic, replaces; 0 or -1 */
 char *lc_default_state_dir(void);                                /* malloc'd, or NULL */
 char *lc_machine_identity(void);                                 /* malloc'd, or NULL */
 char *lc_parse_ioreg(const char *out);                           /* IOPlatformUUID in ioreg -rd1 output */
@@ -141,5 +145,12 @@ int lc_accept_activation(lc_client *c, const struct cJSON *answer, lc_error *err
 int lc_accept_checkin(lc_client *c, const lc_state *stored, const struct cJSON *answer,
                       lc_error *err);
 void lc_checkin_refused(lc_client *c, const lc_state *stored, const lc_error *err);
+/* The stored activation of this product and installation (0), or err filled. */
+int lc_stored(lc_client *c, lc_state *s, lc_error *err);
+
+/* update.c: the update object of a /updates answer, its UP1 manifest verified
+ * and agreeing with it (unit-tested apart from the transport). */
+int lc_update_from_answer(const lc_keyring *ring, const char *product, const struct cJSON *update,
+                          int timeout_ms, int retries, lc_update **out, lc_error *err);
 
 #endif

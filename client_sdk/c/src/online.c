@@ -187,7 +187,7 @@ int lc_activate_company(lc_client *c, const char *customer_number, const char *c
 }
 
 /* The stored activation for the online calls (its certificate may be stale). */
-static int stored(lc_client *c, lc_state *s, lc_error *err)
+int lc_stored(lc_client *c, lc_state *s, lc_error *err)
 {
     char *raw;
     size_t len;
@@ -264,7 +264,7 @@ int lc_checkin(lc_client *c, lc_status *st, lc_error *err)
         lc_status_get(NULL, st);
         return -1;
     }
-    if (stored(c, &s, e) != 0)
+    if (lc_stored(c, &s, e) != 0)
         return fail_status(c, st);
     cJSON *body = cJSON_CreateObject(), *answer = NULL;
     cJSON_AddStringToObject(body, "activation_token", s.activation_token);
@@ -294,7 +294,7 @@ int lc_deactivate(lc_client *c, lc_error *err)
         lc_fail(err, "INVALID_ARGUMENT", 0, "client is NULL");
         return -1;
     }
-    if (stored(c, &s, err) != 0)
+    if (lc_stored(c, &s, err) != 0)
         return -1;
     size_t alen = strlen(s.activation_token) + 16;
     char *auth = malloc(alen);

@@ -137,9 +137,9 @@ int lc_read_file(const char *path, size_t max, char **out, size_t *len)
 }
 
 #ifndef _WIN32
-static void fsync_dir(const char *dir)
+static void fsync_dir(const char *dir) /* dir NULL: none */
 {
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    int fd = dir ? open(dir, O_RDONLY | O_CLOEXEC) : -1;
     if (fd >= 0) {
         (void)fsync(fd);
         close(fd);
@@ -201,6 +201,50 @@ int lc_write_atomic(const char *dir, const char *path, const char *data, size_t 
 #endif
     free(tmp);
     return rc;
+}
+
+FILE *lc_fopen(const char *path, const char *mode)
+{
+#ifdef _WIN32
+    wchar_t *wp = wide(path), *wm = wide(mode);
+    FILE *f = wp && wm ? _wfopen(wp, wm) : NULL;
+    free(wp), free(wm);
+    return f;
+#else
+    return fopen(path, mode);
+#endif
+}
+
+int lc_file_size(const char *path, int64_t *size)
+{
+    *size = 0;
+#ifdef _WIN32
+    struct _stat64 sb;
+    wchar_t *w = wide(path);
+    int rc = w ? _wstat64(w, &sb) : -1;
+    free(w);
+#else
+    struct stat sb;
+    int rc = stat(path, &sb);
+#endif
+    if (rc != 0)
+        return errno == ENOENT ? 1 : -1;
+    *size = (int64_t)sb.st_size;
+    return 0;
+}
+
+int lc_rename(const char *from, const char *to)
+{
+#ifdef _WIN32
+    wchar_t *wf = wide(from), *wt = wide(to);
+    int rc = wf && wt && MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)
+                 ? 0
+                 : -1;
+    free(wf), free(wt);
+    return rc;
+#else
+    return rename(from, to) == 0 ? 0 : -1;
+#endif
 }
 
 int lc_remove_file(const char *dir, const char *path)

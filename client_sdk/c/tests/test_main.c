@@ -1,6 +1,7 @@
 /* Unit tests of the library: base64url, keys, AC1 verification, the state
  * file, the status codes in their order, installation IDs, HTTP errors and
- * retries' arithmetic; then the fuzz pass (test_fuzz.c). */
+ * retries' arithmetic; update answers (test_update.c); then the fuzz pass
+ * (test_fuzz.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,7 @@ int main(void)
     test_http_errors();
     test_answer_signature();
     test_unreachable();
+    test_update_answers();
     run_fuzz();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_dir);

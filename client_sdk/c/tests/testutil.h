@@ -30,4 +30,5 @@ void write_state(const char *product, const char *iid, const char *aid, const ch
 void write_raw(const char *product, const char *data, size_t len);
 lc_client *new_client(const char *product, const char *iid);
 void run_fuzz(void);
+void test_update_answers(void); /* test_update.c */
 #endif
