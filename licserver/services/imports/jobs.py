@@ -239,7 +239,7 @@ def _write_batch(ctx: Context, rows: Rows, job_id: int, batch: list[rules.RawRow
     try:
         begin_write(session)
         rows.prefetch(batch)
-        outcomes = [_one(rows, raw) for raw in batch]
+        outcomes = rows.write(batch)
         _account(ctx, job_id, outcomes)
         session.commit()
         return

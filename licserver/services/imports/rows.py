@@ -57,6 +57,7 @@ class Rows:
         self.dry_run = dry_run
         self.seen = rules.SeenInFile()
         self.products: dict[str, Product | None] = {}
+        self.policies: dict[tuple[int, str], Any] = {}
         self.seats_taken: Counter[int] = Counter()  # licence id -> rows of this file
         # Read ahead for a chunk of rows (``prefetch``): what they would look up
         # one by one. A key absent here is read from the database as before.
@@ -107,16 +108,12 @@ class Rows:
             self.key_owners.update((h, i) for h, i in session.execute(owners))
 
     def _prefetch_targets(self) -> None:
-        """The licences the chunk's refs name, into the session (``get`` then
-        needs no query)."""
-        kinds = {self.kind, PARENT[self.kind][0]} if self.kind in PARENT else {self.kind}
-        if rules.LICENCES not in kinds:
-            return
-        ids = sorted(
-            r.target_id for (k, _), r in self.refs.items() if r is not None and k == rules.LICENCES
-        )
-        for chunk in _chunks(ids):
-            list(self.ctx.session.scalars(select(License).where(License.id.in_(chunk))))
+        """The licences and customers the chunk's refs name, into the session
+        (``get`` then needs no query, nor flushes what is pending)."""
+        for kind, model in ((rules.LICENCES, License), (rules.CUSTOMERS, Customer)):
+            ids = sorted(r.target_id for (k, _), r in self.refs.items() if r and k == kind)
+            for chunk in _chunks(ids):
+                list(self.ctx.session.scalars(select(model).where(model.id.in_(chunk))))
 
     def forget(self) -> None:
         self.parsed.clear()
@@ -198,7 +195,7 @@ class Rows:
             problems.append(f"product: unknown product {v['product']!r}")
         elif v["policy"]:
             try:
-                policy_service.find(self.ctx, prod.id, v["policy"])
+                self._policy(prod.id, v["policy"])
             except NotFound:
                 problems.append(f"policy: product {prod.code} has no policy {v['policy']!r}")
         lic = self.ctx.session.get(License, row.ref.target_id) if row.ref else None
@@ -258,6 +255,84 @@ class Rows:
         ).first()
 
     # ---- writing -------------------------------------------------------------
+
+    def write(self, batch: list[rules.RawRow]) -> list[str | tuple[int, list[str]]]:
+        """Check and write the rows of ``batch`` (the caller's transaction):
+        each row's outcome, or its line and problems. New licences are
+        written together at the end (a few statements for the chunk)."""
+        outcomes: list[str | tuple[int, list[str]]] = []
+        new: list[Checked] = []
+        for raw in batch:
+            result = self.check(raw)
+            if not isinstance(result, Checked):
+                outcomes.append((raw.line, result))
+            elif self.kind == rules.LICENCES and result.ref is None:
+                new.append(result)
+                outcomes.append(CREATED)
+            else:
+                outcomes.append(self.apply(result))
+        if new:
+            self._create_licences(new)
+        return outcomes
+
+    def _create_licences(self, rows: list[Checked]) -> None:
+        """New licences of checked rows, as ``licenses.issue`` makes them: built
+        first, their public ids checked in one query, inserted in one flush,
+        then their events, refs and legacy keys (flushed with the commit)."""
+        session = self.ctx.session
+        now = utcnow()
+        built: list[License] = []
+        for row in rows:
+            v = row.values
+            prod = self._product(v["product"])
+            cust = session.get(Customer, row.parent_id)
+            assert prod is not None and cust is not None
+            pol = self._policy(prod.id, v["policy"]) if v["policy"] else None
+            lic, _ = license_service.build(
+                self.ctx, prod, cust, seats=v["seats"], expires_at=v["expires_at"],
+                features=v["features"], policy=pol, now=now,
+            )  # fmt: skip
+            lic.status = v["status"]
+            built.append(lic)
+        self._unique_ids(built)
+        session.add_all(built)
+        session.flush()
+        for row, lic in zip(rows, built, strict=True):
+            data = {**self._event_data(row), "status": row.values["status"]}
+            license_service.record_created(session, self.origin, lic, data)
+            self._sync_keys(lic, row.values["legacy_keys"], new=True)
+            ref = ImportRef(
+                kind=self.kind,
+                external_id=row.values["external_id"],
+                target_id=lic.id,
+                digest=row.digest,
+            )
+            session.add(ref)
+            self.refs[self.kind, ref.external_id] = ref
+
+    def _unique_ids(self, built: list[License]) -> None:
+        """No two of ``built`` nor any licence already written share a public id."""
+        for _ in range(5):
+            ids = [lic.public_id for lic in built]
+            taken = set(
+                self.ctx.session.scalars(
+                    select(License.public_id).where(License.public_id.in_(ids))
+                )
+            )
+            seen: set[str] = set()
+            again = False
+            for lic in built:
+                if lic.public_id in taken or lic.public_id in seen:
+                    license_service.rekey(self.ctx, lic)
+                    again = True
+                seen.add(lic.public_id)
+            if not again:
+                return
+
+    def _policy(self, product_id: int, ref: str) -> Any:
+        if (product_id, ref) not in self.policies:
+            self.policies[product_id, ref] = policy_service.find(self.ctx, product_id, ref)
+        return self.policies[product_id, ref]
 
     def apply(self, row: Checked) -> str:
         """Write a checked row (the caller's transaction; no commit)."""
