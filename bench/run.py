@@ -11,7 +11,8 @@ every activation run it counts the live activations in the database: no
 licence may be over its seat limit, and each new request must have made a new
 activation. The table goes to stdout and into ``docs/performance.md``
 (between its ``bench`` markers), with the machine and the command. Last,
-the three SDKs' offline status benchmarks (``bench/sdk_status.py``).
+the three SDKs' offline status benchmarks (``bench/sdk_status.py``), and
+``licserver import`` of 100,000 licences (``bench/import_speed.py``).
 
     python -m bench.run                # the full run (about 10 minutes)
     python -m bench.run --quick        # a smaller, shorter run for development
@@ -44,7 +45,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import sdk_status
+from bench import import_speed, sdk_status
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -873,10 +874,15 @@ def main(argv: list[str] | None = None) -> int:
             results += bench_backend(s, backend, root)
         say("SDK status benchmarks: Python, C, Node")
         sdk = sdk_status.run_all()
+        rows = s.bulk_licences // 10  # 100,000; --quick 2,000
+        say(f"import: {rows:,} licences (bench/import_speed.py)")
+        imported = [import_speed.report(b, import_speed.run(b, rows)) for b in s.backends]
     finally:
         if not s.keep:
             shutil.rmtree(root, ignore_errors=True)
     text = report(s, results, sdk, env)
+    text += "\n\n`licserver import` (bench/import_speed.py):\n"
+    text += "\n".join(line for lines in imported for line in lines)
     print()
     print(text)
     if s.doc:

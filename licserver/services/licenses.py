@@ -170,9 +170,45 @@ def issue(
     event commits it with its own record). ``policy_overrides``: checked
     already. Without ``expires_at``, the policy's expiry rule decides (fixed
     date, or from issue), else the product's default duration."""
-    session, pol, overrides = ctx.session, policy, policy_overrides
+    session = ctx.session
+    lic, sec = build(
+        ctx,
+        prod,
+        cust,
+        seats=seats,
+        expires_at=expires_at,
+        features=features,
+        policy=policy,
+        policy_overrides=policy_overrides,
+    )
+    for _ in range(5):  # 40 random bits: a taken id all but never
+        if session.scalars(select(License.id).where(License.public_id == lic.public_id)).first():
+            rekey(ctx, lic)
+            sec.key = ctx.box.open(lic.key_enc, KEY_PURPOSE)
+    session.add(lic)
+    session.flush()
+    record_created(session, origin, lic, event_data)
+    return lic, sec
+
+
+def build(
+    ctx: Context,
+    prod: Product,
+    cust: Customer,
+    *,
+    seats: int | None = None,
+    expires_at: datetime | None | Any = _UNSET,
+    features: list[str] | None = None,
+    policy: Policy | None = None,
+    policy_overrides: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> tuple[License, Secrets]:
+    """A new licence, its key signed and its password sealed, not yet in the
+    session, its public id not checked against the table (``issue`` does; an
+    import checks a chunk's at once, ``rekey`` gives a taken one a new id)."""
+    pol, overrides = policy, policy_overrides
     settings = rules.resolve(pol.settings if pol else None, overrides)
-    now = utcnow()
+    now = now or utcnow()
     if expires_at is _UNSET:
         if _policy_sets_expiry(settings):
             expires_at = rules.expiry_at_issue(settings, now, None)
@@ -180,16 +216,9 @@ def issue(
             expires_at = now + timedelta(days=prod.default_duration_days)
         else:
             expires_at = None
-    for _ in range(5):
-        public_id = new_license_id()
-        if (
-            session.scalars(select(License.id).where(License.public_id == public_id)).first()
-            is None
-        ):
-            break
     password = new_activation_password()
     lic = License(
-        public_id=public_id,
+        public_id=new_license_id(),
         product_id=prod.id,
         customer_id=cust.id,
         seats=seats if seats is not None else prod.default_seats,
@@ -207,16 +236,28 @@ def issue(
     lic.product, lic.customer, lic.policy = prod, cust, pol
     key = _sign_key(ctx, lic, now)
     lic.key_enc = ctx.box.seal(key, KEY_PURPOSE)
-    session.add(lic)
-    session.flush()
+    return lic, Secrets(key, password)
+
+
+def rekey(ctx: Context, lic: License) -> None:
+    """A built licence whose public id is taken: a new id, its key signed again."""
+    lic.public_id = new_license_id()
+    lic.key_enc = ctx.box.seal(_sign_key(ctx, lic, lic.created_at), KEY_PURPOSE)
+
+
+def record_created(
+    session: Session, origin: Origin, lic: License, event_data: dict[str, Any] | None = None
+) -> None:
+    """The ``license.created`` event of a licence just written (it has its id)."""
+    pol, overrides = lic.policy, lic.policy_overrides
     events.record(
         session,
         "license.created",
         origin,
         license=lic,
         data={
-            "product": prod.code,
-            "customer": cust.number,
+            "product": lic.product.code,
+            "customer": lic.customer.number,
             "seats": lic.seats,
             "expires_at": _iso(lic.expires_at),
             "features": lic.features,
@@ -225,7 +266,6 @@ def issue(
             **(event_data or {}),
         },
     )
-    return lic, Secrets(key, password)
 
 
 def _checked_overrides(values: dict[str, Any] | None) -> dict[str, Any] | None:

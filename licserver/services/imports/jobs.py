@@ -82,16 +82,17 @@ def dry_run(
     kind = _kind(kind)
     session, report = ctx.session, Report()
     rows = Rows(ctx, kind, origin, None, dry_run=True)
+    source = _rows(kind, filename, data)
     try:
-        for raw in _rows(kind, filename, data):
-            result = rows.check(raw)
-            report.total += 1
-            if not isinstance(result, Checked):
-                report.bad_rows += 1
-                report.problems.append((raw.line, result))
-            if report.total % BATCH == 0:
-                progress(BATCH)
-        progress(report.total % BATCH)
+        while batch := list(islice(source, BATCH)):
+            rows.prefetch(batch)
+            for raw in batch:
+                result = rows.check(raw)
+                report.total += 1
+                if not isinstance(result, Checked):
+                    report.bad_rows += 1
+                    report.problems.append((raw.line, result))
+            progress(len(batch))
     finally:
         session.rollback()
     return report
@@ -237,12 +238,14 @@ def _write_batch(ctx: Context, rows: Rows, job_id: int, batch: list[rules.RawRow
     session = ctx.session
     try:
         begin_write(session)
-        outcomes = [_one(rows, raw) for raw in batch]
+        rows.prefetch(batch)
+        outcomes = rows.write(batch)
         _account(ctx, job_id, outcomes)
         session.commit()
         return
     except (IntegrityError, DBAPIError):
         session.rollback()
+    rows.forget()  # what it read ahead may name rows the rollback undid
     for raw in batch:
         try:
             begin_write(session)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -56,7 +57,76 @@ class Rows:
         self.dry_run = dry_run
         self.seen = rules.SeenInFile()
         self.products: dict[str, Product | None] = {}
+        self.policies: dict[tuple[int, str], Any] = {}
         self.seats_taken: Counter[int] = Counter()  # licence id -> rows of this file
+        # Read ahead for a chunk of rows (``prefetch``): what they would look up
+        # one by one. A key absent here is read from the database as before.
+        self.parsed: dict[int, dict[str, Any] | rules.RowProblems] = {}
+        self.refs: dict[tuple[str, str], ImportRef | None] = {}
+        self.key_owners: dict[str, int | None] = {}
+        self.hashes: dict[str, str] = {}  # legacy key -> its keyed hash (memo)
+
+    # ---- reading ahead ---------------------------------------------------------
+
+    def prefetch(self, batch: list[rules.RawRow]) -> None:
+        """Read at once, for the rows of ``batch``, what checking and writing
+        them looks up: their earlier imports and their parents', the licences
+        those became, the owners of their legacy keys (a few queries per
+        chunk instead of several per row). Call ``forget`` when a transaction
+        that wrote some of it was rolled back."""
+        self.forget()
+        wanted: dict[str, set[str]] = {}
+        keys: set[str] = set()
+        for raw in batch:
+            if raw.problem is not None:
+                continue
+            try:
+                values = self.parsed[raw.line] = rules.parse_row(self.kind, raw.values)
+            except rules.RowProblems as exc:
+                self.parsed[raw.line] = exc
+                continue
+            wanted.setdefault(self.kind, set()).add(values["external_id"])
+            if self.kind in PARENT:
+                parent_kind, column = PARENT[self.kind]
+                wanted.setdefault(parent_kind, set()).add(values[column])
+            keys.update(values.get("legacy_keys") or ())
+        session = self.ctx.session
+        for kind, external_ids in wanted.items():
+            self.refs.update(((kind, e), None) for e in external_ids)
+            for chunk in _chunks(sorted(external_ids)):
+                q = select(ImportRef).where(
+                    ImportRef.kind == kind, ImportRef.external_id.in_(chunk)
+                )
+                self.refs.update(((kind, r.external_id), r) for r in session.scalars(q))
+        self._prefetch_targets()
+        hashes = [self._hash(k) for k in keys]
+        self.key_owners.update((h, None) for h in hashes)
+        for chunk in _chunks(hashes):
+            owners = select(LegacyKey.key_hash, LegacyKey.license_id).where(
+                LegacyKey.key_hash.in_(chunk)
+            )
+            self.key_owners.update((h, i) for h, i in session.execute(owners))
+
+    def _prefetch_targets(self) -> None:
+        """The licences and customers the chunk's refs name, into the session
+        (``get`` then needs no query, nor flushes what is pending)."""
+        for kind, model in ((rules.LICENCES, License), (rules.CUSTOMERS, Customer)):
+            ids = sorted(r.target_id for (k, _), r in self.refs.items() if r and k == kind)
+            for chunk in _chunks(ids):
+                list(self.ctx.session.scalars(select(model).where(model.id.in_(chunk))))
+
+    def forget(self) -> None:
+        self.parsed.clear()
+        self.refs.clear()
+        self.key_owners.clear()
+
+    def _hash(self, key: str) -> str:
+        found = self.hashes.get(key)
+        if found is None:
+            if len(self.hashes) > 100_000:
+                self.hashes.clear()
+            found = self.hashes[key] = key_hash(self.ctx, key)
+        return found
 
     # ---- checking ------------------------------------------------------------
 
@@ -64,8 +134,11 @@ class Rows:
         """The checked row, or its problems (every one found)."""
         if raw.problem is not None:
             return [raw.problem]
+        parsed = self.parsed.pop(raw.line, None)
         try:
-            values = rules.parse_row(self.kind, raw.values)
+            if isinstance(parsed, rules.RowProblems):
+                raise parsed
+            values = parsed if parsed is not None else rules.parse_row(self.kind, raw.values)
         except rules.RowProblems as exc:
             return exc.problems
         problems: list[str] = []
@@ -87,6 +160,8 @@ class Rows:
         return problems or checked
 
     def _ref(self, kind: str, external_id: str) -> ImportRef | None:
+        if (kind, external_id) in self.refs:
+            return self.refs[kind, external_id]
         return self.ctx.session.scalars(
             select(ImportRef).where(ImportRef.kind == kind, ImportRef.external_id == external_id)
         ).first()
@@ -120,7 +195,7 @@ class Rows:
             problems.append(f"product: unknown product {v['product']!r}")
         elif v["policy"]:
             try:
-                policy_service.find(self.ctx, prod.id, v["policy"])
+                self._policy(prod.id, v["policy"])
             except NotFound:
                 problems.append(f"policy: product {prod.code} has no policy {v['policy']!r}")
         lic = self.ctx.session.get(License, row.ref.target_id) if row.ref else None
@@ -134,9 +209,7 @@ class Rows:
             if earlier is not None:
                 problems.append(f"legacy_keys: a key also on line {earlier}")
                 continue
-            owner = self.ctx.session.scalars(
-                select(LegacyKey.license_id).where(LegacyKey.key_hash == key_hash(self.ctx, key))
-            ).first()
+            owner = self._key_owner(self._hash(key))
             if owner is not None and (lic is None or owner != lic.id):
                 problems.append("legacy_keys: a key of another licence")
         return problems
@@ -165,6 +238,13 @@ class Rows:
             self.seats_taken[lic.id] += 1
         return []
 
+    def _key_owner(self, hashed: str) -> int | None:
+        if hashed in self.key_owners:
+            return self.key_owners[hashed]
+        return self.ctx.session.scalars(
+            select(LegacyKey.license_id).where(LegacyKey.key_hash == hashed)
+        ).first()
+
     def _live(self, license_id: int, installation_id: str) -> Activation | None:
         return self.ctx.session.scalars(
             select(Activation).where(
@@ -176,23 +256,101 @@ class Rows:
 
     # ---- writing -------------------------------------------------------------
 
+    def write(self, batch: list[rules.RawRow]) -> list[str | tuple[int, list[str]]]:
+        """Check and write the rows of ``batch`` (the caller's transaction):
+        each row's outcome, or its line and problems. New licences are
+        written together at the end (a few statements for the chunk)."""
+        outcomes: list[str | tuple[int, list[str]]] = []
+        new: list[Checked] = []
+        for raw in batch:
+            result = self.check(raw)
+            if not isinstance(result, Checked):
+                outcomes.append((raw.line, result))
+            elif self.kind == rules.LICENCES and result.ref is None:
+                new.append(result)
+                outcomes.append(CREATED)
+            else:
+                outcomes.append(self.apply(result))
+        if new:
+            self._create_licences(new)
+        return outcomes
+
+    def _create_licences(self, rows: list[Checked]) -> None:
+        """New licences of checked rows, as ``licenses.issue`` makes them: built
+        first, their public ids checked in one query, inserted in one flush,
+        then their events, refs and legacy keys (flushed with the commit)."""
+        session = self.ctx.session
+        now = utcnow()
+        built: list[License] = []
+        for row in rows:
+            v = row.values
+            prod = self._product(v["product"])
+            cust = session.get(Customer, row.parent_id)
+            assert prod is not None and cust is not None
+            pol = self._policy(prod.id, v["policy"]) if v["policy"] else None
+            lic, _ = license_service.build(
+                self.ctx, prod, cust, seats=v["seats"], expires_at=v["expires_at"],
+                features=v["features"], policy=pol, now=now,
+            )  # fmt: skip
+            lic.status = v["status"]
+            built.append(lic)
+        self._unique_ids(built)
+        session.add_all(built)
+        session.flush()
+        for row, lic in zip(rows, built, strict=True):
+            data = {**self._event_data(row), "status": row.values["status"]}
+            license_service.record_created(session, self.origin, lic, data)
+            self._sync_keys(lic, row.values["legacy_keys"], new=True)
+            ref = ImportRef(
+                kind=self.kind,
+                external_id=row.values["external_id"],
+                target_id=lic.id,
+                digest=row.digest,
+            )
+            session.add(ref)
+            self.refs[self.kind, ref.external_id] = ref
+
+    def _unique_ids(self, built: list[License]) -> None:
+        """No two of ``built`` nor any licence already written share a public id."""
+        for _ in range(5):
+            ids = [lic.public_id for lic in built]
+            taken = set(
+                self.ctx.session.scalars(
+                    select(License.public_id).where(License.public_id.in_(ids))
+                )
+            )
+            seen: set[str] = set()
+            again = False
+            for lic in built:
+                if lic.public_id in taken or lic.public_id in seen:
+                    license_service.rekey(self.ctx, lic)
+                    again = True
+                seen.add(lic.public_id)
+            if not again:
+                return
+
+    def _policy(self, product_id: int, ref: str) -> Any:
+        if (product_id, ref) not in self.policies:
+            self.policies[product_id, ref] = policy_service.find(self.ctx, product_id, ref)
+        return self.policies[product_id, ref]
+
     def apply(self, row: Checked) -> str:
         """Write a checked row (the caller's transaction; no commit)."""
         if row.ref is not None and row.ref.digest == row.digest:
             return UNCHANGED
         target_id, outcome = getattr(self, f"_apply_{self.kind}")(row)
         if row.ref is None:
-            self.ctx.session.add(
-                ImportRef(
-                    kind=self.kind,
-                    external_id=row.values["external_id"],
-                    target_id=target_id,
-                    digest=row.digest,
-                )
+            ref = ImportRef(
+                kind=self.kind,
+                external_id=row.values["external_id"],
+                target_id=target_id,
+                digest=row.digest,
             )
+            self.ctx.session.add(ref)  # inserted with the chunk's next flush
+            if (self.kind, ref.external_id) in self.refs:
+                self.refs[self.kind, ref.external_id] = ref
         else:
             row.ref.target_id, row.ref.digest, row.ref.updated_at = target_id, row.digest, utcnow()
-        self.ctx.session.flush()
         return str(outcome)
 
     def _apply_customers(self, row: Checked) -> tuple[int, str]:
@@ -250,7 +408,7 @@ class Rows:
                 event_data={**self._event_data(row), "status": v["status"]},
             )
             lic.status = v["status"]
-            self._sync_keys(lic, v["legacy_keys"])
+            self._sync_keys(lic, v["legacy_keys"], new=True)
             return lic.id, CREATED
         diff: dict[str, Any] = {}
         wanted = {
@@ -278,11 +436,11 @@ class Rows:
             select(License).where(License.id == license_id).with_for_update(of=License)
         ).first()
 
-    def _sync_keys(self, lic: License, keys: list[str]) -> bool:
+    def _sync_keys(self, lic: License, keys: list[str], *, new: bool = False) -> bool:
         """The licence's legacy keys become ``keys``; True when that changed them."""
         session = self.ctx.session
-        wanted = {key_hash(self.ctx, k) for k in keys}
-        have = {k.key_hash: k for k in session.scalars(select(LegacyKey).where(
+        wanted = {self._hash(k) for k in keys}
+        have = {} if new else {k.key_hash: k for k in session.scalars(select(LegacyKey).where(
             LegacyKey.license_id == lic.id))}  # fmt: skip
         for h in wanted - set(have):
             session.add(LegacyKey(license_id=lic.id, key_hash=h))
@@ -325,6 +483,11 @@ class Rows:
             data={**self._event_data(row), "activated_at": _plain(at)},
         )  # fmt: skip
         return act.id, CREATED
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def _plain(value: Any) -> Any:

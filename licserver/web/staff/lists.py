@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import render_template, request
 
+from licserver.domain import bulk as bulk_rules
 from licserver.domain import staff as rules
 from licserver.domain.errors import NotFound, ValidationFailed
 from licserver.domain.status import ALL as LICENSE_STATUSES
@@ -85,7 +86,7 @@ TITLES = {
 }
 
 
-def _int_arg(args: Mapping[str, str], name: str, label: str) -> int | None:
+def int_arg(args: Mapping[str, str], name: str, label: str) -> int | None:
     text = (args.get(name) or "").strip()
     if not text:
         return None
@@ -102,13 +103,13 @@ def filters_from(args: Mapping[str, str]) -> svc.Filters:
         product=(args.get("product") or "").strip(),
         policy=(args.get("policy") or "").strip(),
         customer=(args.get("customer") or "").strip(),
-        expiring_days=_int_arg(args, "expiring", "Expiring within"),
+        expiring_days=int_arg(args, "expiring", "Expiring within"),
     )
 
 
 def list_request(spec: svc.ListSpec, args: Mapping[str, str]) -> ListRequest:
     sort = parse_sort(args.get("sort"), spec.columns, spec.default_sort)
-    limit = _int_arg(args, "limit", "Rows per page") or PAGE_SIZE
+    limit = int_arg(args, "limit", "Rows per page") or PAGE_SIZE
     return ListRequest(sort, limit, args.get("cursor") or None)
 
 
@@ -154,6 +155,7 @@ def _render(name: str) -> Any:
         state=svc.installation_state,
         now=context().now(),
         money=money,
+        bulk_actions=list(bulk_rules.LABELS.items()),
     )
 
 

@@ -10,6 +10,7 @@ __all__ = ["accounts", "auth", "bp", "customers", "licenses", "search", "tokens"
 
 # Pages added by other modules: one import line each, below.
 import licserver.web.staff.audit  # noqa: E402,F401
+import licserver.web.staff.bulk  # noqa: E402,F401
 import licserver.web.staff.catalog  # noqa: E402,F401
 import licserver.web.staff.customer_edit  # noqa: E402,F401
 import licserver.web.staff.imports  # noqa: E402,F401
