@@ -552,13 +552,13 @@ def _pg_restart_run(cluster: PrivateCluster, args: argparse.Namespace) -> None:
 
 
 def cmd_fuzz(backend: str, args: argparse.Namespace) -> None:
-    from tests.reliability.fuzz import GUNICORN_NO_LINE_LIMIT, run_schemathesis
+    from tests.reliability.fuzz import run_schemathesis
 
     out(f"### schemathesis — {backend}")
     out()
     with (
         database(backend) as (tdb, _),
-        servers(tdb, 1, 2, env=GUNICORN_NO_LINE_LIMIT) as (server,),
+        servers(tdb, 1, 2, config=True) as (server,),
     ):
         from licserver.extensions import db
         from licserver.services import tokens
