@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from typing import Any
 
@@ -54,13 +55,15 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     def _begin(conn: Any) -> None:
         options = conn.get_execution_options()
         if options.get(WRITE_LOCK):
-            turns.take()
+            turns.take(conn.connection.record_info)
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         elif options.get("isolation_level") != AUTOCOMMIT:
             conn.exec_driver_sql("BEGIN")
 
     # after the COMMIT or ROLLBACK: the connection goes back to the pool
-    event.listen(engine.pool, "checkin", lambda *_: turns.give_back())
+    # (the pool entry's record_info: the same dict after an invalidation, when
+    # checkin's DB-API connection is None)
+    event.listen(engine.pool, "checkin", lambda _c, entry: turns.give_back(entry.record_info))
 
 
 class _WriterTurns:
@@ -74,15 +77,21 @@ class _WriterTurns:
     depends on this; it only orders the writers of processes that use it (a
     process that doesn't, the CLI say, is waited for as before). A process never
     waits for its turn while it holds any SQLite lock, so no two can wait on each
-    other."""
+    other. The threads of one process (gthread workers) queue on a lock of the
+    process first: an flock is held by the open file, not by a thread, so it
+    would let a second thread of the same process through. The turn belongs to
+    the pooled connection that took it and ends when it is checked in."""
 
     def __init__(self, database: str | None) -> None:
         self._path = f"{database}-writers" if database not in (None, "", ":memory:") else None
         self._fd: int | None = None
         self._pid = 0
-        self._held = False
+        self._turn = threading.Lock()  # held by the thread whose turn it is
+        self._state = threading.Lock()  # guards the two below
+        self._thread: int | None = None
+        self._entries: list[object] = []  # that thread's pool entries in a write
 
-    def take(self) -> None:
+    def take(self, owner: object) -> None:
         if self._path is None:
             return
         if self._pid != os.getpid():  # opened per process: forked workers each their own
@@ -92,15 +101,36 @@ class _WriterTurns:
                 self._path = None
                 return
             self._pid = os.getpid()
+            self._turn, self._state = threading.Lock(), threading.Lock()
+            self._thread, self._entries = None, []
         assert self._fd is not None
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        self._held = True
+        me = threading.get_ident()
+        with self._state:
+            if self._thread == me:  # a second connection of the same request
+                self._entries.append(owner)
+                return
+        self._turn.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._turn.release()
+            raise
+        with self._state:
+            self._thread, self._entries = me, [owner]
 
-    def give_back(self) -> None:
-        if self._held and self._pid == os.getpid():
+    def give_back(self, owner: object) -> None:
+        if self._pid != os.getpid():
+            return
+        with self._state:
+            if not any(e is owner for e in self._entries):
+                return
+            self._entries = [e for e in self._entries if e is not owner]
+            if self._entries:
+                return
+            self._thread = None
             assert self._fd is not None
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-            self._held = False
+            self._turn.release()
 
 
 def _ping_when_idle(engine: Engine) -> None:

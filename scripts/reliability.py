@@ -77,7 +77,7 @@ def database(backend: str) -> Iterator[tuple[TestDatabase, Factory]]:
 
     from licserver import create_app, migrate
     from licserver.extensions import db
-    from licserver.runtime import runtime
+    from licserver.runtime import context, runtime
     from licserver.services.keys import ensure_signing_key
 
     workdir = Path(tempfile.mkdtemp(prefix="licserver-reliability-"))
@@ -98,7 +98,7 @@ def database(backend: str) -> Iterator[tuple[TestDatabase, Factory]]:
         with app.app_context():
             migrate.upgrade(db.engine)
             runtime().box(create=True)
-            ensure_signing_key(db.session(), keys_dir, "")
+            ensure_signing_key(context(), keys_dir, "")
             try:
                 yield TestDatabase(url=url, keys_dir=keys_dir, workdir=workdir), Factory(app)
             finally:
@@ -552,13 +552,13 @@ def _pg_restart_run(cluster: PrivateCluster, args: argparse.Namespace) -> None:
 
 
 def cmd_fuzz(backend: str, args: argparse.Namespace) -> None:
-    from tests.reliability.fuzz import GUNICORN_NO_LINE_LIMIT, run_schemathesis
+    from tests.reliability.fuzz import run_schemathesis
 
     out(f"### schemathesis — {backend}")
     out()
     with (
         database(backend) as (tdb, _),
-        servers(tdb, 1, 2, env=GUNICORN_NO_LINE_LIMIT) as (server,),
+        servers(tdb, 1, 2, config=True) as (server,),
     ):
         from licserver.extensions import db
         from licserver.services import tokens

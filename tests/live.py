@@ -5,7 +5,8 @@ port against the session's test database and waits until it answers;
 ``stop()`` ends it. ``env`` overrides the server's ``LICSERVER_*`` settings
 (rate limits on, another database...); ``ready_path`` is the URL that must
 answer 200 before the server counts as up (``/healthz`` for a server whose
-database is meant to be unreachable).
+database is meant to be unreachable); ``config=True`` adds the shipped
+``gunicorn.conf.py``; ``args`` are more gunicorn options (``["--timeout", "2"]``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from tests.support import CHEAP_PASSWORD_HASH
 from tests.support.database import TestDatabase
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
+# The configuration the README deploys (worker class, limits, metrics hooks);
+# ``config=True`` serves with it (the options below still override it).
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 START_DEADLINE_S = 30.0
 LISTENING_RE = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 # gunicorn 27 opens a control socket at one fixed path in $HOME; test servers
@@ -45,6 +49,8 @@ class LiveServer:
         *,
         env: Mapping[str, str] | None = None,
         ready_path: str = "/readyz",
+        config: bool = False,
+        args: Sequence[str] = (),
     ) -> None:
         self.workers = workers
         self.dir = Path(tempfile.mkdtemp(prefix="gunicorn-", dir=database.workdir))
@@ -64,6 +70,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [
                 str(GUNICORN),
+                *(["--config", str(SHIPPED_CONFIG)] if config else []),
                 "--bind",
                 "127.0.0.1:0",  # the kernel picks a free port; we read it from the log
                 "--workers",
@@ -73,6 +80,7 @@ class LiveServer:
                 "--graceful-timeout",
                 "5",
                 *_NO_CONTROL_SOCKET,
+                *args,
                 "licserver:create_app()",
             ],
             cwd=self.dir,

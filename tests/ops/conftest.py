@@ -47,12 +47,14 @@ def ops(
 
 @pytest.fixture(scope="session")
 def ops_server(ops: Installation) -> OpsServer:
-    """gunicorn, 2 workers, on the installation: keys refreshed every second,
-    JSON logs, Prometheus multiprocess mode."""
+    """gunicorn with the shipped gunicorn.conf.py, 2 workers, on the
+    installation: keys refreshed every second, JSON logs, Prometheus
+    multiprocess mode in a folder the test reads."""
     prom = ops.workdir.parent / "prometheus"
     prom.mkdir()
     server = ops.server(
         workers=2,
+        config=True,
         LICSERVER_KEY_REFRESH_SECONDS="1",
         LICSERVER_LOG_FORMAT="json",
         PROMETHEUS_MULTIPROC_DIR=str(prom),

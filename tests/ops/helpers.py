@@ -156,8 +156,9 @@ class Installation:
             }
         )
 
-    def server(self, workers: int = 2, **env: str) -> LiveServer:
-        s = LiveServer(TestDatabase(self.url, self.keys_dir, self.workdir), workers, env=env)
+    def server(self, workers: int = 2, *, config: bool = False, **env: str) -> LiveServer:
+        db = TestDatabase(self.url, self.keys_dir, self.workdir)
+        s = LiveServer(db, workers, env=env, config=config)
         self.servers.append(s)
         return s
 

@@ -38,9 +38,11 @@ def test_worker_killed_at_commit_leaves_one_seat_and_one_activation(
     point: str, start_server: Start, factory: Factory, engine: Engine, tmp_path: Path
 ) -> None:
     marker = tmp_path / "fault-fired"
-    # one worker: the retry waits in the listen queue for the respawned worker
+    # one worker: the retry waits in the listen queue for the respawned worker;
+    # the shipped configuration (threads): the kill aborts an activation in flight
     server = start_server(
         1,
+        config=True,
         env={
             "LICSERVER_TESTING_FAULTS": "1",
             "LICSERVER_FAULT_POINT": point,

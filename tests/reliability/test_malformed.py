@@ -153,7 +153,8 @@ def test_large_headers_within_gunicorns_limits_are_problems(server: LiveServer) 
 
 
 def test_headers_past_gunicorns_limits_are_refused_before_licserver(server: LiveServer) -> None:
-    """gunicorn's own 4xx (an HTML page: docs/reliability.md), never a 5xx or a hang."""
+    """gunicorn's own 4xx, never a 5xx or a hang (problem+json with the shipped
+    gunicorn.conf.py: test_shipped_server.py)."""
     with server.client() as http:
         r = http.get("/api/v1/keys", headers={"X-Big": "x" * 20000})
         assert 400 <= r.status_code < 500

@@ -1,6 +1,7 @@
 """Bad input tried, generated: schemathesis against the live OpenAPI document,
 anonymous and with an admin token (bounded; ``scripts/reliability.py fuzz``
-runs it longer)."""
+runs it longer), on gunicorn with the shipped gunicorn.conf.py: a long URL
+or header it generates meets gunicorn's limits, answered in problem+json."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from flask import Flask
 
 from tests.live import LiveServer
-from tests.reliability.fuzz import GUNICORN_NO_LINE_LIMIT, run_schemathesis
+from tests.reliability.fuzz import run_schemathesis
 from tests.support.database import TestDatabase
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def _fuzz_server(test_database: TestDatabase) -> Iterator[LiveServer]:
-    server = LiveServer(test_database, 2, env=GUNICORN_NO_LINE_LIMIT)
+    server = LiveServer(test_database, 2, config=True)
     yield server
     server.stop()
 
