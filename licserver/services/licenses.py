@@ -171,25 +171,13 @@ def issue(
     already. Without ``expires_at``, the policy's expiry rule decides (fixed
     date, or from issue), else the product's default duration."""
     session, pol, overrides = ctx.session, policy, policy_overrides
-    settings = rules.resolve(pol.settings if pol else None, overrides)
     now = utcnow()
     if expires_at is _UNSET:
-        if _policy_sets_expiry(settings):
-            expires_at = rules.expiry_at_issue(settings, now, None)
-        elif prod.default_duration_days:
-            expires_at = now + timedelta(days=prod.default_duration_days)
-        else:
-            expires_at = None
-    for _ in range(5):
-        public_id = new_license_id()
-        if (
-            session.scalars(select(License.id).where(License.public_id == public_id)).first()
-            is None
-        ):
-            break
+        settings = rules.resolve(pol.settings if pol else None, overrides)
+        expires_at = _default_expiry(prod, settings, now)
     password = new_activation_password()
     lic = License(
-        public_id=public_id,
+        public_id=_unused_license_id(ctx),
         product_id=prod.id,
         customer_id=cust.id,
         seats=seats if seats is not None else prod.default_seats,
@@ -209,23 +197,38 @@ def issue(
     lic.key_enc = ctx.box.seal(key, KEY_PURPOSE)
     session.add(lic)
     session.flush()
-    events.record(
-        session,
-        "license.created",
-        origin,
-        license=lic,
-        data={
-            "product": prod.code,
-            "customer": cust.number,
-            "seats": lic.seats,
-            "expires_at": _iso(lic.expires_at),
-            "features": lic.features,
-            **({"policy": pol.public_id} if pol else {}),
-            **({"policy_overrides": overrides} if overrides else {}),
-            **(event_data or {}),
-        },
-    )
+    data = {
+        "product": prod.code,
+        "customer": cust.number,
+        "seats": lic.seats,
+        "expires_at": _iso(lic.expires_at),
+        "features": lic.features,
+        **({"policy": pol.public_id} if pol else {}),
+        **({"policy_overrides": overrides} if overrides else {}),
+        **(event_data or {}),
+    }
+    events.record(session, "license.created", origin, license=lic, data=data)
     return lic, Secrets(key, password)
+
+
+def _default_expiry(prod: Product, settings: rules.Settings, now: datetime) -> datetime | None:
+    """The policy's expiry rule (fixed date, or from issue), else the product's
+    default duration, else none."""
+    if _policy_sets_expiry(settings):
+        return rules.expiry_at_issue(settings, now, None)
+    if prod.default_duration_days:
+        return now + timedelta(days=prod.default_duration_days)
+    return None
+
+
+def _unused_license_id(ctx: Context) -> str:
+    """A new public ID not taken yet (five tries; the unique index has the last word)."""
+    for _ in range(5):
+        public_id = new_license_id()
+        taken = ctx.session.scalars(select(License.id).where(License.public_id == public_id))
+        if taken.first() is None:
+            break
+    return public_id
 
 
 def _checked_overrides(values: dict[str, Any] | None) -> dict[str, Any] | None:
