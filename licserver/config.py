@@ -178,6 +178,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     _normalise(app)
 
 
+# Over 60 lines on purpose: one settings check after another, each a few lines,
+# in the order of config.example.toml; the order is the documentation.
 def _normalise(app: Flask) -> None:
     cfg = app.config
     for key in _INT_KEYS:

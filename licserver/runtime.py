@@ -8,8 +8,9 @@ from flask import Flask, current_app, request
 
 from licserver.crypto import Box, load_or_create_data_key
 from licserver.extensions import db
+from licserver.models import utcnow
 from licserver.services import Actor, Origin
-from licserver.services.context import Context
+from licserver.services.context import Clock, Context
 from licserver.services.keys import Keyring
 from licserver.services.notices import Mailer
 from licserver.services.settings import Settings
@@ -31,6 +32,8 @@ class Runtime:
         self._storage: Storage | None = None
         self.settings = Settings.from_config(app.config, app.instance_path)
         self.mailer = Mailer(self.settings.mail, self.settings.public_url)
+        # What the services' contexts read as now (ctx.now()); a test may set it.
+        self.clock: Clock = utcnow
 
     def storage(self, app: Flask) -> Storage:
         if self._storage is None:
@@ -63,6 +66,7 @@ def context(app: Flask | None = None, *, create_data_key: bool = False) -> Conte
         settings=rt.settings,
         mailer=rt.mailer,
         open_box=(lambda: rt.box(create=True)) if create_data_key else rt.box,
+        clock=rt.clock,
     )
 
 

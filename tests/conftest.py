@@ -21,7 +21,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from licserver import create_app
+from licserver import create_app, runtime
+from licserver.config import load_config
 from licserver.extensions import db
 from licserver.models import Base
 from licserver.runtime import context
@@ -87,6 +88,44 @@ def _empty_tables(url: str) -> None:
     engine.dispose()
 
 
+# Building an app costs about a quarter of a second (its 550 routes, the
+# OpenAPI document), more than most tests: a process builds one per distinct
+# config and environment and gives each later test that one again, reset:
+# the config loaded anew (so the test's own instance folder: outbox, releases),
+# a fresh runtime (settings, keyring, data box, mailer, clock). Only apps with
+# rate limits off are kept (a limiter's counts would outlive the test).
+_APPS: dict[str, Flask] = {}
+
+
+def _app_key(config: dict[str, Any]) -> str:
+    env = {k: v for k, v in os.environ.items() if k.startswith("LICSERVER_")}
+    env.pop("LICSERVER_INSTANCE_DIR", None)
+    return repr((sorted(config.items()), sorted(env.items())))
+
+
+def _app_for(config: dict[str, Any], instance: Path) -> Flask:
+    key = _app_key(config)
+    application = _APPS.get(key)
+    if application is not None:
+        application.instance_path = str(instance)
+        load_config(application, config)
+        runtime.init_app(application)
+        return application
+    application = create_app(config)
+
+    # The fixture holds one app context for the whole test, so requests made with
+    # the test client share it; end each request's session as production does
+    # (there every request has its own app context), so no request reads another
+    # transaction's snapshot or identity map.
+    @application.teardown_request
+    def _end_session(_exc: BaseException | None) -> None:
+        db.session.remove()
+
+    if application.config.get("RATELIMIT_ENABLED") is False:
+        _APPS[key] = application
+    return application
+
+
 @pytest.fixture
 def app_config(test_database: TestDatabase, tmp_path: Path) -> dict[str, Any]:
     """The config of the test's app; a test may change it before using ``app``."""
@@ -109,16 +148,7 @@ def app(
 ) -> Iterator[Flask]:
     monkeypatch.setenv("LICSERVER_INSTANCE_DIR", str(tmp_path / "instance"))
     _empty_tables(test_database.url)
-    application = create_app(app_config)
-
-    # The fixture holds one app context for the whole test, so requests made with
-    # the test client share it; end each request's session as production does
-    # (there every request has its own app context), so no request reads another
-    # transaction's snapshot or identity map.
-    @application.teardown_request
-    def _end_session(_exc: BaseException | None) -> None:
-        db.session.remove()
-
+    application = _app_for(app_config, tmp_path / "instance")
     with application.app_context():
         yield application
         db.session.remove()

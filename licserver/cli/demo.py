@@ -39,6 +39,7 @@ def _demo_history(ctx: Context, number: str, license_id: str, password: str) -> 
     demo_service.add_orders(ctx, number, license_id)
 
 
+# Over 60 lines on purpose: mostly the text printed for the user, in order.
 @click.command("demo")
 def demo_command() -> None:
     """Load a demo product, customer, licences and users; print how to use them.

@@ -34,6 +34,14 @@ def releases_group() -> None:
     """A product's releases: the portal's downloads."""
 
 
+def _release_options(func: Any) -> Any:
+    """--product / --version: which release a command acts on."""
+    func = click.option(
+        "--version", "version", required=True, help="A semantic version, like 3.1.0."
+    )(func)
+    return click.option("--product", required=True, help="Product code.")(func)
+
+
 def _source_options(func: Any) -> Any:
     """--file / --url / --sha256 / --filename / --platform / --arch."""
     for option in reversed(
@@ -80,8 +88,7 @@ def _artifact(
 
 
 @releases_group.command("add")
-@click.option("--product", required=True, help="Product code.")
-@click.option("--version", "version", required=True, help="A semantic version, like 3.1.0.")
+@_release_options
 @_source_options
 @click.option("--channel", default="stable", show_default=True, help="rc, beta, ... or your own.")
 @click.option("--min-version", help="The oldest version that may update to it directly.")
@@ -141,8 +148,7 @@ def releases_add(
 
 
 @releases_group.command("artifact")
-@click.option("--product", required=True, help="Product code.")
-@click.option("--version", "version", required=True)
+@_release_options
 @_source_options
 @with_appcontext
 def releases_artifact(
@@ -172,8 +178,7 @@ def releases_artifact(
 
 
 @releases_group.command("yank")
-@click.option("--product", required=True, help="Product code.")
-@click.option("--version", "version", required=True)
+@_release_options
 @with_appcontext
 def releases_yank(product: str, version: str) -> None:
     """Withdraw a release for good: never offered as an update or download again."""
@@ -198,8 +203,7 @@ def _publish(product: str, version: str, *, notify: bool) -> None:
 
 
 @releases_group.command("publish")
-@click.option("--product", required=True, help="Product code.")
-@click.option("--version", "version", required=True)
+@_release_options
 @click.option("--no-notify", is_flag=True, help="Publish without the update email.")
 @with_appcontext
 def releases_publish(product: str, version: str, no_notify: bool) -> None:

@@ -145,6 +145,8 @@ def _seconds(errors: dict[str, list[str]], name: str, value: Any, low: int) -> N
         errors.setdefault(name, []).append(f"Whole seconds from {low} to {MAX_SECONDS}.")
 
 
+# Over 60 lines on purpose: one check per setting, in the order docs/licence-models.md
+# lists them, then the combinations; split up, a reader would lose the list.
 def check(values: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Validate settings given as JSON-like values (a policy's, or a licence's
     overrides when ``partial``); return them normalised (features sorted, times

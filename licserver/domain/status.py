@@ -25,6 +25,19 @@ def effective_status(stored: str, expires_at: datetime | None, now: datetime) ->
     return "active"
 
 
+def expiry_text(expires_at: datetime | None, now: datetime) -> str:
+    """How a customer reads when a licence ends: "never", "expired",
+    "expires today" or "expires in N days"."""
+    if expires_at is None:
+        return "never"
+    if expires_at <= now:
+        return "expired"
+    days = (expires_at - now).days
+    if days == 0:
+        return "expires today"
+    return f"expires in {days} day{'s' if days != 1 else ''}"
+
+
 # How a query finds the licences of each effective status: the stored status,
 # and whether ``expires_at`` has passed (True), has not (False: none, or later),
 # or does not matter (None). The same rule as ``effective_status``.

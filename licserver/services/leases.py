@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from licserver.database import begin_write, is_postgres
@@ -110,34 +110,7 @@ def settle(
         what = rules.overdue(settings, seen, now)
         if what is None or what not in actions:
             continue
-        live = and_(_A.c.id == row.id, _A.c.deactivated_at.is_(None))
-        data: dict[str, Any] = {"last_seen": _iso(seen.last_seen)}
-        reason: str | None
-        if what == rules.MARK_INACTIVE:
-            conn.execute(update(_A).where(live).values(inactive_since=now))
-            kind, reason = "activation.inactive", None
-            result.marked_inactive += 1
-        else:
-            floating = what == rules.LEASE_EXPIRED
-            reason = LEASE_REASON if floating else HEARTBEAT_REASON
-            conn.execute(
-                update(_A)
-                .where(live)
-                .values(
-                    deactivated_at=now,
-                    deactivated_by_type=origin.actor.type,
-                    deactivated_by_id=origin.actor.id,
-                    deactivation_reason=reason,
-                )
-            )
-            if floating:
-                kind = "activation.lease_expired"
-                if row.lease_expires_at is not None:
-                    data["lease_expires_at"] = _iso(row.lease_expires_at)
-                result.released += 1
-            else:
-                kind = "activation.deactivated"
-                result.freed += 1
+        kind, reason, data = _apply(conn, row, what, seen, now, origin, result)
         events.add(
             session,
             kind,
@@ -160,6 +133,44 @@ def settle(
             .values(seats_used=_L.c.seats_used - result.seats_freed, updated_at=now)
         )
     return result
+
+
+def _apply(
+    conn: Connection,
+    row: Any,
+    what: str,
+    seen: rules.Seen,
+    now: datetime,
+    origin: Origin,
+    result: SweepResult,
+) -> tuple[str, str | None, dict[str, Any]]:
+    """Write what the rule said for one activation (mark it inactive, or end
+    it), count it in ``result``; its event's kind, reason and data."""
+    live = and_(_A.c.id == row.id, _A.c.deactivated_at.is_(None))
+    data: dict[str, Any] = {"last_seen": _iso(seen.last_seen)}
+    if what == rules.MARK_INACTIVE:
+        conn.execute(update(_A).where(live).values(inactive_since=now))
+        result.marked_inactive += 1
+        return "activation.inactive", None, data
+    floating = what == rules.LEASE_EXPIRED
+    reason = LEASE_REASON if floating else HEARTBEAT_REASON
+    conn.execute(
+        update(_A)
+        .where(live)
+        .values(
+            deactivated_at=now,
+            deactivated_by_type=origin.actor.type,
+            deactivated_by_id=origin.actor.id,
+            deactivation_reason=reason,
+        )
+    )
+    if not floating:
+        result.freed += 1
+        return "activation.deactivated", reason, data
+    if row.lease_expires_at is not None:
+        data["lease_expires_at"] = _iso(row.lease_expires_at)
+    result.released += 1
+    return "activation.lease_expired", reason, data
 
 
 # The licences with a live activation whose lease ran out or whose heartbeat

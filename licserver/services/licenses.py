@@ -210,12 +210,7 @@ def build(
     settings = rules.resolve(pol.settings if pol else None, overrides)
     now = now or utcnow()
     if expires_at is _UNSET:
-        if _policy_sets_expiry(settings):
-            expires_at = rules.expiry_at_issue(settings, now, None)
-        elif prod.default_duration_days:
-            expires_at = now + timedelta(days=prod.default_duration_days)
-        else:
-            expires_at = None
+        expires_at = _default_expiry(prod, settings, now)
     password = new_activation_password()
     lic = License(
         public_id=new_license_id(),
@@ -266,6 +261,16 @@ def record_created(
             **(event_data or {}),
         },
     )
+
+
+def _default_expiry(prod: Product, settings: rules.Settings, now: datetime) -> datetime | None:
+    """The policy's expiry rule (fixed date, or from issue), else the product's
+    default duration, else none."""
+    if _policy_sets_expiry(settings):
+        return rules.expiry_at_issue(settings, now, None)
+    if prod.default_duration_days:
+        return now + timedelta(days=prod.default_duration_days)
+    return None
 
 
 def _checked_overrides(values: dict[str, Any] | None) -> dict[str, Any] | None:

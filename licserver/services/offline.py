@@ -257,6 +257,36 @@ def issue_certificate(
                 ]
             }
         )
+    key, product = _licence_key(ctx, req, field)
+    # The licence's own current key: the seat rule, status checks and history of
+    # an online activation, authenticated by the server's own record.
+    result = activation_service.activate(
+        ctx,
+        Credentials(kind=LICENSE_KEY, license_key=key),
+        req.installation_id,
+        req.machine_name,
+        req.client,
+        origin,
+        event_data={"offline": True},
+    )
+    now = utcnow()
+    token = _envelope(ctx, req, result, now)
+    return OfflineCertificate(
+        text=_file_text(token, result.license_id, product, result.machine_name, now),
+        token=token,
+        activation_id=result.activation_id,
+        license_id=result.license_id,
+        product=product,
+        installation_id=result.installation_id,
+        machine_name=result.machine_name,
+        created=result.created,
+    )
+
+
+def _licence_key(ctx: Context, req: OfflineRequest, field: str) -> tuple[str, str]:
+    """The licence key and product code of the licence ``req`` names (a read,
+    ended before the activation's own transaction); 404, or 422 when the
+    request names another product."""
     session = ctx.session
     try:
         row = session.execute(
@@ -265,7 +295,7 @@ def issue_certificate(
             .where(License.public_id == req.license_id)
         ).first()
     finally:
-        session.rollback()  # a read: end it before the activation's own transaction
+        session.rollback()
     if row is None:
         raise NotFound(f"No licence '{req.license_id}'.")
     key_enc, product = row
@@ -282,20 +312,16 @@ def issue_certificate(
         key = ctx.box.open(key_enc, KEY_PURPOSE)
     except (InvalidTag, ValueError) as exc:  # pragma: no cover - a damaged database
         raise RuntimeError(f"the licence key of {req.license_id} cannot be opened") from exc
-    # The licence's own current key: the seat rule, status checks and history of
-    # an online activation, authenticated by the server's own record.
-    result = activation_service.activate(
-        ctx,
-        Credentials(kind=LICENSE_KEY, license_key=key),
-        req.installation_id,
-        req.machine_name,
-        req.client,
-        origin,
-        event_data={"offline": True},
-    )
-    now = utcnow()
-    kid, signer = ctx.keyring.signer(session)
-    token = signing.encode(
+    return key, product
+
+
+def _envelope(
+    ctx: Context, req: OfflineRequest, result: activation_service.ActivationResult, now: datetime
+) -> str:
+    """The signed LOC1 token: the activation's certificate and token, bound to
+    the request's nonce."""
+    kid, signer = ctx.keyring.signer(ctx.session)
+    return signing.encode(
         ENVELOPE_PREFIX,
         {
             "v": 1,
@@ -309,16 +335,6 @@ def issue_certificate(
         },
         kid,
         signer,
-    )
-    return OfflineCertificate(
-        text=_file_text(token, result.license_id, product, result.machine_name, now),
-        token=token,
-        activation_id=result.activation_id,
-        license_id=result.license_id,
-        product=product,
-        installation_id=result.installation_id,
-        machine_name=result.machine_name,
-        created=result.created,
     )
 
 

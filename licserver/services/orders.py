@@ -49,6 +49,8 @@ def money(amount_cents: int) -> str:
     return f"{sign}{whole}.{frac:02d}"
 
 
+# Over 60 lines on purpose: one transaction (checks, the order, its items, the
+# event, the commit and its CONFLICT) that reads best in one place.
 def create(
     ctx: Context,
     *,

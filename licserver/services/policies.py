@@ -235,20 +235,8 @@ def update(
     try:
         pol = get(ctx, public_id)
         if name is not None and name != pol.name:
-            _check_name(name)
-            if session.scalars(
-                select(Policy.id).where(
-                    Policy.product_id == pol.product_id, Policy.name == name, Policy.id != pol.id
-                )
-            ).first():
-                raise Conflict(f"This product already has a policy named '{name}'.")
-        merged = dict(pol.settings or {})
-        for key, value in (settings or {}).items():
-            if value is None:  # back to the default
-                merged.pop(key, None)
-            else:
-                merged[key] = value
-        stored = _stored(_checked(merged, partial=False))
+            _check_new_name(ctx, pol, name)
+        stored = _stored(_checked(_merged(pol.settings, settings), partial=False))
         before = rules.resolve(pol.settings, None).to_json()
         after_settings = rules.resolve(stored, None)
         after = after_settings.to_json()
@@ -258,16 +246,7 @@ def update(
         now = utcnow()
         affected = affected_by(ctx, pol, stored, now)
         if dry_run or not changed:
-            view = Policy(
-                public_id=pol.public_id,
-                product_id=pol.product_id,
-                name=name if name is not None else pol.name,
-                settings=stored,
-                plain=after_settings.plain,
-                created_at=pol.created_at,
-                updated_at=pol.updated_at,
-            )
-            view.id, view.product = pol.id, pol.product
+            view = _unsaved(pol, name, stored, after_settings)
             session.rollback()
             return PolicyChange(view, after_settings, changed, affected, False)
         diff = {k: {"from": before[k], "to": after[k]} for k in changed if k != "name"}
@@ -290,6 +269,43 @@ def update(
     except BaseException:
         session.rollback()
         raise
+
+
+def _check_new_name(ctx: Context, pol: Policy, name: str) -> None:
+    _check_name(name)
+    taken = ctx.session.scalars(
+        select(Policy.id).where(
+            Policy.product_id == pol.product_id, Policy.name == name, Policy.id != pol.id
+        )
+    )
+    if taken.first():
+        raise Conflict(f"This product already has a policy named '{name}'.")
+
+
+def _merged(stored: dict[str, Any] | None, given: dict[str, Any] | None) -> dict[str, Any]:
+    """``given`` over ``stored``; a null resets that setting to its default."""
+    merged = dict(stored or {})
+    for key, value in (given or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _unsaved(pol: Policy, name: str | None, stored: dict[str, Any], s: rules.Settings) -> Policy:
+    """What the policy would be (a dry run, or no change): a copy, not in the session."""
+    view = Policy(
+        public_id=pol.public_id,
+        product_id=pol.product_id,
+        name=name if name is not None else pol.name,
+        settings=stored,
+        plain=s.plain,
+        created_at=pol.created_at,
+        updated_at=pol.updated_at,
+    )
+    view.id, view.product = pol.id, pol.product
+    return view
 
 
 def view(ctx: Context, pol: Policy, s: rules.Settings | None = None) -> dict[str, Any]:

@@ -11,14 +11,17 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from licserver.database import begin_write
+from licserver.domain import policy as policy_rules
 from licserver.domain import portal as rules
 from licserver.domain.errors import NotFound
 from licserver.domain.ids import ACTIVATION_ID_RE, LICENSE_ID_RE
 from licserver.domain.portal import Principal
+from licserver.domain.status import effective_status, expiry_text
 from licserver.models import Activation, License, utcnow
 from licserver.services import Origin, events, notices, offline
 from licserver.services import activation as activation_service
 from licserver.services import licenses as license_service
+from licserver.services import policies as policy_service
 from licserver.services.context import Context
 from licserver.services.licenses import Secrets
 
@@ -34,6 +37,42 @@ def list_licenses(ctx: Context, principal: Principal) -> list[License]:
     session = ctx.session
     rules.check(principal, rules.VIEW)
     return list(session.scalars(_scoped(principal).order_by(License.id)).unique().all())
+
+
+def list_summaries(ctx: Context, principal: Principal) -> list[dict[str, Any]]:
+    """The principal's licences as the portal lists them (``summary``)."""
+    return [summary(ctx, lic) for lic in list_licenses(ctx, principal)]
+
+
+def get_summary(ctx: Context, principal: Principal, public_id: str) -> dict[str, Any]:
+    """``summary`` of one of the principal's licences (NOT_FOUND otherwise)."""
+    return summary(ctx, get(ctx, principal, public_id))
+
+
+def summary(ctx: Context, lic: License) -> dict[str, Any]:
+    """A licence as a customer reads it: seats, status and expiry in words,
+    and its licence model (docs/licence-models.md)."""
+    now = ctx.now()
+    s = policy_service.effective(lic)
+    return {
+        "id": lic.public_id,
+        "product": lic.product.name,
+        "product_code": lic.product.code,
+        "seats": lic.seats,
+        "seats_used": lic.seats_used,
+        "expires_at": lic.expires_at,
+        "expiry": expiry_text(lic.expires_at, now),
+        "status": effective_status(lic.status, lic.expires_at, now),
+        "features": list(lic.features or []),
+        "created_at": lic.created_at,
+        "checkout_url": lic.product.checkout_url,
+        "floating": s.floating,
+        "model": "Floating" if s.floating else "Node-locked",
+        "trial": s.trial,
+        "entitlements": policy_rules.features(s, lic.features),
+        "heartbeat": s.heartbeat_required,
+        "maintain_access": s.expired_access == policy_rules.MAINTAIN_ACCESS,
+    }
 
 
 def get(ctx: Context, principal: Principal, public_id: str) -> License:

@@ -17,6 +17,7 @@ from licserver.domain.errors import Conflict, Forbidden, NotFound
 from licserver.domain.portal import Principal
 from licserver.models import Customer, License, User, utcnow
 from licserver.services import customers as customer_service
+from licserver.services import notices
 from licserver.services.context import Context
 from licserver.services.customers import Invitation
 
@@ -88,16 +89,18 @@ def invite(
     role: str,
     licenses: list[str],
     ttl_hours: int,
-) -> Invitation:
-    """A new user of the principal's account, invited by email (the caller sends it)."""
+    by: str,
+) -> Invited:
+    """A new user of the principal's account, invited by email; a new owner is
+    announced to the other owners (``by``: who did it, as the email names them)."""
     session = ctx.session
     rules.check_invite(principal, role)
     rules.check_limits(role, bool(licenses))
     cust = session.get(Customer, principal.customer_id)
     if cust is None:
         raise NotFound("No such account.")
-    number = cust.number
-    return customer_service.add_user(
+    number, company = cust.number, cust.name
+    inv = customer_service.add_user(
         ctx,
         number,
         email=email,
@@ -105,6 +108,37 @@ def invite(
         role=role,
         licenses=licenses or None,
         invitation_ttl_hours=ttl_hours,
+    )
+    sent = _send_invitation(ctx, inv, company)
+    if inv.user.role == rules.OWNER:
+        _tell_owners_of_new_owner(ctx, principal.customer_id, inv.user, company, by)
+    return Invited(inv.user, sent)
+
+
+@dataclass(frozen=True)
+class Invited:
+    user: User
+    sent: bool  # False: the invitation email could not be sent
+
+
+def _send_invitation(ctx: Context, inv: Invitation, company: str) -> bool:
+    return notices.invitation(
+        ctx.mailer,
+        to=inv.user.email,
+        name=inv.user.name,
+        role=inv.user.role,
+        company=company,
+        token=inv.token,
+        hours=inv.hours,
+    )
+
+
+def _tell_owners_of_new_owner(
+    ctx: Context, customer_id: int, user: User, company: str, by: str
+) -> None:
+    to = [a for a in notices.owners(ctx.session, customer_id) if a != user.email]
+    notices.new_owner(
+        ctx.mailer, to=to, owner_name=user.name, owner_email=user.email, company=company, by=by
     )
 
 
@@ -115,13 +149,14 @@ class Change:
 
 
 def update(
-    ctx: Context, principal: Principal, user_id: int, *, role: str, licenses: list[str]
+    ctx: Context, principal: Principal, user_id: int, *, role: str, licenses: list[str], by: str
 ) -> Change:
-    """A user's role and licence limits (empty: all licences)."""
+    """A user's role and licence limits (empty: all licences); a new owner is
+    announced to the other owners (``by``: who did it)."""
     session = ctx.session
     begin_write(session)
     try:
-        lock_account(session, principal.customer_id)
+        company = lock_account(session, principal.customer_id).name
         user = get_user(ctx, principal, user_id)
         rules.check_manage(principal, user.role, role)
         rules.check_limits(role, bool(licenses))
@@ -130,10 +165,12 @@ def update(
         user.role = role
         user.licenses = account_licenses(session, principal.customer_id, licenses)
         session.commit()
-        return Change(user, became_owner)
     except BaseException:
         session.rollback()
         raise
+    if became_owner:
+        _tell_owners_of_new_owner(ctx, principal.customer_id, user, company, by)
+    return Change(user, became_owner)
 
 
 def remove(ctx: Context, principal: Principal, user_id: int) -> User:
@@ -154,9 +191,9 @@ def remove(ctx: Context, principal: Principal, user_id: int) -> User:
         raise
 
 
-def reinvite(ctx: Context, principal: Principal, user_id: int, ttl_hours: int) -> Invitation:
-    """A fresh invitation link for a user who has not set a password yet (the
-    earlier link stops working)."""
+def reinvite(ctx: Context, principal: Principal, user_id: int, ttl_hours: int) -> Invited:
+    """A fresh invitation link, sent by email, for a user who has not set a
+    password yet (the earlier link stops working)."""
     session = ctx.session
     begin_write(session)
     try:
@@ -167,8 +204,10 @@ def reinvite(ctx: Context, principal: Principal, user_id: int, ttl_hours: int) -
         token = random_token(32)
         user.invite_token_hash = token_hash(token)
         user.invite_expires_at = utcnow() + timedelta(hours=ttl_hours)
+        cust = session.get(Customer, principal.customer_id)
+        company = cust.name if cust else ""
         session.commit()
-        return Invitation(user, token, ttl_hours)
     except BaseException:
         session.rollback()
         raise
+    return Invited(user, _send_invitation(ctx, Invitation(user, token, ttl_hours), company))

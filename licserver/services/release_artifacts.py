@@ -42,6 +42,8 @@ def _target(platform: str | None, arch: str | None) -> str:
     return f"{platform or 'any platform'}/{arch or 'any arch'}"
 
 
+# Over 60 lines on purpose: receive, check, sign, store, insert, and remove the
+# stored file when the insert fails; the clean-up must wrap the whole sequence.
 def add_artifact(
     ctx: Context,
     storage: Storage,

@@ -114,6 +114,32 @@ class Upload:
     filename: str
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """What a new release is, apart from its file."""
+
+    product_code: str
+    version: str
+    released_at: datetime
+    notes: str | None
+    origin: Origin
+    meta: ReleaseMeta
+
+
+@dataclass(frozen=True)
+class _File:
+    """The release's first artifact: where it is kept and what it hashes to."""
+
+    filename: str
+    kind: str  # the storage kind, or "url"
+    sha256: str
+    size: int | None
+    storage_path: str | None = None
+    url: str | None = None
+    sha512_b64: str | None = None
+    signed: FileSignatures | None = None
+
+
 def add(
     ctx: Context,
     *,
@@ -135,49 +161,48 @@ def add(
     computed, and ``sha256``, if given, must match) or ``url`` (with its
     ``sha256``). That file is its first artifact (``meta``'s platform and
     arch). A draft until ``publish``."""
-    session = ctx.session
-    releases_dir = ctx.settings.releases_dir
-    max_bytes = ctx.settings.release_max_upload_bytes
     _check_version(version)
     meta.check()
-    notes = updates.clean_notes(notes)
+    draft = _Draft(product_code, version, released_at, updates.clean_notes(notes), origin, meta)
     if (upload is None) == (url is None):
         raise ValidationFailed({"body": ["Give either a file or a url (with its sha256)."]})
-    if sha256 is not None:
-        sha256 = sha256.lower()
-        if not SHA256_RE.match(sha256):
-            raise ValidationFailed({"sha256": ["64 hexadecimal characters."]})
+    sha256 = _clean_sha256(sha256)
     product = product_service.get(ctx, product_code)
-    if _taken(session, product, version):  # before receiving a large file for nothing
+    if _taken(ctx.session, product, version):  # before receiving a large file for nothing
         raise _conflict(product, version)
-    session.rollback()  # end the read: the file may take a while
-
+    ctx.session.rollback()  # end the read: the file may take a while
     if url is not None:
         if sha256 is None:
             raise ValidationFailed({"sha256": ["Give the SHA-256 of the file at the URL."]})
         name = safe_filename(filename or url.split("?", 1)[0].rstrip("/"))
-        return _insert(
-            ctx,
-            product_code,
-            version,
-            released_at,
-            notes,
-            name,
-            None,
-            url,
-            sha256,
-            size,
-            origin,
-            meta,
-            None,
-            None,
-            "url",
-        )
-
+        return _insert(ctx, draft, _File(name, "url", sha256, size, url=url))
     assert upload is not None
     name = safe_filename(filename or upload.filename)
+    return _add_upload(ctx, draft, upload, name, sha256, storage)
+
+
+def _clean_sha256(sha256: str | None) -> str | None:
+    if sha256 is None:
+        return None
+    sha256 = sha256.lower()
+    if not SHA256_RE.match(sha256):
+        raise ValidationFailed({"sha256": ["64 hexadecimal characters."]})
+    return sha256
+
+
+def _add_upload(
+    ctx: Context,
+    draft: _Draft,
+    upload: Upload,
+    name: str,
+    sha256: str | None,
+    storage: Storage | None,
+) -> Release:
+    """Receive the file into the staging folder, check and sign it, put it in
+    the store, then insert the release (removing the stored file if that fails)."""
+    releases_dir = ctx.settings.releases_dir
     releases_dir.mkdir(parents=True, exist_ok=True)  # the staging folder, whatever the store
-    tmp = receive(upload.stream, releases_dir, max_bytes)
+    tmp = receive(upload.stream, releases_dir, ctx.settings.release_max_upload_bytes)
     store = storage or LocalStorage(releases_dir)
     try:
         if sha256 is not None and sha256 != tmp.sha256:
@@ -185,32 +210,25 @@ def add(
                 {"sha256": [f"Does not match the file received (its SHA-256 is {tmp.sha256})."]}
             )
         signed = sign_file(ctx, tmp.path, name)
-        session.rollback()
+        ctx.session.rollback()
         # A key of its own per upload: two uploads of one version at once
         # never write over each other's file (the loser's is removed).
-        key = f"{product_code}/{version}-{secrets.token_hex(4)}/{name}"
+        key = f"{draft.product_code}/{draft.version}-{secrets.token_hex(4)}/{name}"
         try:
             store.put(key, tmp.path)
         except StorageError as exc:
             raise Conflict("The file could not be stored; try again later.") from exc
+        file = _File(
+            name,
+            store.kind,
+            tmp.sha256,
+            tmp.size,
+            storage_path=key,
+            sha512_b64=tmp.sha512_b64,
+            signed=signed,
+        )
         try:
-            return _insert(
-                ctx,
-                product_code,
-                version,
-                released_at,
-                notes,
-                name,
-                key,
-                None,
-                tmp.sha256,
-                tmp.size,
-                origin,
-                meta,
-                tmp.sha512_b64,
-                signed,
-                store.kind,
-            )
+            return _insert(ctx, draft, file)
         except BaseException:
             store.delete(key)
             raise
@@ -255,72 +273,64 @@ def receive(stream: BinaryIO, folder: Path, max_bytes: int) -> Received:
     return Received(path, digest.hexdigest(), size, sha512)
 
 
-def _insert(
-    ctx: Context,
-    product_code: str,
-    version: str,
-    released_at: datetime,
-    notes: str | None,
-    filename: str,
-    storage_path: str | None,
-    url: str | None,
-    sha256: str,
-    size: int | None,
-    origin: Origin,
-    meta: ReleaseMeta,
-    sha512_b64: str | None,
-    signed: FileSignatures | None,
-    kind: str,
-) -> Release:
-    session = ctx.session
+def _insert(ctx: Context, draft: _Draft, file: _File) -> Release:
+    session, meta = ctx.session, draft.meta
     begin_write(session)
-    product = product_service.get(ctx, product_code)
-    if _taken(session, product, version):
-        raise _conflict(product, version)
+    product = product_service.get(ctx, draft.product_code)
+    if _taken(session, product, draft.version):
+        raise _conflict(product, draft.version)
     release = Release(
         product_id=product.id,
-        version=version,
-        notes=notes,
-        released_at=released_at,
-        filename=filename,
-        storage_path=storage_path,
-        url=url,
-        sha256=sha256,
-        size=size,
-        created_by=origin.actor.id,
+        version=draft.version,
+        notes=draft.notes,
+        released_at=draft.released_at,
+        filename=file.filename,
+        storage_path=file.storage_path,
+        url=file.url,
+        sha256=file.sha256,
+        size=file.size,
+        created_by=draft.origin.actor.id,
         channel=meta.channel,
         status="draft",
         min_version=meta.min_version,
         requires_features=sorted(set(meta.requires_features)),
     )
     session.add(release)
-    session.add(
-        ReleaseArtifact(
-            release=release,
-            platform=meta.platform,
-            arch=meta.arch,
-            platform_key=meta.platform or "",
-            arch_key=meta.arch or "",
-            storage=kind,
-            object_key=storage_path,
-            url=url,
-            filename=filename,
-            sha256=sha256,
-            sha512_b64=sha512_b64,
-            size=size or 0,
-            ed_signature=signed.ed_signature if signed else None,
-            minisign=signed.minisign if signed else None,
-            signed_kid=signed.kid if signed else None,
-        )
-    )
-    data = {"product": product_code, "version": version, "sha256": sha256, "channel": meta.channel}
-    events.record(session, "release.added", origin, data=data)
+    session.add(_first_artifact(release, meta, file))
+    data = {
+        "product": draft.product_code,
+        "version": draft.version,
+        "sha256": file.sha256,
+        "channel": meta.channel,
+    }
+    events.record(session, "release.added", draft.origin, data=data)
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise _conflict(product, version) from None
+        raise _conflict(product, draft.version) from None
     return release
+
+
+def _first_artifact(release: Release, meta: ReleaseMeta, file: _File) -> ReleaseArtifact:
+    signed = file.signed
+    return ReleaseArtifact(
+        release=release,
+        platform=meta.platform,
+        arch=meta.arch,
+        platform_key=meta.platform or "",
+        arch_key=meta.arch or "",
+        storage=file.kind,
+        object_key=file.storage_path,
+        url=file.url,
+        filename=file.filename,
+        sha256=file.sha256,
+        sha512_b64=file.sha512_b64,
+        size=file.size or 0,
+        ed_signature=signed.ed_signature if signed else None,
+        minisign=signed.minisign if signed else None,
+        signed_kid=signed.kid if signed else None,
+    )
 
 
 def list_releases(ctx: Context, product_code: str) -> list[Release]:

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from licserver.runtime import runtime
 from tests.api.helpers import (
     INVALID_CREDENTIALS_DETAIL,
     activate,
@@ -248,13 +250,15 @@ def test_client_deactivation_frees_the_seat(
 
 
 def test_repeated_deactivation_answers_the_same(
-    client: FlaskClient, admin: AdminClient, factory: Factory
+    app: Flask, client: FlaskClient, admin: AdminClient, factory: Factory
 ) -> None:
     lic = factory.license(seats=2)
     act = activated(client, by_key(lic), iid="install-0001")
     activated(client, by_key(lic), iid="install-0002")
     first = deactivate(client, act["activation_id"], act["activation_token"])
-    time.sleep(1.1)  # a second call must not stamp a new time (second precision)
+    # the app's clock moves on: a second call must not stamp a new time (second precision)
+    later = datetime.now(UTC) + timedelta(seconds=2)
+    runtime(app).clock = lambda: later
 
     second = deactivate(client, act["activation_id"], act["activation_token"])
 

@@ -24,11 +24,12 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.helpers import CI, ROOT, Driver
+from tests.conformance.helpers import CI, ROOT, Driver, Kit
+from tests.live import LiveServer
 
 # Re-declared here, so they are this folder's own (see above).
 from tests.support.database import test_database  # noqa: F401
-from tests.support.sdk import _sdk_servers, server, staff, start_server  # noqa: F401
+from tests.support.sdk import _sdk_servers, fetch_public_keys, server, staff, start_server  # noqa: F401
 
 
 def _unavailable(reason: str) -> None:
@@ -109,6 +110,17 @@ def kit_request(tmp_path: Path) -> Callable[..., dict[str, Any]]:
         return req
 
     return make
+
+
+@pytest.fixture
+def kit(
+    driver: Driver,
+    kit_request: Callable[..., dict[str, Any]],
+    server: LiveServer,  # noqa: F811 - the fixture re-declared above
+    tmp_path: Path,
+) -> Kit:
+    """The driver against the shared server, with its public keys."""
+    return Kit(driver, kit_request, server.url, fetch_public_keys(server.url), tmp_path)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,3 +47,29 @@ class Driver:
         except ValueError:
             pytest.fail(f"driver {self.name} wrote no JSON:\n{proc.stdout}\n{proc.stderr}")
         return answer
+
+
+class Kit:
+    """A driver's requests to one server with that server's keys:
+    ``kit("activate", product, args={...})`` runs one and returns the answer;
+    ``url=`` sends it elsewhere (a proxy), ``other=True`` as a second
+    installation (its own ID and state folder)."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        make: Callable[..., dict[str, Any]],
+        url: str,
+        keys: dict[str, str],
+        state_root: Path,
+    ) -> None:
+        self.driver, self.make, self.url, self.keys = driver, make, url, keys
+        self.state_root = state_root
+
+    def __call__(
+        self, op: str, product: str, *, url: str | None = None, other: bool = False, **kw: Any
+    ) -> dict[str, Any]:
+        req = self.make(op, url or self.url, self.keys, product=product, **kw)
+        if other:
+            req.update(installation_id="kit-install-0002", state_dir=str(self.state_root / "other"))
+        return self.driver(req)

@@ -16,7 +16,7 @@ from flask import Flask
 from licserver.extensions import db
 from licserver.runtime import context
 from licserver.services import keys as key_service
-from tests.conformance.helpers import ROOT, Driver
+from tests.conformance.helpers import ROOT, Driver, Kit
 from tests.live import LiveServer
 from tests.sdk.proxy import LosingProxy
 from tests.support.factory import Factory
@@ -28,14 +28,8 @@ Req = Callable[..., dict[str, Any]]
 COMPANY = "correct horse battery"
 
 
-def activate(driver: Driver, req: Req, url: str, keys: dict[str, str], product: str, **kw: Any):
-    return driver(req("activate", url, keys, product=product, **kw))
-
-
 @pytest.mark.parametrize("kind", ["license_key", "license_id", "customer_number"])
-def test_activate_by_each_credential_kind(
-    driver: Driver, kit_request: Req, server: LiveServer, factory: Factory, kind: str
-) -> None:
+def test_activate_by_each_credential_kind(kit: Kit, factory: Factory, kind: str) -> None:
     customer = factory.customer(company_password=COMPANY)
     lic = factory.license(customer=customer, features=["export"])
     args = {
@@ -43,38 +37,25 @@ def test_activate_by_each_credential_kind(
         "license_id": {"license_id": lic.id, "activation_password": lic.activation_password},
         "customer_number": {"customer_number": customer, "company_password": COMPANY},
     }[kind]
-    keys = fetch_public_keys(server.url)
-    answer = activate(driver, kit_request, server.url, keys, lic.product, args=args)
+    answer = kit("activate", lic.product, args=args)
     assert answer["ok"], answer
     assert answer["status"]["code"] == "VALID" and answer["status"]["license_id"] == lic.id
     assert answer["status"]["features"] == ["export"]
-    feature = driver(
-        kit_request("has_feature", server.url, keys, product=lic.product, args={"name": "export"})
-    )
+    feature = kit("has_feature", lic.product, args={"name": "export"})
     assert feature["has_feature"] is True
-    missing = driver(
-        kit_request("has_feature", server.url, keys, product=lic.product, args={"name": "x"})
-    )
+    missing = kit("has_feature", lic.product, args={"name": "x"})
     assert missing["has_feature"] is False
 
 
 def test_reactivation_takes_no_second_seat_and_the_seat_limit_holds(
-    driver: Driver,
-    kit_request: Req,
-    server: LiveServer,
-    factory: Factory,
-    staff: httpx.Client,
-    tmp_path: Path,
+    kit: Kit, factory: Factory, staff: httpx.Client
 ) -> None:
     lic = factory.license(seats=1)
-    keys = fetch_public_keys(server.url)
     args = {"license_key": lic.key}
     for _ in range(2):
-        assert activate(driver, kit_request, server.url, keys, lic.product, args=args)["ok"]
+        assert kit("activate", lic.product, args=args)["ok"]
     assert len(activations(staff, lic.id)) == 1
-    other = kit_request("activate", server.url, keys, product=lic.product, args=args)
-    other.update(installation_id="kit-install-0002", state_dir=str(tmp_path / "other"))
-    refused = driver(other)
+    refused = kit("activate", lic.product, args=args, other=True)
     assert not refused["ok"]
     assert refused["error"]["code"] == "SEAT_LIMIT_REACHED"
     assert refused["error"]["http_status"] == 409
@@ -86,39 +67,30 @@ def test_status_is_offline_with_the_server_stopped(
     kit_request: Req,
     start_server: Callable[..., LiveServer],
     factory: Factory,
+    tmp_path: Path,
 ) -> None:
     own = start_server(workers=1)
     lic = factory.license()
-    keys = fetch_public_keys(own.url)
-    assert activate(driver, kit_request, own.url, keys, lic.product, args={"license_key": lic.key})[
-        "ok"
-    ]
+    kit = Kit(driver, kit_request, own.url, fetch_public_keys(own.url), tmp_path)
+    assert kit("activate", lic.product, args={"license_key": lic.key})["ok"]
     own.stop()
-    status = driver(kit_request("status", own.url, keys, product=lic.product))
+    status = kit("status", lic.product)
     assert status["ok"] and status["status"]["code"] == "VALID"
-    checkin = driver(kit_request("checkin", own.url, keys, product=lic.product, timeout_ms=500))
+    checkin = kit("checkin", lic.product, timeout_ms=500)
     assert not checkin["ok"] and checkin["error"]["code"] == "NETWORK_ERROR"
     assert checkin["error"]["http_status"] is None
     assert checkin["status"]["code"] == "VALID"  # nothing changed
 
 
 def test_admin_deactivation_then_checkin(
-    driver: Driver,
-    kit_request: Req,
-    server: LiveServer,
-    factory: Factory,
-    staff: httpx.Client,
-    tmp_path: Path,
+    kit: Kit, factory: Factory, staff: httpx.Client, tmp_path: Path
 ) -> None:
     lic = factory.license()
-    keys = fetch_public_keys(server.url)
-    answer = activate(
-        driver, kit_request, server.url, keys, lic.product, args={"license_key": lic.key}
-    )
+    answer = kit("activate", lic.product, args={"license_key": lic.key})
     assert answer["ok"]
     (row,) = activations(staff, lic.id)
     ok(staff.post(f"/api/v1/activations/{row['id']}/deactivate", json={"reason": "lost laptop"}))
-    checkin = driver(kit_request("checkin", server.url, keys, product=lic.product))
+    checkin = kit("checkin", lic.product)
     assert not checkin["ok"] and checkin["error"]["code"] == "DEACTIVATED"
     assert checkin["error"]["http_status"] == 410
     assert checkin["status"]["code"] == "NOT_ACTIVATED"
@@ -126,35 +98,24 @@ def test_admin_deactivation_then_checkin(
 
 
 def test_client_deactivation_frees_the_seat(
-    driver: Driver,
-    kit_request: Req,
-    server: LiveServer,
-    factory: Factory,
-    staff: httpx.Client,
-    tmp_path: Path,
+    kit: Kit, factory: Factory, staff: httpx.Client
 ) -> None:
     lic = factory.license(seats=1)
-    keys = fetch_public_keys(server.url)
     args = {"license_key": lic.key}
-    assert activate(driver, kit_request, server.url, keys, lic.product, args=args)["ok"]
-    gone = driver(kit_request("deactivate", server.url, keys, product=lic.product))
+    assert kit("activate", lic.product, args=args)["ok"]
+    gone = kit("deactivate", lic.product)
     assert gone["ok"] and gone["status"]["code"] == "NOT_ACTIVATED"
     assert activations(staff, lic.id) == []
-    other = kit_request("activate", server.url, keys, product=lic.product, args=args)
-    other.update(installation_id="kit-install-0002", state_dir=str(tmp_path / "other"))
-    assert driver(other)["ok"]
+    assert kit("activate", lic.product, args=args, other=True)["ok"]
 
 
 def test_a_lost_answer_after_commit_takes_one_seat(
-    driver: Driver, kit_request: Req, server: LiveServer, factory: Factory, staff: httpx.Client
+    kit: Kit, factory: Factory, staff: httpx.Client
 ) -> None:
     lic = factory.license(seats=2)
-    keys = fetch_public_keys(server.url)
-    proxy = LosingProxy(server.url, lose=1)
+    proxy = LosingProxy(kit.url, lose=1)
     try:
-        answer = activate(
-            driver, kit_request, proxy.url, keys, lic.product, args={"license_key": lic.key}
-        )
+        answer = kit("activate", lic.product, url=proxy.url, args={"license_key": lic.key})
     finally:
         proxy.close()
     assert answer["ok"], answer
@@ -216,7 +177,9 @@ def test_key_rotation(
     lic = factory.license()
     old_keys = fetch_public_keys(before.url)
     args = {"license_key": lic.key}
-    assert activate(driver, kit_request, before.url, old_keys, lic.product, args=args)["ok"]
+    assert Kit(driver, kit_request, before.url, old_keys, tmp_path)(
+        "activate", lic.product, args=args
+    )["ok"]
     before.stop()
     new, _ = key_service.rotate(context(), database.keys_dir, "")
     db.session.commit()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import stat
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -183,13 +182,17 @@ def test_a_lost_answer_is_retried_without_taking_a_second_seat(
 
 
 def test_checkin_refreshes_the_certificate(
-    sdk: Sdk, factory: Factory, staff: httpx.Client, state_dir: Path
+    sdk: Sdk,
+    factory: Factory,
+    staff: httpx.Client,
+    state_dir: Path,
+    server_clock: Callable[[float], None],
 ) -> None:
     lic = factory.license()
     client = sdk(lic.product)
     first = client.activate(license_key=lic.key)
     stored = (state_dir / f"{lic.product}.json").read_text()
-    time.sleep(1.1)  # certificates carry whole seconds
+    server_clock(2)  # certificates carry whole seconds
 
     refreshed = client.checkin()
 

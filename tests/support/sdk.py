@@ -4,13 +4,15 @@
 on tables the ``app`` fixture has just emptied; ``factory`` and ``admin``
 (tests/conftest.py) create licences and act as staff beside it. ``sdk(product)``
 makes a ``LicenseClient`` for that server with the server's own public keys, a
-state folder of the test and a movable ``clock``. Tests that need a server of
-their own (stopped, rate-limited, without a database) start one with
-``start_server``.
+state folder of the test and a movable ``clock``; ``server_clock(seconds)``
+moves the shared server's clock (and that one) forward for one test. Tests
+that need a server of their own (stopped, rate-limited, without a database)
+start one with ``start_server``.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -60,8 +62,40 @@ def server(
     if shared is None or not shared.alive():
         if shared is not None:
             shared.stop()
-        shared = _sdk_servers["shared"] = LiveServer(test_database, workers=2)
+        path = _clock_file(test_database)
+        _set_offset(path, 0)
+        env = {"LICSERVER_TESTING_CLOCK_FILE": str(path)}
+        shared = _sdk_servers["shared"] = LiveServer(test_database, workers=2, env=env)
     return shared
+
+
+def _clock_file(database: TestDatabase) -> Path:
+    """The file the shared server's test-only clock reads (seconds ahead)."""
+    return database.workdir / "sdk-server-clock"
+
+
+def _set_offset(path: Path, seconds: float) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{seconds}\n", encoding="ascii")
+    os.replace(tmp, path)
+
+
+@pytest.fixture
+def server_clock(
+    server: LiveServer, clock: Clock, test_database: TestDatabase
+) -> Iterator[Callable[[float], None]]:
+    """``server_clock(seconds)``: the shared server's clock and the test's SDK
+    clock move on together (instead of waiting); back to real time after the test."""
+    path = _clock_file(test_database)
+    moved = [0.0]
+
+    def advance(seconds: float) -> None:
+        moved[0] += seconds
+        _set_offset(path, moved[0])
+        clock.now += seconds
+
+    yield advance
+    _set_offset(path, 0)
 
 
 @pytest.fixture

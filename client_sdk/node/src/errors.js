@@ -22,62 +22,66 @@ export class LicenseError extends Error {
   }
 }
 
-export class InvalidCredentials extends LicenseError {
-  static defaultMessage = "The licence credentials were not accepted.";
-}
-export class SeatLimitReached extends LicenseError {
-  static defaultMessage = "All seats of the licence are in use.";
-}
-export class LicenseExpired extends LicenseError {
-  static defaultMessage = "The licence has expired.";
-}
-export class LicenseSuspended extends LicenseError {
-  static defaultMessage = "The licence is suspended.";
-}
-export class LicenseRevoked extends LicenseError {
-  static defaultMessage = "The licence was revoked.";
-}
-export class TrialAlreadyUsed extends LicenseError {
-  static defaultMessage = "This machine has already used its trial of the product.";
-}
-export class Deactivated extends LicenseError {
-  static defaultMessage = "This installation was deactivated.";
-}
-export class CertificateInvalid extends LicenseError {
-  static defaultMessage = "The activation certificate did not verify.";
-}
-export class ServerUnavailable extends LicenseError {
-  static defaultMessage = "The licence server is unavailable.";
-}
-
-/** Errors that carry the server's Retry-After (seconds), when it said. */
-export class RateLimited extends LicenseError {
-  static defaultMessage = "Too many requests; try again later.";
-  constructor(detail, { retryAfter = null, ...rest } = {}) {
-    super(detail, rest);
-    this.retryAfter = retryAfter;
-  }
-}
-export class DeactivationLimitReached extends LicenseError {
-  static defaultMessage = "This licence may not be deactivated again yet.";
+/** A LicenseError that carries the server's Retry-After (seconds), when it said. */
+class RetryLaterError extends LicenseError {
   constructor(detail, { retryAfter = null, ...rest } = {}) {
     super(detail, rest);
     this.retryAfter = retryAfter;
   }
 }
 
-const BY_CODE = {
-  INVALID_CREDENTIALS: InvalidCredentials,
-  SEAT_LIMIT_REACHED: SeatLimitReached,
-  LICENSE_EXPIRED: LicenseExpired,
-  LICENSE_SUSPENDED: LicenseSuspended,
-  LICENSE_REVOKED: LicenseRevoked,
-  DEACTIVATED: Deactivated,
-  TRIAL_ALREADY_USED: TrialAlreadyUsed,
-  DEACTIVATION_LIMIT_REACHED: DeactivationLimitReached,
-  RATE_LIMITED: RateLimited,
-  SERVICE_UNAVAILABLE: ServerUnavailable,
-};
+// Every subclass: its name, the server code it stands for (null: the SDK's
+// own), its default message, and whether it carries retryAfter.
+const KINDS = [
+  ["InvalidCredentials", "INVALID_CREDENTIALS", "The licence credentials were not accepted."],
+  ["SeatLimitReached", "SEAT_LIMIT_REACHED", "All seats of the licence are in use."],
+  ["LicenseExpired", "LICENSE_EXPIRED", "The licence has expired."],
+  ["LicenseSuspended", "LICENSE_SUSPENDED", "The licence is suspended."],
+  ["LicenseRevoked", "LICENSE_REVOKED", "The licence was revoked."],
+  [
+    "TrialAlreadyUsed",
+    "TRIAL_ALREADY_USED",
+    "This machine has already used its trial of the product.",
+  ],
+  ["Deactivated", "DEACTIVATED", "This installation was deactivated."],
+  ["CertificateInvalid", null, "The activation certificate did not verify."],
+  ["ServerUnavailable", "SERVICE_UNAVAILABLE", "The licence server is unavailable."],
+  ["RateLimited", "RATE_LIMITED", "Too many requests; try again later.", true],
+  [
+    "DeactivationLimitReached",
+    "DEACTIVATION_LIMIT_REACHED",
+    "This licence may not be deactivated again yet.",
+    true,
+  ],
+];
+
+const CLASSES = {};
+const BY_CODE = {};
+for (const [name, code, message, retryAfter] of KINDS) {
+  const base = retryAfter ? RetryLaterError : LicenseError;
+  // a computed key names the class (err.name, stack traces)
+  const cls = {
+    [name]: class extends base {
+      static defaultMessage = message;
+    },
+  }[name];
+  CLASSES[name] = cls;
+  if (code !== null) BY_CODE[code] = cls;
+}
+
+export const {
+  InvalidCredentials,
+  SeatLimitReached,
+  LicenseExpired,
+  LicenseSuspended,
+  LicenseRevoked,
+  TrialAlreadyUsed,
+  Deactivated,
+  CertificateInvalid,
+  ServerUnavailable,
+  RateLimited,
+  DeactivationLimitReached,
+} = CLASSES;
 
 /** The error for an HTTP error answer (problem: its problem+json body, if any). */
 export function errorFor(status, problem, retryAfter = null) {

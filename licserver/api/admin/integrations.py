@@ -83,9 +83,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(STORES)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """Integrations, oldest first (never their secrets)."""
-    return admin_views.page(
-        svc.list_integrations(context().session, admin_views.page_request(args)), view
-    )
+    return admin_views.page(svc.list_integrations(context(), admin_views.page_request(args)), view)
 
 
 @blp.get("/<integration_id>")
@@ -93,7 +91,7 @@ def index(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 401, 403, 404, 503)
 @require(STORES)
 def show(integration_id: str) -> dict[str, Any]:
-    return view(svc.get(context().session, integration_id))
+    return view(svc.get(context(), integration_id))
 
 
 @blp.patch("/<integration_id>")
@@ -113,7 +111,7 @@ def patch(data: dict[str, Any], integration_id: str) -> dict[str, Any]:
 @require(STORES)
 def remove(integration_id: str) -> None:
     """Remove it with its event log; the licences it issued stay."""
-    svc.delete(context().session, integration_id, origin(admin_actor()))
+    svc.delete(context(), integration_id, origin(admin_actor()))
 
 
 @blp.get("/<integration_id>/events")
@@ -123,7 +121,7 @@ def remove(integration_id: str) -> None:
 @require(STORES)
 def events(args: dict[str, Any], integration_id: str) -> dict[str, Any]:
     """The events received, newest first, with what each did."""
-    found = svc.events_page(context().session, integration_id, admin_views.page_request(args))
+    found = svc.events_page(context(), integration_id, admin_views.page_request(args))
     return admin_views.page(found, event_view)
 
 

@@ -108,7 +108,7 @@ def _release(
         refusal = _check_deactivation_budget(ctx, origin, lic, act, s)
         if refusal is not None:
             warnings.append(warning(refusal))
-    act.deactivated_at = utcnow()
+    act.deactivated_at = ctx.now()
     act.deactivated_by_type = origin.actor.type
     act.deactivated_by_id = origin.actor.id
     act.deactivation_reason = reason

@@ -19,7 +19,13 @@ from licserver.services.pagination import Page, PageRequest, fetch
 from licserver.services.stores import SECRET_PURPOSE, Ctx
 
 
-def get(session: Session, public_id: str) -> StoreIntegration:
+def get(ctx: Ctx, public_id: str) -> StoreIntegration:
+    """One integration, for the console and the admin API (404 when absent)."""
+    return find(ctx.session, public_id)
+
+
+def find(session: Session, public_id: str) -> StoreIntegration:
+    """``get`` inside a caller's transaction (the event receiver's)."""
     integ = session.scalars(
         select(StoreIntegration).where(StoreIntegration.public_id == public_id)
     ).first()
@@ -28,9 +34,9 @@ def get(session: Session, public_id: str) -> StoreIntegration:
     return integ
 
 
-def list_integrations(session: Session, req: PageRequest) -> Page[StoreIntegration]:
+def list_integrations(ctx: Ctx, req: PageRequest) -> Page[StoreIntegration]:
     """Integrations, oldest first."""
-    return fetch(session, select(StoreIntegration), StoreIntegration.id, req)
+    return fetch(ctx.session, select(StoreIntegration), StoreIntegration.id, req)
 
 
 def _checked_items(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -107,7 +113,7 @@ def update(
     session = ctx.session
     begin_write(session)
     try:
-        integ = get(session, public_id)
+        integ = find(session, public_id)
         if "name" in changes:
             integ.name = changes["name"]
         if "on_refund" in changes:
@@ -125,10 +131,11 @@ def update(
         raise
 
 
-def delete(session: Session, public_id: str, origin: Origin = SYSTEM_ORIGIN) -> None:
+def delete(ctx: Ctx, public_id: str, origin: Origin = SYSTEM_ORIGIN) -> None:
     """The integration and its event log; licences it issued stay."""
+    session = ctx.session
     begin_write(session)
-    integ = get(session, public_id)
+    integ = find(session, public_id)
     _audit(session, "integration.deleted", origin, integ)
     session.delete(integ)
     session.commit()
@@ -143,9 +150,10 @@ def secret_of(ctx: Ctx, integ: StoreIntegration) -> str | None:
     return ctx.box.open(integ.secret_enc, SECRET_PURPOSE) if integ.secret_enc else None
 
 
-def events_page(session: Session, public_id: str, req: PageRequest) -> Page[StoreEvent]:
+def events_page(ctx: Ctx, public_id: str, req: PageRequest) -> Page[StoreEvent]:
     """The events the integration received, newest first."""
-    integ = get(session, public_id)
+    session = ctx.session
+    integ = find(session, public_id)
     q = select(StoreEvent).where(StoreEvent.integration_id == integ.id)
     return fetch(session, q, StoreEvent.id, req, descending=True)
 

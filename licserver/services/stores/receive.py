@@ -79,7 +79,7 @@ def receive(
     now: float | None = None,
 ) -> list[Received]:
     session = ctx.session
-    integ = integrations.get(session, public_id)
+    integ = integrations.find(session, public_id)
     secret = integrations.secret_of(ctx, integ)
     session.rollback()  # nothing held open while verifying
     signatures.verify(integ.provider, secret, headers, body, time.time() if now is None else now)
@@ -186,7 +186,7 @@ def reapply_by_id(
     """Staff's "re-apply" of an ``ignored`` or ``failed`` event (after mapping
     its item, say). An applied event is never applied twice: ``Conflict``."""
     session = ctx.session
-    integ = integrations.get(session, public_id)
+    integ = integrations.find(session, public_id)
     row = integrations.get_event(session, integ, event_id)
     if row.outcome == "applied":
         session.rollback()

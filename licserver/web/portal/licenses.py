@@ -3,72 +3,23 @@ its secrets, and manual deactivation."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from licserver.domain import policy as policy_rules
 from licserver.domain import portal as rules
-from licserver.domain.status import effective_status
 from licserver.runtime import context
 from licserver.services import history as history_service
-from licserver.services import policies as policy_service
 from licserver.services import portal_licenses as svc
 from licserver.web.portal.base import bp, by_me, origin, principal, requires
 from licserver.web.portal.forms import ConfirmForm, DeactivateForm
-
-if TYPE_CHECKING:
-    from licserver.models import License
-
-
-def expiry_text(expires_at: datetime | None, now: datetime) -> str:
-    if expires_at is None:
-        return "never"
-    if expires_at <= now:
-        return "expired"
-    days = (expires_at - now).days
-    if days == 0:
-        return "expires today"
-    return f"expires in {days} day{'s' if days != 1 else ''}"
-
-
-def license_view(lic: License) -> dict[str, Any]:
-    now = context().now()
-    return {
-        "id": lic.public_id,
-        "product": lic.product.name,
-        "product_code": lic.product.code,
-        "seats": lic.seats,
-        "seats_used": lic.seats_used,
-        "expires_at": lic.expires_at,
-        "expiry": expiry_text(lic.expires_at, now),
-        "status": effective_status(lic.status, lic.expires_at, now),
-        "features": list(lic.features or []),
-        "created_at": lic.created_at,
-        "checkout_url": lic.product.checkout_url,
-        **model_view(lic),
-    }
-
-
-def model_view(lic: License) -> dict[str, Any]:
-    """The licence model as customers read it (docs/licence-models.md)."""
-    s = policy_service.effective(lic)
-    return {
-        "floating": s.floating,
-        "model": "Floating" if s.floating else "Node-locked",
-        "trial": s.trial,
-        "entitlements": policy_rules.features(s, lic.features),
-        "heartbeat": s.heartbeat_required,
-        "maintain_access": s.expired_access == policy_rules.MAINTAIN_ACCESS,
-    }
 
 
 @bp.get("/licenses")
 @requires(rules.VIEW)
 def licenses() -> Any:
-    rows = svc.list_licenses(context(), principal())
-    return render_template("portal/licenses.html", licenses=[license_view(lic) for lic in rows])
+    rows = svc.list_summaries(context(), principal())
+    return render_template("portal/licenses.html", licenses=rows)
 
 
 def _detail(public_id: str, *, key: str | None = None, password: str | None = None) -> Any:
@@ -79,7 +30,7 @@ def _detail(public_id: str, *, key: str | None = None, password: str | None = No
     check = history_service.verify_license(context(), lic.id)
     return render_template(
         "portal/license.html",
-        lic=license_view(lic),
+        lic=svc.summary(context(), lic),
         history_problem=check.problem,
         activations=acts,
         show_all=show_all,
@@ -106,7 +57,7 @@ def _confirm(public_id: str, what: str, detail: str, button: str) -> Any:
     lic = svc.get(context(), principal(), public_id)
     return render_template(
         "portal/confirm.html",
-        lic=license_view(lic),
+        lic=svc.summary(context(), lic),
         title=what,
         detail=detail,
         button=button,
@@ -158,9 +109,9 @@ def deactivate(public_id: str, activation_id: str) -> Any:
         )
         if done.changed:
             svc.notify_deactivated(context(), done, by_me())
-        verb = "released" if policy_service.effective(done.license).floating else "deactivated"
+        verb = "released" if svc.summary(context(), done.license)["floating"] else "deactivated"
         flash(f"{done.activation.machine_name} is {verb}; its seat is free.", "info")
         return redirect(url_for("portal.license", public_id=public_id))
-    return render_template("portal/deactivate.html", lic=license_view(lic), act=act, form=form), (
-        422 if form.errors else 200
-    )
+    summary = svc.summary(context(), lic)
+    page = render_template("portal/deactivate.html", lic=summary, act=act, form=form)
+    return page, (422 if form.errors else 200)

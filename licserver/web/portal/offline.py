@@ -12,13 +12,12 @@ from licserver.domain import portal as rules
 from licserver.runtime import context
 from licserver.services import portal_licenses
 from licserver.web.portal.base import bp, by_me, origin, principal, requires
-from licserver.web.portal.licenses import license_view
 from licserver.web.shared import offline as pages
 
 
 def _licence(public_id: str) -> dict[str, Any]:
     # NotFound (404) for another account's licence, as everywhere in the portal.
-    return {"lic": license_view(portal_licenses.get(context(), principal(), public_id))}
+    return {"lic": portal_licenses.get_summary(context(), principal(), public_id)}
 
 
 @bp.route("/licenses/<public_id>/offline", methods=["GET", "POST"])

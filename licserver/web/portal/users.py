@@ -9,10 +9,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from licserver.domain import portal as rules
 from licserver.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from licserver.runtime import context
-from licserver.services import notices
 from licserver.services import portal_licenses as license_svc
 from licserver.services import portal_users as svc
-from licserver.services.customers import Invitation
 from licserver.web.portal.base import bp, me, page, principal, requires
 from licserver.web.portal.forms import ConfirmForm, UserForm
 from licserver.web.shared.forms import page_message
@@ -37,29 +35,9 @@ def _form(user: User | None = None) -> UserForm:
     return form.setup(roles, _license_choices())
 
 
-def _send_invitation(inv: Invitation) -> bool:
-    return notices.invitation(
-        context().mailer,
-        to=inv.user.email,
-        name=inv.user.name,
-        role=inv.user.role,
-        company=me().customer_name,
-        token=inv.token,
-        hours=current_app.config["INVITATION_TTL_HOURS"],
-    )
-
-
-def _tell_owners_of_new_owner(user: User) -> None:
-    to = [a for a in notices.owners(context().session, principal().customer_id) if a != user.email]
-    by = me().email or me().name
-    notices.new_owner(
-        context().mailer,
-        to=to,
-        owner_name=user.name,
-        owner_email=user.email,
-        company=me().customer_name,
-        by=by,
-    )
+def _by() -> str:
+    """Who acts, as the emails to owners name them."""
+    return me().email or me().name
 
 
 @bp.get("/users")
@@ -92,18 +70,16 @@ def invite() -> Any:
                     role=form.role.data,
                     licenses=list(form.licenses.data or []),
                     ttl_hours=current_app.config["INVITATION_TTL_HOURS"],
+                    by=_by(),
                 )
             except (Conflict, ValidationFailed) as exc:
                 error = page_message(exc)
             else:
-                sent = _send_invitation(inv)
-                if inv.user.role == rules.OWNER:
-                    _tell_owners_of_new_owner(inv.user)
                 flash(
                     f"{inv.user.email} is invited"
                     + (
                         "; the invitation email is on its way."
-                        if sent
+                        if inv.sent
                         else ", but the email could not be sent."
                     ),
                     "info",
@@ -129,12 +105,11 @@ def edit_user(user_id: int) -> Any:
                 user_id,
                 role=form.role.data,
                 licenses=list(form.licenses.data or []),
+                by=_by(),
             )
         except (Conflict, ValidationFailed) as exc:
             error = page_message(exc)
         else:
-            if change.became_owner:
-                _tell_owners_of_new_owner(change.user)
             flash(f"{change.user.email} is now {change.user.role}.", "info")
             return redirect(url_for("portal.users"))
     status = 422 if (error or form.errors) else 200
@@ -163,10 +138,9 @@ def reinvite(user_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise NotFound()
     inv = svc.reinvite(context(), principal(), user_id, current_app.config["INVITATION_TTL_HOURS"])
-    sent = _send_invitation(inv)
     flash(
         f"A new invitation was sent to {inv.user.email}."
-        if sent
+        if inv.sent
         else "The invitation email could not be sent.",
         "info",
     )

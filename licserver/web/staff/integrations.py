@@ -92,7 +92,7 @@ def _with_blank_rows(form: IntegrationForm, items: list[dict[str, Any]]) -> Inte
 @bp.get("/integrations")
 @staff_required(rules.ADMIN)
 def integrations(form: IntegrationForm | None = None, status: int = 200) -> Any:
-    page = svc.list_integrations(context().session, PageRequest(200))
+    page = svc.list_integrations(context(), PageRequest(200))
     form = form or IntegrationForm(formdata=None)
     return render_template("staff/integrations.html", rows=page.items, form=form), status
 
@@ -121,12 +121,12 @@ def integration_create() -> Any:
 
 def _page(integration_id: str, form: IntegrationForm | None = None, status: int = 200) -> Any:
     ctx = context()
-    integ = svc.get(ctx.session, integration_id)
+    integ = svc.get(ctx, integration_id)
     if form is None:
         form = IntegrationForm(formdata=None, obj=None)
         form.name.data, form.on_refund.data = integ.name, integ.on_refund
         _with_blank_rows(form, list(integ.items))
-    log = svc.events_page(ctx.session, integration_id, PageRequest(100, request.args.get("cursor")))
+    log = svc.events_page(ctx, integration_id, PageRequest(100, request.args.get("cursor")))
     return render_template(
         "staff/integration.html",
         integ=integ,
@@ -185,7 +185,7 @@ def integration_reapply(integration_id: str, event_id: str) -> Any:
 def integration_delete(integration_id: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({"form": ["The form was not valid."]})
-    svc.delete(context().session, integration_id, staff_origin())
+    svc.delete(context(), integration_id, staff_origin())
     flash(f"Integration {integration_id} removed with its event log; its licences stay.", "info")
     return redirect(url_for("staff.integrations"))
 
