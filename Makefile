@@ -27,7 +27,8 @@ run: $(STAMP)
 	$(BIN)/licserver init
 	$(BIN)/licserver demo
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - 'licserver:create_app()'
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - \
+		--logger-class licserver.gunicorn_logging.RedactingLogger 'licserver:create_app()'
 
 # Everything Python in the repository (licserver, tests, client_sdk, bench).
 lint: $(STAMP)

@@ -25,6 +25,7 @@ from licserver.domain.errors import (
     ValidationFailed,
 )
 from licserver.web.shared import csrf
+from licserver.web.shared.origin import check_same_origin
 
 T = TypeVar("T")
 
@@ -127,6 +128,7 @@ def install(
 
     def protect() -> None:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
+            check_same_origin()
             csrf.protect()
 
     def headers(resp: Response) -> Response:
