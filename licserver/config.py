@@ -71,6 +71,8 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_IP_LIMIT": "30 per minute",
     "PORTAL_LOGIN_LIMIT": "10 per 15 minutes",
     "PORTAL_RESET_LIMIT": "5 per hour",
+    # CSP violation reports (POST /csp-report) logged per address.
+    "CSP_REPORT_LIMIT": "30 per minute",
     # The vendor as invoices name it (the seller): name, postal address (lines
     # separated by newlines), tax number (VAT ID). Empty: left off the invoice.
     "SELLER_NAME": "",
@@ -264,7 +266,7 @@ def _portal(cfg: Any) -> None:
 
     from limits import parse_many
 
-    for key in ("PORTAL_IP_LIMIT", "PORTAL_LOGIN_LIMIT", "PORTAL_RESET_LIMIT"):
+    for key in ("PORTAL_IP_LIMIT", "PORTAL_LOGIN_LIMIT", "PORTAL_RESET_LIMIT", "CSP_REPORT_LIMIT"):
         try:
             parse_many(str(cfg[key]))
         except ValueError:

@@ -32,9 +32,14 @@ from flask import Flask, Response, request
 
 # default-src 'self': the staff console and any other server-rendered page may
 # load their own scripts, styles and images, nothing inline and nothing foreign.
+# Violations are reported to POST /csp-report (licserver.web.csp_report): the
+# Reporting API's report-to (named by Reporting-Endpoints) and, for browsers
+# without it, report-uri.
+CSP_REPORTING = "report-uri /csp-report; report-to csp"
+REPORTING_ENDPOINTS = 'csp="/csp-report"'
 DEFAULT_CSP = (
     "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'self'"
+    "form-action 'self'; " + CSP_REPORTING
 )
 HSTS_VALUE = "max-age=31536000"
 
@@ -89,6 +94,7 @@ _DEFAULT_HEADERS = (
     # every access log. The sites check where a form post comes from without
     # it (web.shared.origin).
     ("referrer-policy", "Referrer-Policy", "no-referrer"),
+    ("reporting-endpoints", "Reporting-Endpoints", REPORTING_ENDPOINTS),
 )
 _HSTS_HEADER = ("strict-transport-security", "Strict-Transport-Security", HSTS_VALUE)
 

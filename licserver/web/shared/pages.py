@@ -24,6 +24,7 @@ from licserver.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from licserver.security import CSP_REPORTING
 from licserver.web.shared import csrf
 from licserver.web.shared.origin import check_same_origin
 
@@ -57,7 +58,7 @@ def csp(img_src: str = "'self'") -> str:
     headers every response gets: nosniff, Referrer-Policy, no-store, HSTS...)."""
     return (
         f"default-src 'none'; style-src 'self'; img-src {img_src}; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; " + CSP_REPORTING
     )
 
 
