@@ -28,6 +28,8 @@ worker_connections = 1000  # open connections per worker, idle ones included
 keepalive = 5  # seconds an idle kept-alive connection stays open
 timeout = 30  # the arbiter restarts a worker whose event loop is stuck this long
 graceful_timeout = 20
+# Tokens of invitation, reset and download links never reach the access log.
+logger_class = "licserver.gunicorn_logging.RedactingLogger"
 # Request limits: gunicorn's defaults, named. A longer request line answers
 # 414, more or longer header fields 431 (problem+json under /api/).
 limit_request_line = 4094

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
+def create_app(config: dict[str, Any] | None = None, *, create: bool = True) -> Flask:
+    """The application. ``create=False`` (the CLI's reading commands): no
+    instance folder, SQLite file or secret is created (licserver.config)."""
     # Imported here, not at the top: ``licserver --help`` imports this package
     # (licserver.cli) and must not pay for Flask, SQLAlchemy and the API.
     from flask import Flask
@@ -33,7 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     instance = os.environ.get("LICSERVER_INSTANCE_DIR") or str(Path.cwd() / "instance")
     app = Flask(__name__, instance_path=instance, instance_relative_config=False)
-    load_config(app, config)
+    load_config(app, config, create=create)
     _configure_logging()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # machine names as sent
     app.json.sort_keys = False  # type: ignore[attr-defined]

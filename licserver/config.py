@@ -71,6 +71,8 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_IP_LIMIT": "30 per minute",
     "PORTAL_LOGIN_LIMIT": "10 per 15 minutes",
     "PORTAL_RESET_LIMIT": "5 per hour",
+    # CSP violation reports (POST /csp-report) logged per address.
+    "CSP_REPORT_LIMIT": "30 per minute",
     # The vendor as invoices name it (the seller): name, postal address (lines
     # separated by newlines), tax number (VAT ID). Empty: left off the invoice.
     "SELLER_NAME": "",
@@ -153,8 +155,13 @@ def _as_int(key: str, value: Any) -> int:
         raise ConfigError(f"{key} must be a whole number, not {value!r}") from None
 
 
-def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
-    """Fill ``app.config`` in the documented order and check it."""
+def load_config(
+    app: Flask, overrides: dict[str, Any] | None = None, *, create: bool = True
+) -> None:
+    """Fill ``app.config`` in the documented order and check it. Without
+    ``create`` (the CLI's commands other than ``init``) nothing is created: a
+    missing instance folder or SQLite file is a ConfigError, and a missing
+    instance secret is replaced by a throw-away one."""
     app.config.from_mapping(DEFAULTS)
     path = os.environ.get("LICSERVER_CONFIG")
     if path:
@@ -175,12 +182,12 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
             app.config[key] = env
     if overrides:
         app.config.from_mapping(overrides)
-    _normalise(app)
+    _normalise(app, create)
 
 
 # Over 60 lines on purpose: one settings check after another, each a few lines,
 # in the order of config.example.toml; the order is the documentation.
-def _normalise(app: Flask) -> None:
+def _normalise(app: Flask, create: bool = True) -> None:
     cfg = app.config
     for key in _INT_KEYS:
         cfg[key] = _as_int(key, cfg[key])
@@ -204,9 +211,12 @@ def _normalise(app: Flask) -> None:
 
     instance = Path(app.instance_path)
     if not cfg["DATABASE_URL"]:
-        instance.mkdir(parents=True, exist_ok=True)
+        if create:
+            instance.mkdir(parents=True, exist_ok=True)
         cfg["DATABASE_URL"] = f"sqlite:///{instance / 'licserver.db'}"
     url = str(cfg["DATABASE_URL"])
+    if not create:
+        _database_exists(url)
     if url.startswith("postgres://") or url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain URLs would ask for psycopg2.
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -228,7 +238,7 @@ def _normalise(app: Flask) -> None:
     if cfg["RELEASES_STORAGE"] == "s3" and not cfg["S3_BUCKET"]:
         raise ConfigError('RELEASES_STORAGE = "s3" needs S3_BUCKET')
     if not cfg["SECRET_KEY"]:
-        cfg["SECRET_KEY"] = _instance_secret(instance)
+        cfg["SECRET_KEY"] = _instance_secret(instance, create)
 
     if cfg["RATE_LIMITS"] == "off":
         cfg["RATELIMIT_ENABLED"] = False
@@ -258,7 +268,7 @@ def _portal(cfg: Any) -> None:
 
     from limits import parse_many
 
-    for key in ("PORTAL_IP_LIMIT", "PORTAL_LOGIN_LIMIT", "PORTAL_RESET_LIMIT"):
+    for key in ("PORTAL_IP_LIMIT", "PORTAL_LOGIN_LIMIT", "PORTAL_RESET_LIMIT", "CSP_REPORT_LIMIT"):
         try:
             parse_many(str(cfg[key]))
         except ValueError:
@@ -300,12 +310,31 @@ def engine_options(app: Flask) -> dict[str, Any]:
     }
 
 
-def _instance_secret(instance: Path) -> str:
-    """One secret per instance folder, made on first start, readable by its owner only."""
-    instance.mkdir(parents=True, exist_ok=True)
+def _database_exists(url: str) -> None:
+    """A SQLite database named by ``url`` exists (connecting would create an
+    empty one); a ConfigError that says where it was looked for otherwise."""
+    if not url.startswith("sqlite"):
+        return
+    name = url.split(":///", 1)[1] if ":///" in url else ""
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return
+    if not Path(name).is_file():
+        raise ConfigError(
+            f"no database at {Path(name).absolute()}: run 'licserver init' first, or point "
+            "LICSERVER_CONFIG, LICSERVER_INSTANCE_DIR or LICSERVER_DATABASE_URL at the "
+            "server's (README: The command line)"
+        )
+
+
+def _instance_secret(instance: Path, create: bool = True) -> str:
+    """One secret per instance folder, made on first start, readable by its
+    owner only. Without ``create`` a missing one is not written: a throw-away
+    secret stands in (nothing a command signs with it outlives the command)."""
     path = instance / "secret_key"
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        pass
+        if not create:
+            return secrets.token_urlsafe(48)
+    instance.mkdir(parents=True, exist_ok=True)
     return write_secret_file(path, secrets.token_urlsafe(48)).strip()

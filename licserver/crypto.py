@@ -108,6 +108,11 @@ class Box:
         return hmac.new(self._mac_key, message, hashlib.sha256).hexdigest()
 
 
+class KeyMissing(FileNotFoundError):
+    """A key file the configuration names is not there (the CLI says so as
+    ``Error: ...``)."""
+
+
 def load_or_create_data_key(keys_dir: Path, configured: str, create: bool) -> bytes:
     """The data-encryption key: DATA_KEY (base64url of 32 bytes) if set, else
     ``KEYS_DIR/data.key``, made by ``licserver init`` (owner-only)."""
@@ -122,7 +127,10 @@ def load_or_create_data_key(keys_dir: Path, configured: str, create: bool) -> by
     path = keys_dir / "data.key"
     if not path.exists():
         if not create:
-            raise FileNotFoundError(f"{path} is missing: run 'licserver init'")
+            raise KeyMissing(
+                f"the data key {path.absolute()} is missing: run 'licserver init', or set "
+                "KEYS_DIR (or DATA_KEY) to the server's"
+            )
         write_secret_file(path, b64u(os.urandom(32)) + "\n")
     key = b64u_decode(path.read_text().strip())
     if len(key) != 32:

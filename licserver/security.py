@@ -1,7 +1,7 @@
 """Response headers and other protections applied to every response.
 
 - Every response (API, portal, staff console, health checks) gets
-  ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin``,
+  ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``,
   ``X-Frame-Options: DENY``, a Content-Security-Policy (a blueprint may set its
   own, stricter one first: the portal does), ``Cache-Control: no-store`` unless
   the view set its own caching (static files do), and, when ``HSTS`` is on,
@@ -14,7 +14,9 @@
   for any request without a token. The single-use tokens in the portal's
   invitation and reset links are in the path, where routing needs them; only
   the raw request line that access logs print (``RAW_URI``/``REQUEST_URI``)
-  is redacted for them.
+  is redacted for them. ``redact_text`` does the same for any text holding
+  URLs (a Referer header, a whole log line): gunicorn's access log goes
+  through it (licserver.gunicorn_logging).
 
 docs/security.md explains each choice.
 """
@@ -30,9 +32,14 @@ from flask import Flask, Response, request
 
 # default-src 'self': the staff console and any other server-rendered page may
 # load their own scripts, styles and images, nothing inline and nothing foreign.
+# Violations are reported to POST /csp-report (licserver.web.csp_report): the
+# Reporting API's report-to (named by Reporting-Endpoints) and, for browsers
+# without it, report-uri.
+CSP_REPORTING = "report-uri /csp-report; report-to csp"
+REPORTING_ENDPOINTS = 'csp="/csp-report"'
 DEFAULT_CSP = (
     "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'self'"
+    "form-action 'self'; " + CSP_REPORTING
 )
 HSTS_VALUE = "max-age=31536000"
 
@@ -56,9 +63,16 @@ SECRET_PARAMS = frozenset(
     }
 )
 REDACTED = "[redacted]"
-# Links that carry a token in their path (portal invitations, resets, download links).
-_TOKEN_PREFIX = "/portal/"
-_TOKEN_PATH = re.compile(r"^(/portal/(?:invitation|reset|downloads/file)/)[^/?#]+")
+# Links that carry a token in their path (portal invitations, resets, download
+# links, the client API's update download links).
+_TOKEN_PREFIXES = ("/portal/", "/api/v1/updates/download/")
+_TOKEN_LINK = r"(/portal/(?:invitation|reset|downloads/file)/|/api/v1/updates/download/[^/?#\s]+/)"
+_TOKEN_PATH = re.compile(r"^" + _TOKEN_LINK + r"[^/?#]+")
+# The same anywhere in a text (a full URL in a Referer, a log line).
+_TOKEN_IN_TEXT = re.compile(_TOKEN_LINK + r"[^/?#\s\"']+")
+_SECRET_IN_TEXT = re.compile(
+    r"([?&;](?:" + "|".join(sorted(SECRET_PARAMS)) + r")=)[^&#\s\"']*", re.IGNORECASE
+)
 # The raw request line's target, as servers put it in the environ for access logs.
 _RAW_KEYS = ("RAW_URI", "REQUEST_URI")
 # The request target as sent, kept in the environ before it is redacted: the
@@ -75,9 +89,12 @@ _DEFAULT_HEADERS = (
     ("content-security-policy", "Content-Security-Policy", DEFAULT_CSP),
     ("x-content-type-options", "X-Content-Type-Options", "nosniff"),
     ("x-frame-options", "X-Frame-Options", "DENY"),
-    # same-origin: Flask-WTF checks the Referer of HTTPS form posts; the tokens
-    # in reset and invitation URLs never leave the site.
-    ("referrer-policy", "Referrer-Policy", "same-origin"),
+    # no-referrer: the tokens in invitation and reset URLs would otherwise be
+    # sent as the Referer of the page's own CSS and of the next page, into
+    # every access log. The sites check where a form post comes from without
+    # it (web.shared.origin).
+    ("referrer-policy", "Referrer-Policy", "no-referrer"),
+    ("reporting-endpoints", "Reporting-Endpoints", REPORTING_ENDPOINTS),
 )
 _HSTS_HEADER = ("strict-transport-security", "Strict-Transport-Security", HSTS_VALUE)
 
@@ -136,6 +153,15 @@ def redact_target(target: str) -> str:
     return f"{path}{sep}{redacted if redacted is not None else query}"
 
 
+def redact_text(text: str) -> str:
+    """``text`` with every token link's token and every secret-named query
+    value replaced by ``[redacted]``, wherever the URLs are in it."""
+    if "/" not in text and "=" not in text:
+        return text
+    text = _TOKEN_IN_TEXT.sub(lambda m: m.group(1) + REDACTED, text)
+    return _SECRET_IN_TEXT.sub(lambda m: m.group(1) + REDACTED, text)
+
+
 class QueryStringGuard:
     """WSGI middleware: no secret from a query string reaches the app or a log.
 
@@ -154,7 +180,7 @@ class QueryStringGuard:
         for key in _RAW_KEYS:
             raw = environ.get(key)
             # redact_target changes only a query string or a token link's path
-            if isinstance(raw, str) and ("?" in raw or raw.startswith(_TOKEN_PREFIX)):
+            if isinstance(raw, str) and ("?" in raw or raw.startswith(_TOKEN_PREFIXES)):
                 # the target as sent, for signed answers (licserver.api.answers)
                 environ.setdefault(ORIGINAL_TARGET, raw)
                 environ[key] = redact_target(raw)

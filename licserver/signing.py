@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from licserver.crypto import b64u, b64u_decode
+from licserver.crypto import KeyMissing, b64u, b64u_decode
 
 LICENSE_KEY_PREFIX = "LK1"
 CERTIFICATE_PREFIX = "AC1"
@@ -350,8 +350,8 @@ def read_private_key(keys_dir: Path, kid: str, passphrase: str) -> Ed25519Privat
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise FileNotFoundError(
-            f"the private key of signing key {kid} is not in {keys_dir}; "
+        raise KeyMissing(
+            f"the private key of signing key {kid} is not in {keys_dir.absolute()}; "
             "copy it there from the server that made it"
         ) from None
     try:

@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Create or upgrade the schema; create the signing and data keys if missing.",
     ),
     "jobs": ("imports", "Background jobs of the console (imports): run them."),
-    "keys": ("keys", "Signing keys: list them, rotate to a new one."),
+    "keys": ("keys", "Signing keys: list them, stage a new one (rotate), activate it."),
     "notices": (
         "notify",
         "The older name of `licserver notify expiry|product-update` (kept for cron lines).",
@@ -131,6 +131,16 @@ class LicserverGroup(FlaskGroup):
         own = click.Group.list_commands(self, ctx)  # Flask's run, shell, routes
         return sorted({*own, *COMMANDS, *APP_COMMANDS})
 
+    def invoke(self, ctx: click.Context) -> Any:
+        from licserver.crypto import KeyMissing
+
+        try:
+            return super().invoke(ctx)
+        except KeyMissing as exc:
+            from licserver.cli.common import fail
+
+            fail(str(exc))
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS and cmd_name not in self.commands:
             self.add_command(load(cmd_name))
@@ -149,10 +159,40 @@ class LicserverGroup(FlaskGroup):
             formatter.write_dl(rows)
 
 
+# Commands that may create what they need: the instance folder, the SQLite
+# database, the schema and the keys. Every other command only finds them, the
+# same way wherever it runs (README, "The command line"), and refuses with
+# "Error: ..." when they are not there.
+CREATING = frozenset({"init", "db"})
+# Commands that report on a database without (the whole) schema themselves.
+SCHEMALESS = CREATING | {"check", "routes", "shell", "run", *APP_COMMANDS}
+
+
+def _command_name() -> str | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().invoked_subcommand if ctx is not None else None
+
+
 def _create_app() -> Flask:
     from licserver import create_app
+    from licserver.cli.common import fail
+    from licserver.config import ConfigError
 
-    return create_app()
+    name = _command_name()
+    try:
+        app = create_app(create=name in CREATING)
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)  # no database opened yet: nothing to close
+        raise SystemExit(1) from None
+    if name not in SCHEMALESS:
+        from licserver.runtime import context
+        from licserver.services import schema
+
+        with app.app_context():
+            problem = schema.missing_schema(context())
+            if problem:
+                fail(problem)
+    return app
 
 
 def main() -> None:

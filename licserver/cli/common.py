@@ -32,9 +32,12 @@ def exit_with(code: int) -> NoReturn:
     """Exit with status ``code``, the database connections closed first: an
     exit in mid-command would otherwise drop them unclosed (PostgreSQL logs
     it, Python warns)."""
+    from flask import has_app_context
+
     from licserver.runtime import close_database
 
-    close_database()
+    if has_app_context():  # else the command's context has ended, and closed them
+        close_database()
     sys.exit(code)
 
 

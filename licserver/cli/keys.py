@@ -1,4 +1,4 @@
-"""`licserver keys list|feeds|rotate`: the Ed25519 signing keys."""
+"""`licserver keys list|feeds|rotate|activate`: the Ed25519 signing keys."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from licserver.cli.common import fail
 
 @click.group("keys")
 def keys_group() -> None:
-    """Signing keys: list them, rotate to a new one."""
+    """Signing keys: list them, stage a new one (rotate), activate it."""
 
 
 @keys_group.command("list")
 def keys_list() -> None:
-    """Print every signing key: kid, status (active|retired), created (UTC)."""
+    """Print every signing key: kid, status (next|active|retired), created (UTC)."""
     from licserver.runtime import context
     from licserver.services import keys as key_service
 
@@ -40,21 +40,46 @@ def keys_feeds() -> None:
 
 @keys_group.command("rotate")
 def keys_rotate() -> None:
-    """Make a new active signing key; the active one becomes retired.
+    """Stage a new signing key: status next, published by GET /api/v1/keys so
+    products can pin it, signing nothing until `licserver keys activate KID`.
 
-    Retired keys stay listed by GET /api/v1/keys and keep verifying the licence
-    keys and certificates they signed; new ones are signed with the new key,
-    by every server process within KEY_REFRESH_SECONDS."""
+    Prints its kid and public key in full (what an SDK pins)."""
     from licserver.runtime import context
     from licserver.services import keys as key_service
 
     try:
-        info, retired, key_file = key_service.rotate_in_keyring(context())
+        info, key_file = key_service.stage_in_keyring(context())
     except (OSError, ValueError) as exc:
         fail(f"cannot rotate: {exc}")
-    for kid in retired:
-        click.echo(f"retired {kid}")
-    click.echo(f"active  {info.kid} (private key {key_file})")
+    click.echo(f"next    {info.kid} (private key {key_file})")
+    click.echo(f"kid         {info.kid}")
+    click.echo(f"public key  {info.public_key}")
+    click.echo(
+        "1. Ship product versions that pin this key beside the current one.\n"
+        "2. Copy the private key file to every server that does not share this keys folder.\n"
+        f"3. licserver keys activate {info.kid}   (it signs from then on; the active key "
+        "is retired)"
+    )
+
+
+@keys_group.command("activate")
+@click.argument("kid")
+def keys_activate(kid: str) -> None:
+    """Make the staged (next) key KID the signer; the active key becomes retired.
+
+    Retired keys stay listed by GET /api/v1/keys and keep verifying the licence
+    keys and certificates they signed; new ones are signed with KID, by every
+    server process within KEY_REFRESH_SECONDS."""
+    from licserver.runtime import context
+    from licserver.services import keys as key_service
+
+    try:
+        info, retired = key_service.activate(context(), kid)
+    except ValueError as exc:
+        fail(f"cannot activate: {exc}")
+    for old in retired:
+        click.echo(f"retired {old}")
+    click.echo(f"active  {info.kid}")
     click.echo(
         "Servers that do not share this keys folder keep signing with the previous key "
         f"until {info.kid}.pem is copied to theirs (see keys/README.md)."

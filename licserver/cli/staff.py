@@ -116,14 +116,24 @@ def staff_set_role(email: str, role: str) -> None:
     confirmation_prompt=True,
     help=f"At least {rules.PASSWORD_MIN} characters; asked for (twice) when not given.",
 )
-def staff_set_password(email: str, password: str) -> None:
+@click.option(
+    "--temporary",
+    is_flag=True,
+    help="The console makes them choose a new password at their next log-in "
+    "(a password you give someone else).",
+)
+def staff_set_password(email: str, password: str, temporary: bool) -> None:
     """Set a staff account's password (by email), e.g. when it was forgotten;
     every open session of that account ends."""
     from licserver.runtime import context
     from licserver.services import staff as staff_service
 
-    row = _change(lambda: staff_service.set_password(context(), email, password, CLI))
+    row = _change(
+        lambda: staff_service.set_password(context(), email, password, CLI, temporary=temporary)
+    )
     click.echo(f"New password set for {row.email}; their open sessions have ended.")
+    if temporary:
+        click.echo("They choose a new one at their next log-in to the console.")
 
 
 COMMANDS: list[click.Command] = [staff_group]

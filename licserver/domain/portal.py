@@ -137,6 +137,12 @@ def check(principal: Principal, action: str) -> None:
         raise Forbidden(f"Your role ({principal.role}) may not {MATRIX[action][0]}.")
 
 
+def sees_company_contacts(principal: Principal) -> bool:
+    """The company's contacts, address and phone are account-wide: a user
+    limited to chosen licences (an outside contact) does not see them."""
+    return not principal.limited
+
+
 def sees_license(principal: Principal, license_row_id: int) -> bool:
     return principal.licenses is None or license_row_id in principal.licenses
 

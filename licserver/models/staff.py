@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, LargeBinary, String
+from sqlalchemy import BigInteger, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from licserver.models.base import Base, BigId, utcnow
@@ -23,6 +23,9 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Set by another admin (a new account, a reset): the console asks for a
+    # new one of the user's own before anything else.
+    password_temporary: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The TOTP secret (base32), sealed with the data key; None: no second factor.
     totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The last time step a code was accepted for: a code works once.

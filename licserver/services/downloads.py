@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from licserver.database import begin_write
 from licserver.domain import portal as rules
 from licserver.domain import updates
 from licserver.domain.errors import Forbidden, NotFound
@@ -20,6 +21,7 @@ from licserver.domain.status import effective_status
 from licserver.models import License, Product
 from licserver.models.release import Release
 from licserver.models.update import ReleaseArtifact
+from licserver.services import Origin, events
 from licserver.services.activation import licence_features
 from licserver.services.context import Context
 
@@ -145,13 +147,38 @@ def downloads(ctx: Context, principal: Principal, now: datetime) -> list[Product
 
 
 def downloadable(
-    ctx: Context, principal: Principal, artifact_id: int, now: datetime
+    ctx: Context, principal: Principal, artifact_id: int, now: datetime, origin: Origin
 ) -> ReleaseArtifact:
     """The file, if the principal may download it now: a published release that
     a licence they see may have (else Forbidden; NotFound for no such file).
-    Any such release, not only the newest: a link opened late still works."""
+    Any such release, not only the newest: a link opened late still works.
+    Recorded as a ``release.downloaded`` event of the account."""
     session = ctx.session
     rules.check(principal, rules.DOWNLOADS)
+    begin_write(session)
+    try:
+        art = _may_download(session, principal, artifact_id, now)
+        release = art.release
+        data = {
+            "product": release.product.code,
+            "version": release.version,
+            "platform": art.platform,
+            "arch": art.arch,
+            "filename": art.filename,
+        }
+        events.record(
+            session, "release.downloaded", origin, customer_id=principal.customer_id, data=data
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return art
+
+
+def _may_download(
+    session: Session, principal: Principal, artifact_id: int, now: datetime
+) -> ReleaseArtifact:
     art = session.get(ReleaseArtifact, artifact_id)
     if art is None or art.release.status != "published":
         raise NotFound("No such download.")

@@ -1,5 +1,6 @@
 """The signing keyring: public keys from the database, the active private key
-from KEYS_DIR; and the key administration (`licserver keys list|rotate`).
+from KEYS_DIR; and the key administration (`licserver keys list|rotate|activate`: a
+rotation is staged, a ``next`` key published first, then activated).
 
 One keyring per process, cached. Other processes (workers, other servers)
 rotate keys too, so the cache is refreshed:
@@ -42,6 +43,9 @@ from licserver.services.context import Context
 log = logging.getLogger(__name__)
 
 RELOAD_INTERVAL = 5.0
+# A staged key (keys rotate): published, pinned by products ahead of time, not
+# yet signing. "active" signs; "retired" only verifies what it signed.
+NEXT = "next"
 DEFAULT_REFRESH_SECONDS = 5.0
 
 
@@ -87,7 +91,7 @@ class Keyring:
         try:
             return kid, signing.read_private_key(self.keys_dir, kid, self.passphrase)
         except FileNotFoundError:
-            fallback = self._fallback(kid, [r.kid for r in rows])
+            fallback = self._fallback(kid, [r.kid for r in rows if r.status != NEXT])
             if fallback is None:
                 raise
             if self._warned != kid:
@@ -208,43 +212,59 @@ def list_with_files(ctx: Context) -> list[tuple[KeyInfo, Path, bool]]:
     return out
 
 
-def rotate_in_keyring(ctx: Context) -> tuple[KeyInfo, list[str], Path]:
-    """:func:`rotate` in this server's keys folder, with its passphrase; also
+def stage_in_keyring(ctx: Context) -> tuple[KeyInfo, Path]:
+    """:func:`stage` in this server's keys folder, with its passphrase; also
     returns the new private key file's path."""
     keys_dir = ctx.keyring.keys_dir
-    info, retired = rotate(ctx, keys_dir, ctx.keyring.passphrase)
-    return info, retired, keys_dir / f"{info.kid}.pem"
+    info = stage(ctx, keys_dir, ctx.keyring.passphrase)
+    return info, keys_dir / f"{info.kid}.pem"
 
 
-def rotate(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, list[str]]:
-    """Make a new active key; every previously active key becomes ``retired``
-    (still listed, still verifies what it signed). Returns the new key and the
-    kids retired.
+class StagingError(ValueError):
+    """A key rotation step that cannot be taken now; the message says why."""
+
+
+def _lock_keys(session: Session) -> None:
+    begin_write(session)
+    if is_postgres(session):
+        # two rotations at once must not leave two active (or next) keys
+        session.execute(text("LOCK TABLE signing_keys IN EXCLUSIVE MODE"))
+
+
+def _retire_active(session: Session) -> list[str]:
+    """Every active key becomes retired (inside the caller's locked write); their kids."""
+    kids = list(session.scalars(select(SigningKey.kid).where(SigningKey.status == "active")).all())
+    session.execute(
+        update(SigningKey).where(SigningKey.status == "active").values(status="retired")
+    )
+    return kids
+
+
+def stage(ctx: Context, keys_dir: Path, passphrase: str) -> KeyInfo:
+    """Step 1 of a rotation: a new key with status ``next``, published by
+    GET /api/v1/keys (products may pin it) but signing nothing until
+    :func:`activate`. StagingError when a ``next`` key is there already.
 
     The private file is written (and synced) before the row is committed, so a
     process that sees the new row finds the file in a shared KEYS_DIR; a
-    failed commit removes the file again.
-    """
+    failed commit removes the file again."""
     session = ctx.session
     key = Ed25519PrivateKey.generate()
     now = datetime.now(UTC)
     kid = signing.new_kid(now)
     path = signing.write_private_key(keys_dir, kid, key, passphrase)
     try:
-        begin_write(session)
-        if is_postgres(session):
-            # two rotations at once must not leave two active keys
-            session.execute(text("LOCK TABLE signing_keys IN EXCLUSIVE MODE"))
-        retired = list(
-            session.scalars(select(SigningKey.kid).where(SigningKey.status == "active")).all()
-        )
-        session.execute(
-            update(SigningKey).where(SigningKey.status == "active").values(status="retired")
-        )
+        _lock_keys(session)
+        staged = session.scalars(select(SigningKey.kid).where(SigningKey.status == NEXT)).first()
+        if staged is not None:
+            raise StagingError(
+                f"key {staged} is staged already: activate it (licserver keys activate "
+                f"{staged}) before staging another"
+            )
         row = SigningKey(
             kid=kid,
             public_key=signing.public_key_b64(key.public_key()),
-            status="active",
+            status=NEXT,
             created_at=now,
         )
         session.add(row)
@@ -253,4 +273,38 @@ def rotate(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, list
         session.rollback()
         path.unlink(missing_ok=True)
         raise
-    return KeyInfo(kid, row.public_key, "active", now), retired
+    return KeyInfo(kid, row.public_key, NEXT, now)
+
+
+def activate(ctx: Context, kid: str) -> tuple[KeyInfo, list[str]]:
+    """Step 3: the ``next`` key ``kid`` becomes the signer; every active key
+    becomes ``retired`` (still listed, still verifies what it signed). Its
+    private file must be in this server's keys folder. Returns the key and the
+    kids retired; StagingError when ``kid`` is not the staged key."""
+    session = ctx.session
+    if not (ctx.keyring.keys_dir / f"{kid}.pem").is_file():
+        raise StagingError(
+            f"the private key {kid}.pem is not in {ctx.keyring.keys_dir}: copy it here first"
+        )
+    _lock_keys(session)
+    row = session.scalars(select(SigningKey).where(SigningKey.kid == kid)).first()
+    if row is None or row.status != NEXT:
+        session.rollback()
+        state = "no such key" if row is None else f"it is {row.status}"
+        raise StagingError(f"{kid} is not a staged (next) key: {state}")
+    retired = _retire_active(session)
+    row.status = "active"
+    session.commit()
+    return KeyInfo(kid, row.public_key, "active", row.created_at), retired
+
+
+def rotate(ctx: Context, keys_dir: Path, passphrase: str) -> tuple[KeyInfo, list[str]]:
+    """Stage and activate at once (tests, and servers that pin nothing ahead):
+    a new active key; the kids retired."""
+    info = stage(ctx, keys_dir, passphrase)
+    session = ctx.session
+    _lock_keys(session)
+    retired = _retire_active(session)
+    session.execute(update(SigningKey).where(SigningKey.kid == info.kid).values(status="active"))
+    session.commit()
+    return KeyInfo(info.kid, info.public_key, "active", info.created_at), retired

@@ -24,6 +24,35 @@ def get(ctx: Context, principal: Principal) -> Customer:
 
 
 @dataclass(frozen=True)
+class CompanyFacts:
+    """What the Account page shows of the company to a user who cannot edit
+    it; the contacts, address and phone are None for an outside contact."""
+
+    name: str
+    number: str
+    email: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    billing_name: str | None = None
+    billing_email: str | None = None
+
+
+def facts(ctx: Context, principal: Principal) -> CompanyFacts:
+    cust = get(ctx, principal)
+    if not rules.sees_company_contacts(principal):
+        return CompanyFacts(cust.name, cust.number)
+    return CompanyFacts(
+        cust.name,
+        cust.number,
+        cust.email,
+        cust.address,
+        cust.phone,
+        cust.billing_name,
+        cust.billing_email,
+    )
+
+
+@dataclass(frozen=True)
 class ContactChange:
     what: str  # "main contact email", "billing contact email"
     old: str

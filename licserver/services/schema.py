@@ -46,6 +46,20 @@ def init(ctx: Context) -> InitReport:
     return InitReport(database_label(ctx), migrate.current(bind), kid, created, keys_dir)
 
 
+def missing_schema(ctx: Context) -> str | None:
+    """Why this database cannot serve (no licserver schema in it), or None."""
+    from sqlalchemy import inspect
+
+    try:
+        tables = inspect(engine(ctx))
+        present = tables.has_table("alembic_version") or tables.has_table("products")
+    except Exception as exc:  # unreachable server, refused login: said as it is
+        return f"cannot open the database {database_label(ctx)}: {exc}"
+    if not present:
+        return f"the database {database_label(ctx)} has no licserver schema: run 'licserver init'"
+    return None
+
+
 def upgrade(ctx: Context) -> str | None:
     """Apply every pending migration; the revision the schema is at now."""
     bind = engine(ctx)

@@ -43,6 +43,8 @@ class StaffIdentity:
     role: str
     session_id: str
     totp_enabled: bool
+    # Set by another admin: to be changed before the console shows anything else.
+    must_change_password: bool = False
 
     @property
     def actor_id(self) -> str:
@@ -63,6 +65,7 @@ def identity(row: StaffUser) -> StaffIdentity:
         role=row.role,
         session_id=f"{PREFIX}{row.id}:{_stamp(row)}",
         totp_enabled=row.totp_secret_enc is not None,
+        must_change_password=row.password_temporary,
     )
 
 
@@ -79,8 +82,11 @@ def create(
     role: str,
     password: str,
     origin: Origin = SYSTEM_ORIGIN,
+    temporary: bool = False,
 ) -> StaffUser:
-    """A staff account, recorded as ``staff.created`` in the same transaction."""
+    """A staff account, recorded as ``staff.created`` in the same transaction.
+    With ``temporary`` (another admin chose the password) the user changes it
+    at the first log-in."""
     session = ctx.session
     email, name = email.strip().lower(), name.strip()
     problems: dict[str, list[str]] = {}
@@ -99,7 +105,12 @@ def create(
         session.rollback()
         raise Conflict(f"A staff account with email {email} exists already.")
     row = StaffUser(
-        public_id=new_token_id(), email=email, name=name, role=role, password_hash=hashed
+        public_id=new_token_id(),
+        email=email,
+        name=name,
+        role=role,
+        password_hash=hashed,
+        password_temporary=temporary,
     )
     session.add(row)
     data = {"staff": row.public_id, "email": email, "role": role}
@@ -207,15 +218,19 @@ def set_role(ctx: Context, who: str, role: str, origin: Origin) -> tuple[StaffUs
     return row, before
 
 
-def set_password(ctx: Context, who: str, password: str, origin: Origin) -> StaffUser:
+def set_password(
+    ctx: Context, who: str, password: str, origin: Origin, *, temporary: bool = True
+) -> StaffUser:
     """An admin (or the CLI) sets another's password: every session of that
-    account ends. The event never holds the password."""
+    account ends; ``temporary`` (the default), it is to be changed at the next
+    log-in. The event never holds the password."""
     session = ctx.session
     _check_password(password)
     hashed = hash_password(password)
     begin_write(session)
     row, _ = _locked(session, who)
     row.password_hash = hashed
+    row.password_temporary = temporary
     row.session_generation += 1
     _event(session, "staff.password_reset", origin, row)
     session.commit()
@@ -248,6 +263,7 @@ def change_own_password(
         session.rollback()
         raise Conflict("The account changed meanwhile; log in again.")
     row.password_hash = hashed
+    row.password_temporary = False
     row.session_generation += 1
     _event(session, "staff.password_changed", origin, row)
     session.commit()

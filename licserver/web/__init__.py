@@ -8,8 +8,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The shared set-up first (CSRF, log-in, the common templates), then each site."""
-    from licserver.web import portal, shared, staff
+    from licserver.web import csp_report, portal, shared, staff
 
+    csp_report.init_app(app)
     shared.init_app(app)
     portal.init_app(app)
     staff.init_app(app)

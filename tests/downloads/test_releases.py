@@ -13,11 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from licserver.extensions import db
-from licserver.models import User, utcnow
+from licserver.models import Event, User, utcnow
 from licserver.models.update import ReleaseArtifact
 from licserver.runtime import context
 from licserver.services import customers as customer_service
@@ -48,6 +48,16 @@ def _upload(staff: Staff, product: str, version: str = "3.0.0", **fields: str) -
         },
         content_type="multipart/form-data",
     )
+
+
+def _published_link(staff: Staff, product: str, browser: Browser, email: str) -> str:
+    """Release 3.0.0 of ``product`` uploaded and published; its one portal link
+    as ``email`` (logged in on ``browser``) sees it."""
+    assert _upload(staff, product).status_code == 201
+    staff.post(f"/api/v1/products/{product}/releases/3.0.0/publish", json={"notify": False})
+    browser.login(email)
+    (link,) = _links(browser)
+    return link
 
 
 def _links(browser: Browser) -> list[str]:
@@ -154,10 +164,7 @@ def test_links_expire_are_bound_and_refused_once_the_product_is_gone(
 ) -> None:
     acc = make_account(activations=0)
     product = acc.licenses[0].product
-    assert _upload(staff, product).status_code == 201
-    staff.post(f"/api/v1/products/{product}/releases/3.0.0/publish", json={"notify": False})
-    browser.login(acc.emails["technical"])
-    (link,) = _links(browser)
+    link = _published_link(staff, product, browser, acc.emails["technical"])
     token = link.rsplit("/", 1)[1]
 
     # tampered: any changed character
@@ -398,3 +405,25 @@ def test_multi_line_markdown_notes_round_trip_and_render(
             json={"version": "3.0.1", "url": "https://x.test/b.zip", "sha256": SHA, "notes": bad},
         )
         assert r.status_code == 422 and "notes" in r.get_json()["errors"], bad
+
+
+def test_a_portal_download_is_an_event_of_the_account(
+    releases_dir: Path, make_account: AccountMaker, staff: Staff, browser: Browser
+) -> None:
+    acc = make_account(activations=0)
+    product = acc.licenses[0].product
+    link = _published_link(staff, product, browser, acc.emails["technical"])
+    assert browser.get(link).data == PAYLOAD
+    db.session.remove()
+    (ev,) = db.session.scalars(select(Event).where(Event.kind == "release.downloaded")).all()
+    assert ev.customer_id == acc.customer_id and ev.actor_type == "user"
+    assert ev.data["product"] == product and ev.data["version"] == "3.0.0"
+    assert ev.data["filename"] == "Acme_CAD_setup_3.0.zip"
+    # a refused download records nothing
+    for lic in acc.licenses:
+        assert staff.post(f"/api/v1/licenses/{lic.id}/suspend").status_code == 200
+    assert browser.get(link).status_code == 403
+    db.session.remove()
+    assert (
+        len(db.session.scalars(select(Event).where(Event.kind == "release.downloaded")).all()) == 1
+    )

@@ -39,15 +39,40 @@ def _active(listing: dict[str, str]) -> str:
     return kid
 
 
+def _signers(url: str, key: str, installation: str, times: int) -> set[str]:
+    """The kids of the certificates ``times`` activations get (spread over the workers)."""
+    kids = set()
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for _ in range(times):
+            body = {"license_key": key, "installation_id": installation, "machine_name": "RAW"}
+            r = http.post("/api/v1/activations", json=body)
+            assert r.status_code in (200, 201), r.text
+            kids.add(kid_of(r.json()["certificate"]))
+    return kids
+
+
 def test_keys_list_and_rotate(ops: Installation, ops_app: Flask) -> None:
     first = _listed(ops.ok("keys", "list"))
     old = _active(first)
 
     out = ops.ok("keys", "rotate")
-    assert f"retired {old}" in out
-    new = out.split("active", 1)[1].split()[0]
+    new = out.split("next", 1)[1].split()[0]
     assert (ops.keys_dir / f"{new}.pem").is_file()
+    public = out.split("public key", 1)[1].split()[0]
+    fresh = ops.app()  # a process that has not cached the key list
+    keys = fresh.test_client().get("/api/v1/keys").get_json()["keys"]
+    with fresh.app_context():
+        db.engine.dispose()
+    assert {k["kid"]: (k["status"], k["public_key"]) for k in keys}[new] == ("next", public)
+    assert _listed(ops.ok("keys", "list")) == {**first, new: "next"}
+    # a second one is refused while one is staged; so is activating an active key
+    again = ops.cli("keys", "rotate")
+    assert again.returncode == 1 and f"key {new} is staged already" in again.stderr
+    wrong = ops.cli("keys", "activate", old)
+    assert wrong.returncode == 1 and wrong.stderr.startswith("Error: cannot activate")
 
+    out = ops.ok("keys", "activate", new)
+    assert f"retired {old}" in out and f"active  {new}" in out
     listing = ops.ok("keys", "list")
     assert _listed(listing) == {**first, old: "retired", new: "active"}
     assert listing.splitlines()[-1].startswith(f"{new}\tactive\t")  # oldest first
@@ -60,7 +85,8 @@ def test_keys_list_and_rotate(ops: Installation, ops_app: Flask) -> None:
     assert {k["kid"]: k["status"] for k in keys} == _listed(listing)
 
     # a second rotation leaves exactly one active key, the newest
-    newest = ops.ok("keys", "rotate").split("active", 1)[1].split()[0]
+    newest = ops.ok("keys", "rotate").split("next", 1)[1].split()[0]
+    ops.ok("keys", "activate", newest)
     after = _listed(ops.ok("keys", "list"))
     assert _active(after) == newest and after[new] == "retired"
 
@@ -100,9 +126,20 @@ def test_servers_and_sdks_across_a_rotation(
     assert sdk("both", old_keys).activate(license_key=lic.key).code == "VALID"
     assert sdk("new-only", old_keys).activate(license_key=lic.key).code == "VALID"
 
-    out = ops.ok("keys", "rotate")
-    new = out.split("active", 1)[1].split()[0]
+    # Step 1: staged. Published (products pin it), signing nothing yet.
+    new = ops.ok("keys", "rotate").split("next", 1)[1].split()[0]
     time.sleep(server.refresh_seconds + 0.3)  # every worker's copy of the keys is now stale
+    keys = published_keys(server.url)
+    assert keys[new]["status"] == "next" and keys[old]["status"] == "active"
+    both = {**old_keys, new: keys[new]["public_key"]}
+    pinned = sdk("pinned-ahead", both)
+    assert pinned.activate(license_key=lic.key).code == "VALID"
+    assert _signers(server.url, lic.key, "ops-staged-raw", 4) == {old}
+
+    # Step 3: activated.
+    ops.ok("keys", "activate", new)
+    time.sleep(server.refresh_seconds + 0.3)
+    assert pinned.checkin().code == "VALID" and pinned.status().code == "VALID"
 
     keys = published_keys(server.url)
     statuses = {k: v["status"] for k, v in keys.items()}
@@ -112,22 +149,11 @@ def test_servers_and_sdks_across_a_rotation(
         new: "active",
     }
     new_keys = {new: keys[new]["public_key"]}
-    both = {**old_keys, **new_keys}
 
     # Every worker signs with the new key now; the licence key, signed by the
     # retired key, keeps working.
+    assert _signers(server.url, lic.key, "ops-rotation-raw", 6) == {new}
     with httpx.Client(base_url=server.url, timeout=30) as http:
-        for _ in range(6):
-            r = http.post(
-                "/api/v1/activations",
-                json={
-                    "license_key": lic.key,
-                    "installation_id": "ops-rotation-raw",
-                    "machine_name": "RAW",
-                },
-            )
-            assert r.status_code in (200, 201), r.text
-            assert kid_of(r.json()["certificate"]) == new
         # a licence issued now has a key signed by the new key
         r = http.post(
             "/api/v1/licenses",

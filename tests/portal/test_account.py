@@ -159,3 +159,30 @@ def test_notice_choices_are_saved(make_account: AccountMaker, browser: Browser) 
 def _boxes(page: str) -> dict[str, bool]:
     found = re.findall(r'<input( checked)? id="profile-notify_(\w+)"', page)
     return {name: bool(checked) for checked, name in found}
+
+
+def test_an_outside_contact_does_not_see_the_company_contacts(
+    make_account: AccountMaker, new_browser: BrowserMaker
+) -> None:
+    acc = make_account()
+    owner = new_browser()
+    owner.login(acc.emails["owner"])
+    details = _company(
+        **{"billing_name": "Bill Payer", "billing_email": "billing@acme.test", "phone": "+44 1"}
+    )
+    assert owner.post("/portal/account/company", details).status_code == 302
+    who = acc.user_id("technical")
+    r = owner.post(f"/portal/users/{who}", {"role": "technical", "licenses": [acc.licenses[1].id]})
+    assert r.status_code == 302
+
+    inside = new_browser()
+    inside.login(acc.emails["manager"])
+    page = text_of(inside.get("/portal/account"))
+    assert "billing@acme.test" in page and "owner@acme.test" in page
+
+    outside = new_browser()
+    outside.login(acc.emails["technical"])
+    page = text_of(outside.get("/portal/account"))
+    assert acc.number in page  # their own account's number, and their own settings
+    for secret in ("owner@acme.test", "billing@acme.test", "Bill Payer", "+44 1"):
+        assert secret not in page

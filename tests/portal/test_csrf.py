@@ -88,3 +88,31 @@ def test_the_json_api_is_not_affected(staff: Staff, make_account: AccountMaker) 
     acc = make_account()
     r = staff.post(f"/api/v1/licenses/{acc.licenses[0].id}/suspend")
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.test"},
+    ],
+)
+def test_posts_from_another_site_are_refused_without_a_referer(
+    make_account: AccountMaker, browser: Browser, headers: dict[str, str]
+) -> None:
+    """Every page is sent with Referrer-Policy: no-referrer; the browser's
+    Sec-Fetch-Site and Origin headers say where a post comes from instead."""
+    acc = make_account()
+    browser.login(acc.emails["owner"])
+    r = browser.post(
+        f"/portal/users/{acc.user_id('basic')}/remove", headers={"Referer": "", **headers}
+    )
+    assert r.status_code == 400
+    assert acc.emails["basic"] in text_of(browser.get("/portal/users"))
+    # the same post as a browser under no-referrer sends it: accepted
+    r = browser.post(
+        f"/portal/users/{acc.user_id('basic')}/remove",
+        headers={"Referer": "", "Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert r.status_code == 302

@@ -21,7 +21,7 @@ def assert_general(r: TestResponse) -> None:
     h = r.headers
     assert h["X-Content-Type-Options"] == "nosniff"
     assert h["X-Frame-Options"] == "DENY"
-    assert h["Referrer-Policy"] == "same-origin"
+    assert h["Referrer-Policy"] == "no-referrer"
     csp = h["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp
     assert "object-src 'none'" in csp

@@ -172,6 +172,46 @@ def test_admin_sets_a_temporary_password_shown_once(
     assert temporary not in str(ev.data)
 
 
+def test_a_temporary_password_is_changed_before_anything_else(
+    admin_console: Console, new_console: Callable[[], Console], make_staff: StaffMaker
+) -> None:
+    acc = make_staff("support", email="tess@vendor.test")
+    resp = admin_console.post(f"/admin/staff/{acc.public_id}/password")
+    found = re.search(r'id="temporary-password">([^<]+)<', resp.get_data(as_text=True))
+    assert found
+    temporary = found.group(1)
+    tess = new_console()
+    assert tess.login(acc.email, temporary).status_code == 302
+    # every page, and every form, sends Tess to the password page first
+    for path in ("/admin/", "/admin/licenses", "/admin/customers"):
+        resp = tess.get(path)
+        assert resp.status_code == 303 and resp.location.endswith("/admin/account/password")
+    assert tess.post("/admin/staff", {"email": "x@vendor.test"}).status_code == 303
+    page = tess.text("/admin/account/password")
+    assert "Choose a password of your own" in page
+    mine = "tess chose this one"
+    resp = tess.post(
+        "/admin/account/password", {"current": temporary, "password": mine, "confirm": mine}
+    )
+    assert resp.status_code == 302
+    assert tess.get("/admin/").status_code == 200
+    # a new account an admin made starts the same way
+    resp = admin_console.post(
+        "/admin/staff",
+        {
+            "email": "newbie@vendor.test",
+            "name": "New Bie",
+            "role": "support",
+            "password": "admin-chosen-1",
+            "confirm": "admin-chosen-1",
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    newbie = new_console()
+    assert newbie.login("newbie@vendor.test", "admin-chosen-1").status_code == 302
+    assert newbie.get("/admin/").location.endswith("/admin/account/password")
+
+
 def test_cli_enable_set_role_and_set_password(
     app: Flask, console: Console, make_staff: StaffMaker
 ) -> None:

@@ -28,8 +28,7 @@ from licserver.web.shared.forms import page_message
 def _forms() -> dict[str, Any]:
     """Every form of the page, filled from the database (GET) or the post."""
     p = principal()
-    cust = svc.get(context(), p)
-    out: dict[str, Any] = {"customer": cust}
+    out: dict[str, Any] = {"facts": svc.facts(context(), p)}
     if not p.is_company_login:
         user = auth_svc.me(context(), p)
         profile = ProfileForm(prefix="profile")
@@ -47,6 +46,7 @@ def _forms() -> dict[str, Any]:
             password_form=PasswordForm(prefix="password"),
         )
     if rules.allowed(p, rules.ACCOUNT):
+        cust = out["customer"] = svc.get(context(), p)
         company = CompanyForm(prefix="company", obj=cust if request.method == "GET" else None)
         login_form = CompanyLoginForm(prefix="login")
         if request.method == "GET":

@@ -16,7 +16,7 @@ from licserver.services import links
 from licserver.services.updates import MIN_LINK_SECONDS, local_file
 from licserver.storage import LocalStorage
 from licserver.web.markdown import render_notes
-from licserver.web.portal.base import bp, page, principal, requires
+from licserver.web.portal.base import bp, origin, page, principal, requires
 
 
 def _size(n: int | None) -> str:
@@ -92,7 +92,7 @@ def download(token: str) -> Any:
         artifact_id = links.read_link(cfg["SECRET_KEY"], token, links.holder_of(principal()), now)
     except links.LinkExpired as exc:
         return page(410, "Link expired", exc.detail)
-    art = svc.downloadable(ctx, principal(), artifact_id, now)
+    art = svc.downloadable(ctx, principal(), artifact_id, now, origin())
     if art.storage == "url":
         assert art.url is not None
         return redirect(art.url, code=303)

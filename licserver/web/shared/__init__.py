@@ -44,6 +44,9 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     # A form left open over lunch still posts; the token lives as long as the session.
     app.config["WTF_CSRF_TIME_LIMIT"] = None
+    # No Referer is ever sent (Referrer-Policy: no-referrer): the origin of a
+    # post is checked by web.shared.origin instead.
+    app.config["WTF_CSRF_SSL_STRICT"] = False
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "portal.login"

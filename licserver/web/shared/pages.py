@@ -24,7 +24,9 @@ from licserver.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from licserver.security import CSP_REPORTING
 from licserver.web.shared import csrf
+from licserver.web.shared.origin import check_same_origin
 
 T = TypeVar("T")
 
@@ -56,7 +58,7 @@ def csp(img_src: str = "'self'") -> str:
     headers every response gets: nosniff, Referrer-Policy, no-store, HSTS...)."""
     return (
         f"default-src 'none'; style-src 'self'; img-src {img_src}; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; " + CSP_REPORTING
     )
 
 
@@ -127,6 +129,7 @@ def install(
 
     def protect() -> None:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
+            check_same_origin()
             csrf.protect()
 
     def headers(resp: Response) -> Response:

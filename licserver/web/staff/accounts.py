@@ -83,6 +83,7 @@ def create_account() -> Any:
             role=form.role.data,
             password=form.password.data,
             origin=staff_origin(),
+            temporary=True,  # they choose their own at the first log-in
         )
     except Conflict as exc:
         form.email.errors = [exc.detail]

@@ -16,7 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from licserver.domain import staff as rules
 from licserver.domain.errors import Forbidden
@@ -171,6 +181,24 @@ def _load() -> None:
         g.staff = staff_service.load(context(), sid)
         if g.staff is None:
             session.pop(SESSION_KEY, None)
+
+
+# What a staff user with a temporary password may still open: the page that
+# changes it, log-out, the console's own files.
+_WHILE_TEMPORARY = frozenset({"staff.change_password", "staff.logout", "staff.static"})
+
+
+@bp.before_request
+def _temporary_password() -> Any:
+    """A password another admin set is changed before anything else (runs after
+    _load, which is registered above it)."""
+    ident: StaffIdentity | None = g.get("staff")
+    if ident is None or not ident.must_change_password:
+        return None
+    if request.endpoint in _WHILE_TEMPORARY:
+        return None
+    flash("Choose a password of your own: an admin set the one you logged in with.", "info")
+    return redirect(url_for("staff.change_password"), 303)
 
 
 @bp.context_processor
