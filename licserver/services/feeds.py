@@ -95,7 +95,6 @@ def offer(
         release, art = chosen
         got = _feed_offer(ctx, release, art, act, secret, now)
         update_service.count_check(session, release.id, ask.platform or "", now)
-        session.commit()
         return got
     finally:
         session.rollback()

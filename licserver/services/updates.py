@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from licserver import signing
 from licserver.crypto import tokens_equal
@@ -221,7 +221,6 @@ def check(ctx: Context, machine: Machine, ask: Ask, *, secret: str, origin: Orig
         release, art = chosen
         offer = _offer(ctx, release, art, act, secret, now)
         count_check(session, release.id, ask.platform or "", now)
-        session.commit()
         return offer
     finally:
         session.rollback()
@@ -264,7 +263,8 @@ def choose(
             holder=holder,
         )
         below = (page[-1].key, page[-1].id)
-    release = session.get(Release, chosen.release.id)
+    # its artifacts are not needed: the chosen one is loaded on its own
+    release = session.get(Release, chosen.release.id, options=[lazyload(Release.artifacts)])
     art = session.get(ReleaseArtifact, chosen.artifact.id)
     assert release is not None and art is not None
     return release, art
@@ -314,7 +314,12 @@ def download_link(
 
 
 def count_check(session: Session, release_id: int, platform: str, now: datetime) -> None:
-    """One more check answered with this release, in one upsert."""
+    """One more check answered with this release, in one upsert, in a write
+    transaction of its own after the check's reads (SQLite cannot turn a read
+    transaction into a write once another worker has written: it would
+    refuse the check with "database is locked")."""
+    session.rollback()
+    begin_write(session)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(UpdateCheckCount).values(
         release_id=release_id, platform=platform, count=1, last_at=now
@@ -325,6 +330,7 @@ def count_check(session: Session, release_id: int, platform: str, now: datetime)
             set_={"count": UpdateCheckCount.count + 1, "last_at": now},
         )
     )
+    session.commit()
 
 
 # ---- downloads -------------------------------------------------------------------
