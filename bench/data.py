@@ -387,6 +387,7 @@ def make_releases(app: Flask, count: int) -> int:
     as rows at once, in one transaction; returns the count."""
     from datetime import timedelta
 
+    from licserver.domain.updates import version_key_of
     from licserver.models.release import Release
     from licserver.models.update import ReleaseArtifact
 
@@ -400,6 +401,7 @@ def make_releases(app: Flask, count: int) -> int:
             release = Release(
                 product_id=product_id,
                 version=version,
+                version_key=version_key_of(version),
                 released_at=start + timedelta(days=i),
                 filename="app.zip",
                 url=url,

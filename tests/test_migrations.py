@@ -167,3 +167,64 @@ def test_downgrade_to_base_drops_everything_and_upgrade_rebuilds(empty_app: Flas
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head()
     assert _differences(engine) == []
+
+
+def _to(engine: Engine, revision: str, how: str = "upgrade") -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", migrate.SCRIPTS)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, how)(cfg, revision)
+
+
+def test_0016_keys_existing_releases_in_semver_order_and_drops_feed_tokens(
+    empty_app: Flask,
+) -> None:
+    engine = db.engine
+    _to(engine, "0015")
+    versions = ["1.10.0", "1.9.0", "2.0.0-beta.1", "2.0.0", "1.0.0-alpha.beta", "1.0.0-alpha.1"]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO products (id, code, name, default_seats, offline_grace_days,"
+                " created_at) VALUES (1, 'APP', 'App', 1, 14, CURRENT_TIMESTAMP)"
+            )
+        )
+        for n, version in enumerate([*versions, "v-legacy"], start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO releases (id, product_id, version, released_at, filename, url,"
+                    " sha256, created_at, channel, status, requires_features) VALUES (:n, 1, :v,"
+                    " CURRENT_TIMESTAMP, 'app.zip', 'https://x.example/app.zip', :sha,"
+                    " CURRENT_TIMESTAMP, 'stable', 'published', '[]')"
+                ),
+                {"n": n, "v": version, "sha": "0" * 64},
+            )
+
+    _to(engine, "0016")
+
+    with engine.connect() as conn:
+        newest_first = conn.execute(
+            text(
+                "SELECT version FROM releases WHERE version_key IS NOT NULL"
+                " ORDER BY version_key DESC"
+            )
+        ).scalars()
+        assert list(newest_first) == [
+            "2.0.0",
+            "2.0.0-beta.1",
+            "1.10.0",
+            "1.9.0",
+            "1.0.0-alpha.beta",
+            "1.0.0-alpha.1",
+        ]
+        legacy = "SELECT version_key FROM releases WHERE version = 'v-legacy'"
+        assert conn.execute(text(legacy)).scalar_one() is None  # never offered
+    assert "feed_tokens" not in _tables(engine)
+    assert "ix_releases_newest" in {i["name"] for i in inspect(engine).get_indexes("releases")}
+
+    _to(engine, "0015", "downgrade")
+    assert "feed_tokens" in _tables(engine)
+    assert "version_key" not in {c["name"] for c in inspect(engine).get_columns("releases")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM releases")).scalar_one() == 7

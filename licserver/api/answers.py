@@ -98,7 +98,8 @@ def _sign(resp: Response) -> Response:
     if not is_client_request(method, request.path):
         return resp
     try:
-        kid, key = runtime().keyring.answer_signer(db.session())
+        # the key object in memory; the session is only opened when keys are due a reload
+        kid, key = runtime().keyring.answer_signer(db.session)
     except Exception as exc:  # no key loaded and none loadable now: unsigned, said in the log
         log.warning("answer to %s %s not signed: %s", method, request.path, type(exc).__name__)
         return resp

@@ -18,12 +18,14 @@ from licserver.api.schemas.updates import FeedArgs, FeedTokenIn, FeedTokenOut
 from licserver.domain import feeds as formats
 from licserver.domain.errors import NotFound
 from licserver.domain.updates import STABLE
-from licserver.runtime import context
+from licserver.runtime import context, origin
+from licserver.services import Actor
 from licserver.services import feeds as svc
 from licserver.services import updates as update_service
 
 blp = Blueprint("feeds", __name__, url_prefix="/api/v1", description="Client API: update feeds")
 FEED_ARGS = FeedArgs()
+CLIENT = Actor("client")
 _NO_STORE = {"Cache-Control": "no-store"}
 # electron-updater's file names: {channel}.yml (Windows), {channel}-mac.yml,
 # {channel}-linux.yml, {channel}-linux-arm64.yml; its channel "latest" is ours "stable".
@@ -44,7 +46,9 @@ def feed_token(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
     """The activation's feed token and its feed URLs, authenticated like an
     update check."""
     machine = update_service.Machine(activation_id, data["activation_token"])
-    token = svc.feed_token(context(), machine, secret=current_app.config["SECRET_KEY"])
+    token = svc.feed_token(
+        context(), machine, secret=current_app.config["SECRET_KEY"], origin=origin(CLIENT)
+    )
     base = url_for("feeds.sparkle", activation_id=activation_id, token=token, _external=True)
     root = base.removesuffix("/sparkle/appcast.xml")
     return {
@@ -58,7 +62,8 @@ def feed_token(data: dict[str, Any], activation_id: str) -> dict[str, Any]:
 
 
 def _offer(activation_id: str, token: str, ask: svc.FeedAsk) -> svc.FeedOffer | None:
-    got = svc.offer(context(), activation_id, token, ask, secret=current_app.config["SECRET_KEY"])
+    secret = current_app.config["SECRET_KEY"]
+    got = svc.offer(context(), activation_id, token, ask, secret=secret, origin=origin(CLIENT))
     if got is None or got.link is None:
         return got
     url = url_for("updates.download", activation_id=activation_id, token=got.link, _external=True)

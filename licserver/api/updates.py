@@ -34,6 +34,7 @@ def check(data: dict[str, Any]) -> dict[str, Any]:
         svc.Machine(data["activation_id"], data["activation_token"]),
         svc.Ask(data["current_version"], data["channel"], data["platform"], data["arch"]),
         secret=cfg["SECRET_KEY"],
+        origin=origin(CLIENT),
     )
     if offer is None:
         return {"update": None}

@@ -107,6 +107,47 @@ def _parse(text: str) -> Version:
     )
 
 
+# ---- the sortable key ------------------------------------------------------------
+
+# Longest key: a 64-character version of one-digit numeric identifiers.
+VERSION_KEY_LENGTH = 200
+
+
+def _number_key(n: int) -> str:
+    """A number as text that sorts as the number does: its digit count (two
+    digits: a version is at most 64 characters), then its digits."""
+    digits = str(n)
+    return f"{len(digits):02d}{digits}"
+
+
+def version_key(version: Version) -> str:
+    """Text whose byte order (SQLite's BINARY, PostgreSQL's "C" collation) is
+    exactly the semantic-version order, so the database can find the newest
+    release by an index. Major, minor and patch as ``_number_key``; then ``~``
+    for a release, which sorts after ``.`` and the pre-release identifiers it
+    starts: a numeric one as ``0`` and its ``_number_key``, an alphanumeric one
+    as ``1``, its text and ``!`` (below every identifier character, so a
+    shorter identifier sorts before a longer one it starts). A shorter list of
+    identifiers is a prefix of a longer one it starts, so it sorts first.
+    Build metadata is not in the key."""
+    parts = [_number_key(version.major), _number_key(version.minor), _number_key(version.patch)]
+    if not version.pre:
+        return "".join(parts) + "~"
+    parts.append(".")
+    for ident in version.pre:
+        parts.append("0" + _number_key(ident) if isinstance(ident, int) else f"1{ident}!")
+    return "".join(parts)
+
+
+def version_key_of(text: str) -> str | None:
+    """The key of a version as stored, or None for one that is not semantic
+    (a release from before versions were checked: never offered)."""
+    try:
+        return version_key(Version.parse(text))
+    except VersionError:
+        return None
+
+
 def parse_version(text: object, field: str = "version") -> Version:
     """The version, or ValidationFailed (422) naming ``field``."""
     try:
@@ -168,6 +209,8 @@ class Candidate:
     min_version: Version | None
     requires_features: frozenset[str]
     artifacts: Sequence[Artifact]
+    # version_key(version), as the database sorts it (services.updates pages by it)
+    key: str = ""
 
 
 @dataclass(frozen=True)

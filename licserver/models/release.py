@@ -20,6 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from licserver.models.base import Base, BigId, utcnow
 from licserver.models.product import Product
 
+VERSION_KEY = String(200).with_variant(String(200, collation="C"), "postgresql")
+
 if TYPE_CHECKING:
     from licserver.models.update import ReleaseArtifact
 
@@ -37,6 +39,8 @@ class Release(Base):
         CheckConstraint("status IN ('draft', 'published', 'yanked')", name="status_known"),
         # The update check's candidate query (services.updates).
         Index("ix_releases_product_status", "product_id", "status", "channel"),
+        # The update check's newest first (services.updates): migration 0016.
+        Index("ix_releases_newest", "product_id", "channel", "status", "version_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -68,6 +72,10 @@ class Release(Base):
     yanked_at: Mapped[datetime | None]
     min_version: Mapped[str | None] = mapped_column(String(64))
     requires_features: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # domain.updates.version_key of ``version``: sorts as semantic versions do
+    # (byte order: PostgreSQL's "C" collation). None: a version from before
+    # versions were checked, never offered.
+    version_key: Mapped[str | None] = mapped_column(VERSION_KEY)
 
     product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)
     artifacts: Mapped[list[ReleaseArtifact]] = relationship(

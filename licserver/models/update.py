@@ -1,5 +1,5 @@
-"""Updates: a release's artifacts per platform, the update-check counters, and
-the per-activation tokens updater frameworks put in their feed URL."""
+"""Updates: a release's artifacts per platform and the update-check counters.
+(Feed tokens are derived, not stored: ``services.feeds``.)"""
 
 from __future__ import annotations
 
@@ -68,16 +68,3 @@ class UpdateCheckCount(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     last_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class FeedToken(Base):
-    """An activation's token for updater feed URLs; only its SHA-256 is kept."""
-
-    __tablename__ = "feed_tokens"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    activation_id: Mapped[int] = mapped_column(
-        ForeignKey("activations.id", ondelete="CASCADE"), index=True
-    )
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,6 +24,7 @@ from licserver.domain import updates as rules
 from licserver.models import Activation
 from licserver.models.release import Release
 from licserver.models.update import ReleaseArtifact
+from licserver.services import Origin
 from licserver.services import updates as update_service
 from licserver.services.context import Context
 from licserver.services.credentials import invalid
@@ -37,12 +38,14 @@ def _derive(secret: str, act: Activation) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-def feed_token(ctx: Context, machine: update_service.Machine, *, secret: str) -> str:
+def feed_token(
+    ctx: Context, machine: update_service.Machine, *, secret: str, origin: Origin
+) -> str:
     """The activation's feed token, authenticated by its activation token like
     an update check (401 / 410 / 403; an expired licence passes)."""
     session = ctx.session
     try:
-        act = update_service.authenticate(session, machine, ctx.now())
+        act = update_service.authenticate(ctx, machine, origin, ctx.now())
         return _derive(secret, act)
     finally:
         session.rollback()
@@ -66,10 +69,11 @@ class FeedOffer:
 
 
 def offer(
-    ctx: Context, activation_id: str, token: str, ask: FeedAsk, *, secret: str
+    ctx: Context, activation_id: str, token: str, ask: FeedAsk, *, secret: str, origin: Origin
 ) -> FeedOffer | None:
     """What the feed of this activation offers, or None. 401 for an unknown
-    activation or a wrong feed token, 410 / 403 like an update check."""
+    activation or a wrong feed token (a wrong one recorded, as an update
+    check's wrong activation token), 410 / 403 like an update check."""
     current = (
         None
         if ask.current_version is None
@@ -79,8 +83,10 @@ def offer(
     session, now = ctx.session, ctx.now()
     try:
         act = update_service.find_activation(session, activation_id)
-        if act is None or not hmac.compare_digest(token, _derive(secret, act)):
+        if act is None:
             raise invalid()
+        if not hmac.compare_digest(token.encode(), _derive(secret, act).encode()):
+            raise update_service.refused(ctx, origin, act, "wrong feed token")
         update_service.live(act, now)
         plain = update_service.Ask("0", ask.channel, ask.platform, ask.arch)
         chosen = update_service.choose(session, act, current, plain, now)
@@ -89,7 +95,6 @@ def offer(
         release, art = chosen
         got = _feed_offer(ctx, release, art, act, secret, now)
         update_service.count_check(session, release.id, ask.platform or "", now)
-        session.commit()
         return got
     finally:
         session.rollback()

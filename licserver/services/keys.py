@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,14 +138,20 @@ class Keyring:
             raise RuntimeError("no active signing key: run 'licserver init'")
         return self._active
 
-    def answer_signer(self, session: Session) -> tuple[str, Ed25519PrivateKey]:
+    def answer_signer(self, session: Callable[[], Session]) -> tuple[str, Ed25519PrivateKey]:
         """The signer of answers (licserver.api.answers): the active key, or, while
         the database cannot be read to refresh it, the one already loaded — a 503
-        for a database outage is signed too."""
+        for a database outage is signed too. ``session`` is only called when the
+        keys are due for a reload: every answer is signed, and between reloads
+        the key object in memory is all it needs."""
+        active = self._active
+        if active is not None and time.monotonic() - self._loaded_at <= self.refresh_seconds:
+            return active
+        db_session = session()
         try:
-            return self.signer(session)
+            return self.signer(db_session)
         except SQLAlchemyError:
-            session.rollback()
+            db_session.rollback()
             if self._active is not None:
                 return self._active
             # never loaded (the database was down from the start): the newest key

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,16 +90,14 @@ def check_target(platform: str | None, arch: str | None) -> None:
 
 
 def _taken(session: Session, product: Product, version: str) -> bool:
-    """A release of the same semantic version (``3.1`` is ``3.1.0``) exists."""
-    wanted = updates.Version.parse(version)
-    for text in session.scalars(select(Release.version).where(Release.product_id == product.id)):
-        try:
-            if updates.Version.parse(text) == wanted:
-                return True
-        except updates.VersionError:
-            if text == version:
-                return True
-    return False
+    """A release of the same semantic version (``3.1`` is ``3.1.0``) exists, or
+    one from before versions were checked with this very text."""
+    key = updates.version_key(updates.Version.parse(version))
+    same = or_(Release.version_key == key, Release.version == version)
+    found = session.scalars(
+        select(Release.id).where(Release.product_id == product.id, same).limit(1)
+    ).first()
+    return found is not None
 
 
 def _conflict(product: Product, version: str) -> Conflict:
@@ -282,6 +280,7 @@ def _insert(ctx: Context, draft: _Draft, file: _File) -> Release:
     release = Release(
         product_id=product.id,
         version=draft.version,
+        version_key=updates.version_key(updates.Version.parse(draft.version)),
         notes=draft.notes,
         released_at=draft.released_at,
         filename=file.filename,

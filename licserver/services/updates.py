@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from licserver import signing
 from licserver.crypto import tokens_equal
@@ -21,6 +21,7 @@ from licserver.database import begin_write
 from licserver.domain import updates as rules
 from licserver.domain.errors import (
     Deactivated,
+    InvalidCredentials,
     LicenseRevoked,
     LicenseSuspended,
     NotFound,
@@ -72,14 +73,46 @@ class Offer:
     link: str
 
 
-def authenticate(session: Session, machine: Machine, now: datetime) -> Activation:
-    """The live activation: 401 for an unknown one or a wrong token, 410 once
-    deactivated, 403 for a suspended or revoked licence. An expired licence
-    passes (maintained access decides what it gets)."""
-    act = find_activation(session, machine.activation_id)
-    if act is None or not tokens_equal(act.token_hash, machine.activation_token):
+def authenticate(ctx: Context, machine: Machine, origin: Origin, now: datetime) -> Activation:
+    """The live activation: 401 for an unknown one or a wrong token (a wrong
+    one recorded, as check-in does), 410 once deactivated, 403 for a
+    suspended or revoked licence. An expired licence passes (maintained
+    access decides what it gets)."""
+    act = find_activation(ctx.session, machine.activation_id)
+    if act is None:
         raise invalid()
+    if not tokens_equal(act.token_hash, machine.activation_token):
+        raise refused(ctx, origin, act, "wrong activation token")
     return live(act, now)
+
+
+def refused(ctx: Context, origin: Origin, act: Activation, why: str) -> InvalidCredentials:
+    """Record a wrong token of a known activation in its licence's history
+    (``update.refused``, reason INVALID_CREDENTIALS, like check-in's
+    ``activation.checkin_refused``) and commit; the caller raises the answer.
+    Like check-in's, it does not spend the licence's failed-attempt budget
+    (docs/api.md, "Wrong tokens on update checks and feeds")."""
+    session = ctx.session
+    lic_id = act.license_id
+    session.rollback()
+    begin_write(session)
+    try:
+        act = session.get_one(Activation, act.id)
+        assert act.license_id == lic_id
+        events.record(
+            session,
+            "update.refused",
+            origin,
+            license=act.license,
+            activation=act,
+            reason=events.CREDENTIAL_FAILURE,
+            data={"why": why},
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return invalid()
 
 
 def find_activation(session: Session, activation_id: str) -> Activation | None:
@@ -99,74 +132,95 @@ def live(act: Activation, now: datetime) -> Activation:
     return act
 
 
-def _candidates(
-    session: Session, product_id: int, channels: frozenset[str], platform: str | None
-) -> tuple[list[rules.Candidate], dict[int, Any]]:
-    """The published releases on these channels with an artifact this platform
-    may take, in one query (index ix_releases_product_status)."""
-    q = (
+# Releases read per query, newest first: the first page nearly always holds the
+# answer (unless the newest ones need entitlements, a newer starting point or
+# another platform).
+PAGE = 10
+
+
+def _page(
+    session: Session,
+    product_id: int,
+    channels: frozenset[str],
+    platform: str | None,
+    above: str | None,
+    below: tuple[str, int] | None,
+) -> list[rules.Candidate]:
+    """Up to PAGE published releases on these channels, newest first, with a
+    version key above ``above`` (the machine's version) and (key, id) below
+    ``below`` (the previous page's last), each with the artifacts this platform may take
+    (index ix_releases_newest: product, channel, status, version_key)."""
+    q = select(
+        Release.id,
+        Release.version,
+        Release.version_key,
+        Release.channel,
+        Release.status,
+        Release.released_at,
+        Release.min_version,
+        Release.requires_features,
+    ).where(
+        Release.product_id == product_id,
+        Release.channel.in_(sorted(channels)),
+        Release.status == "published",
+        Release.version_key.is_not(None),
+    )
+    if above is not None:
+        q = q.where(Release.version_key > above)
+    if below is not None:
+        q = q.where(tuple_(Release.version_key, Release.id) < below)
+    newest = q.order_by(Release.version_key.desc(), Release.id.desc()).limit(PAGE)
+    rows = session.execute(newest).all()
+    if not rows:
+        return []
+    arts: dict[int, list[rules.Artifact]] = {r.id: [] for r in rows}
+    for a in session.execute(
         select(
-            Release.id,
-            Release.version,
-            Release.channel,
-            Release.status,
-            Release.released_at,
-            Release.min_version,
-            Release.requires_features,
-            ReleaseArtifact.id.label("artifact_id"),
+            ReleaseArtifact.id,
+            ReleaseArtifact.release_id,
             ReleaseArtifact.platform,
             ReleaseArtifact.arch,
-        )
-        .join(ReleaseArtifact, ReleaseArtifact.release_id == Release.id)
-        .where(
-            Release.product_id == product_id,
-            Release.status == "published",
-            Release.channel.in_(sorted(channels)),
+        ).where(
+            ReleaseArtifact.release_id.in_(list(arts)),
             ReleaseArtifact.platform_key.in_(["", platform] if platform else [""]),
         )
+    ):
+        arts[a.release_id].append(rules.Artifact(a.id, a.platform, a.arch))
+    return [_candidate(r, arts[r.id]) for r in rows]
+
+
+def _candidate(r: Any, arts: list[rules.Artifact]) -> rules.Candidate:
+    try:
+        floor = rules.Version.parse(r.min_version) if r.min_version else None
+    except rules.VersionError:  # a floor from before versions were checked
+        floor = None
+    return rules.Candidate(
+        r.id,
+        rules.Version.parse(r.version),
+        r.channel,
+        r.status,
+        r.released_at,
+        floor,
+        frozenset(r.requires_features or ()),
+        arts,
+        key=r.version_key,
     )
-    grouped: dict[int, list[Any]] = {}
-    for row in session.execute(q):
-        grouped.setdefault(row.id, []).append(row)
-    out = []
-    for rows in grouped.values():
-        r = rows[0]
-        try:
-            version = rules.Version.parse(r.version)
-            floor = rules.Version.parse(r.min_version) if r.min_version else None
-        except rules.VersionError:  # a release from before versions were checked
-            continue
-        arts = [rules.Artifact(x.artifact_id, x.platform, x.arch) for x in rows]
-        out.append(
-            rules.Candidate(
-                r.id,
-                version,
-                r.channel,
-                r.status,
-                r.released_at,
-                floor,
-                frozenset(r.requires_features or ()),
-                arts,
-            )
-        )
-    return out, grouped
 
 
-def check(ctx: Context, machine: Machine, ask: Ask, *, secret: str) -> Offer | None:
+def check(ctx: Context, machine: Machine, ask: Ask, *, secret: str, origin: Origin) -> Offer | None:
     """The update this machine may have, or None."""
     current = rules.parse_version(ask.current_version, "current_version")
     check_ask(ask.channel, ask.platform, ask.arch)
     now = ctx.now()
     session = ctx.session
     try:
-        act = authenticate(session, machine, now)
+        act = authenticate(ctx, machine, origin, now)
         chosen = choose(session, act, current, ask, now)
         if chosen is None:
             return None
         release, art = chosen
         offer = _offer(ctx, release, art, act, secret, now)
         count_check(session, release.id, ask.platform or "", now)
-        session.commit()
         return offer
     finally:
         session.rollback()
@@ -192,20 +246,25 @@ def choose(
         expires_at=lic.expires_at,
         features=frozenset(str(f) for f in licence_features(lic)),
     )
-    candidates, _ = _candidates(
-        session, lic.product_id, rules.visible_channels(ask.channel), ask.platform
-    )
-    chosen = rules.select_update(
-        candidates,
-        current=current,
-        channel=ask.channel,
-        platform=ask.platform,
-        arch=ask.arch,
-        holder=holder,
-    )
-    if chosen is None:
-        return None
-    release = session.get(Release, chosen.release.id)
+    channels = rules.visible_channels(ask.channel)
+    above = rules.version_key(current) if current is not None else None
+    below: tuple[str, int] | None = None
+    chosen = None
+    while chosen is None:
+        page = _page(session, lic.product_id, channels, ask.platform, above, below)
+        if not page:
+            return None
+        chosen = rules.select_update(
+            page,
+            current=current,
+            channel=ask.channel,
+            platform=ask.platform,
+            arch=ask.arch,
+            holder=holder,
+        )
+        below = (page[-1].key, page[-1].id)
+    # its artifacts are not needed: the chosen one is loaded on its own
+    release = session.get(Release, chosen.release.id, options=[lazyload(Release.artifacts)])
     art = session.get(ReleaseArtifact, chosen.artifact.id)
     assert release is not None and art is not None
     return release, art
@@ -255,7 +314,12 @@ def download_link(
 
 
 def count_check(session: Session, release_id: int, platform: str, now: datetime) -> None:
-    """One more check answered with this release, in one upsert."""
+    """One more check answered with this release, in one upsert, in a write
+    transaction of its own after the check's reads (SQLite cannot turn a read
+    transaction into a write once another worker has written: it would
+    refuse the check with "database is locked")."""
+    session.rollback()
+    begin_write(session)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(UpdateCheckCount).values(
         release_id=release_id, platform=platform, count=1, last_at=now
@@ -266,6 +330,7 @@ def count_check(session: Session, release_id: int, platform: str, now: datetime)
             set_={"count": UpdateCheckCount.count + 1, "last_at": now},
         )
     )
+    session.commit()
 
 
 # ---- downloads -------------------------------------------------------------------
