@@ -548,7 +548,9 @@ def small_product(app: Any) -> str:
     return str(code)
 
 
-def prepare_pages(app: Any, env: dict[str, str], workdir: Path, result: SetResult, seen: int) -> int:
+def prepare_pages(
+    app: Any, env: dict[str, str], workdir: Path, result: SetResult, seen: int
+) -> int:
     """Before a set's console pages are timed: a history of events for the
     licences loaded since the last set (licence ids above ``seen``), the staff
     account (first time), and the dashboard's stored figures taken as cron
