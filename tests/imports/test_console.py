@@ -29,7 +29,7 @@ def _upload(console: Console, kind: str, name: str, text: str) -> str:
         content_type="multipart/form-data",
     )
     assert resp.status_code == 302, resp.get_data(as_text=True)
-    return resp.location
+    return resp.location.split("?", 1)[0]  # the job page, less ?follow=1
 
 
 def _worker(app: Flask) -> str:
