@@ -45,11 +45,24 @@ typecheck: $(STAMP)
 TEST_WORKERS ?= 2
 PYTEST_XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) axe
 	LICSERVER_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_XDIST)
 
+# axe-core (npm, pinned in tests/a11y/package.json) for the accessibility test
+# of every page (tests/e2e/test_accessibility.py; docs/accessibility.md).
+# Without npm the test skips, except under CI=true, where this fails.
+AXE_JS := tests/a11y/node_modules/axe-core/axe.min.js
+.PHONY: axe
+axe: $(AXE_JS)
+$(AXE_JS): tests/a11y/package.json tests/a11y/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$CI" = "true" ]; then echo "axe: npm is required (CI=true)" >&2; exit 1; fi; \
+		echo "(axe-core not installed: npm is missing; the accessibility test skips)"; exit 0; \
+	fi; \
+	npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error && touch $@
+
 # Fails (exit 3), never skips, when PostgreSQL is unreachable.
-test-postgresql: $(STAMP)
+test-postgresql: $(STAMP) axe
 	LICSERVER_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_XDIST)
 
 # Each SDK other than Python brings its own build and tests in client_sdk/LANG/sdk.mk,

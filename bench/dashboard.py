@@ -35,15 +35,18 @@ REFUSAL_CODES = ("SEATS_EXHAUSTED", "LICENSE_EXPIRED", "INVALID_CREDENTIALS")
 EVENT_COLUMNS = "at, kind, license_id, customer_id, actor_type, actor_id, reason, data"
 
 
-def add_events(app: Flask, per_licence: int = 1, seed: int = 7) -> int:
-    """Events for the bulk licences (public ids ``L-Z...``), spread over the
-    last 90 days; returns how many."""
+def add_events(app: Flask, per_licence: int = 1, seed: int = 7, after_id: int = 0) -> int:
+    """Events for the bulk licences (public ids ``L-Z...``; row id above
+    ``after_id``: those of a later load only), spread over the last 90 days;
+    returns how many."""
     rnd = random.Random(seed)
     now = datetime.now(UTC)
     with app.app_context():
         session = db.session()
         rows = session.execute(
-            select(License.id, License.customer_id).where(License.public_id.like("L-Z%"))
+            select(License.id, License.customer_id).where(
+                License.public_id.like("L-Z%"), License.id > after_id
+            )
         ).all()
         url = db.engine.url
         session.rollback()

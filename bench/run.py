@@ -45,7 +45,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import import_speed, sdk_status
+from bench import import_speed, pages, sdk_status
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -126,6 +126,10 @@ class SetResult:
     load: dict[str, Any] | None = None
     # scenario -> {category: µs per request in one worker}, from py-spy
     profiles: dict[str, dict[str, float]] = field(default_factory=dict)
+    # console page -> median ms (bench/pages.py); the dashboard's refresh in s
+    pages: dict[str, float] = field(default_factory=dict)
+    dashboard_refresh_s: float = 0.0
+    events: int = 0
 
 
 # ---- settings ----------------------------------------------------------------
@@ -148,6 +152,9 @@ class Settings:
     bulk_licences: int
     bulk_per_licence: int
     profile: bool
+    pages: bool
+    page_runs: int
+    sdk: bool
     doc: Path | None
     json_out: Path | None
     keep: bool
@@ -168,6 +175,20 @@ def parse_args(argv: list[str]) -> Settings:
         default=",".join(sc.name for sc in SCENARIOS[1:]),
         help="which besides the floor (default: all)",
     )
+    p.add_argument(
+        "--pages",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the console dashboard and the filtered licence list on each set "
+        "(bench/pages.py; default: on)",
+    )
+    p.add_argument(
+        "--sdk",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the SDKs' offline status benchmarks at the end (default: on)",
+    )
+    p.add_argument("--page-runs", type=int, help="requests per page, median taken (default 9)")
     p.add_argument("--bulk", type=int, help="licences in the large set (default 1000000)")
     p.add_argument("--quick", action="store_true", help="short runs, a 20,000-licence large set")
     p.add_argument("--doc", type=Path, help=f"write the results here (default {DOC}; not --quick)")
@@ -203,6 +224,9 @@ def parse_args(argv: list[str]) -> Settings:
         bulk_licences=a.bulk or (20_000 if quick else 1_000_000),
         bulk_per_licence=3,
         profile=a.profile if a.profile is not None else not quick,
+        pages=a.pages,
+        sdk=a.sdk,
+        page_runs=a.page_runs or (3 if quick else 9),
         doc=doc,
         json_out=a.json,
         keep=a.keep,
@@ -510,6 +534,56 @@ def profile_set(s: Settings, result: SetResult, server: Server, files: DataFiles
         )
 
 
+def small_product(app: Any) -> str:
+    """The code of the small set's first bulk product (a tenth of its licences)."""
+    from sqlalchemy import select
+
+    from licserver.extensions import db
+    from licserver.models import Product
+
+    with app.app_context():
+        code = db.session.scalar(
+            select(Product.code).where(Product.code.like("bulk-%")).order_by(Product.id).limit(1)
+        )
+        db.session.remove()
+    return str(code)
+
+
+def prepare_pages(
+    app: Any, env: dict[str, str], workdir: Path, result: SetResult, seen: int
+) -> int:
+    """Before a set's console pages are timed: a history of events for the
+    licences loaded since the last set (licence ids above ``seen``), the staff
+    account (first time), and the dashboard's stored figures taken as cron
+    would (``licserver dashboard refresh``, timed). Returns the highest licence id."""
+    from sqlalchemy import func, select
+
+    from bench import dashboard as dash
+    from licserver.extensions import db
+    from licserver.models import Event, License
+
+    t0 = time.monotonic()
+    made = dash.add_events(app, after_id=seen)
+    with app.app_context():
+        top = int(db.session.scalar(select(func.max(License.id))) or 0)
+        result.events = int(db.session.scalar(select(func.count()).select_from(Event)) or 0)
+        db.session.remove()
+    say(f"{result.backend}: {made:,} events added in {time.monotonic() - t0:.1f} s")
+    if not seen:
+        pages.make_staff(BIN / "licserver", env, workdir)
+    t0 = time.monotonic()
+    subprocess.run(
+        [str(BIN / "licserver"), "dashboard", "refresh"],
+        env=env,
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+    )
+    result.dashboard_refresh_s = time.monotonic() - t0
+    say(f"{result.backend}/{result.size}: dashboard refresh {result.dashboard_refresh_s:.1f} s")
+    return top
+
+
 def bench_backend(s: Settings, backend: str, root: Path) -> list[SetResult]:
     from bench import data
     from licserver import create_app
@@ -550,6 +624,9 @@ def bench_backend(s: Settings, backend: str, root: Path) -> list[SetResult]:
         def seat_check() -> Any:
             return data.check_seats(app, rows.license_ids)
 
+        product_code = small_product(app) if s.pages else ""
+        events = 0
+
         for size in ("small", "large"):
             if size == "large" and "large" in s.sizes:
                 say(
@@ -566,9 +643,17 @@ def bench_backend(s: Settings, backend: str, root: Path) -> list[SetResult]:
             result = SetResult(backend, size)
             if size == "large":
                 result.load = asdict(rep)
+            if s.pages:
+                events = prepare_pages(app, env, workdir, result, events)
             say(f"{backend}/{size}: gunicorn, {s.workers} sync workers")
             server = Server(env, s.workers, workdir / f"server-{size}")
             try:
+                if s.pages:
+                    result.pages = pages.time_pages(server.url, product_code, s.page_runs)
+                    say(
+                        f"  {backend}/{size} pages (median of {s.page_runs}): "
+                        + ", ".join(f"{k} {v:.0f} ms" for k, v in result.pages.items())
+                    )
                 measure_set(s, result, server, files, seat_check)
             finally:
                 server.stop()
@@ -739,9 +824,60 @@ def targets(results: list[SetResult], sdk: dict[str, Any]) -> list[Target]:
                     x <= 2.5,
                 )
             )
-    for label, value, goal, met in sdk_status.targets(sdk, 7):
+    out += page_targets(by)
+    for label, value, goal, met in sdk_status.targets(sdk, 7) if sdk else []:
         out.append(Target(label, value, goal, met))
     return out
+
+
+PAGE_GOAL = 3.0  # issue 14: each console page on the 1M set within 3x the small set
+
+
+def page_targets(by: dict[tuple[str, str], SetResult]) -> list[Target]:
+    out = []
+    for backend in ("postgresql", "sqlite"):
+        small, large = by.get((backend, "small")), by.get((backend, "large"))
+        if small is None or large is None:
+            continue
+        for name, ms in small.pages.items():
+            big = large.pages.get(name)
+            if big is None:
+                continue
+            x = _ratio(big, ms)
+            out.append(
+                Target(
+                    f"14. {backend}: {name}, large / small",
+                    f"{x:.2f}× ({big:.0f} / {ms:.0f} ms)",
+                    f"≤ {PAGE_GOAL:g}×",
+                    x <= PAGE_GOAL,
+                )
+            )
+    return out
+
+
+def page_report(results: list[SetResult]) -> list[str]:
+    """The console pages' table (bench/pages.py), when they were timed."""
+    timed = [r for r in results if r.pages]
+    if not timed:
+        return []
+    lines = [
+        "",
+        "Console pages (bench/pages.py: one logged-in client, one request at a time, "
+        "the median; after `licserver dashboard refresh`, as cron runs it):",
+        "",
+        "| database | data set | events | dashboard refresh s | "
+        + " | ".join(f"{p.title} ms" for p in pages.pages("<small-set product>"))
+        + " |",
+        "|---|---|--:|--:|" + "--:|" * len(pages.pages("")),
+    ]
+    for r in timed:
+        cells = [f"{r.pages[p.name]:.0f}" for p in pages.pages("") if p.name in r.pages]
+        lines.append(
+            f"| {r.backend} | {r.size} | {r.events:,} | {r.dashboard_refresh_s:.1f} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return lines
 
 
 def report(s: Settings, results: list[SetResult], sdk: dict[str, Any], env: dict[str, str]) -> str:
@@ -786,6 +922,7 @@ def report(s: Settings, results: list[SetResult], sdk: dict[str, Any], env: dict
     for t in targets(results, sdk):
         met = "–" if t.met is None else ("yes" if t.met else "**no**")
         lines.append(f"| {t.label} | {t.value} | {t.goal} | {met} |")
+    lines += page_report(results)
     lines += ["", "Worker peak RSS (VmHWM of the largest worker):", ""]
     for r in results:
         lines.append(
@@ -839,8 +976,9 @@ def report(s: Settings, results: list[SetResult], sdk: dict[str, Any], env: dict
             totals = [f"**{sum(r.profiles.get(n, {}).values()):.0f}**" for n in names]
             lines.append("| **total** | " + " | ".join(totals) + " |")
             lines.append("")
-    lines += ["", "The SDKs' offline status check (bench/sdk_status.py):"]
-    lines += sdk_status.report(sdk)
+    if sdk:
+        lines += ["", "The SDKs' offline status check (bench/sdk_status.py):"]
+        lines += sdk_status.report(sdk)
     return "\n".join(lines)
 
 
@@ -872,8 +1010,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for backend in s.backends:
             results += bench_backend(s, backend, root)
-        say("SDK status benchmarks: Python, C, Node")
-        sdk = sdk_status.run_all()
+        sdk: dict[str, Any] = {}
+        if s.sdk:
+            say("SDK status benchmarks: Python, C, Node")
+            sdk = sdk_status.run_all()
         rows = s.bulk_licences // 10  # 100,000; --quick 2,000
         say(f"import: {rows:,} licences (bench/import_speed.py)")
         imported = [import_speed.report(b, import_speed.run(b, rows)) for b in s.backends]

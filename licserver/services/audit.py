@@ -71,7 +71,9 @@ def page(ctx: Context, filters: AuditFilters, cursor: str | None, limit: int) ->
     found = listing.fetch_page(
         ctx.session, _query(filters), COLUMNS, Event.id, ListRequest(NEWEST_FIRST, limit, cursor)
     )
-    return ListPage([_row(i) for i in found.items], found.total, found.next_cursor, found.sort)
+    return ListPage(
+        [_row(i) for i in found.items], found.total, found.next_cursor, found.sort, found.more
+    )
 
 
 def kinds(ctx: Context) -> list[str]:

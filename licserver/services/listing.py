@@ -25,6 +25,10 @@ T = TypeVar("T")
 
 MAX_LIMIT = 200
 EXPORT_BATCH = 500
+# Counted up to this many rows: past it a page says "more than 10,000". A
+# full count of a filter that matches most of a million licences reads them
+# all on every page (seconds); a capped one stops early (docs/performance.md).
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,10 @@ class ListRequest:
 @dataclass
 class ListPage(Generic[T]):
     items: list[T]
-    total: int  # rows matching the filters, on every page
+    total: int  # rows matching the filters, on every page (at most COUNT_CAP)
     next_cursor: str | None
     sort: Sort
+    more: bool = False  # more than ``total`` rows match (the count stopped at COUNT_CAP)
 
 
 def parse_sort(text: str | None, columns: Mapping[str, Column], default: Sort) -> Sort:
@@ -126,8 +131,12 @@ def _keyed(query: Select[Any], column: Column, id_col: Any) -> Select[Any]:
     return query.add_columns(column.expr.label("_sort_key"), id_col.label("_sort_id"))
 
 
-def count(session: Session, query: Select[Any]) -> int:
-    sub = query.order_by(None).subquery()
+def count(session: Session, query: Select[Any], cap: int | None = None) -> int:
+    """The rows of ``query``; with ``cap``, at most ``cap + 1`` (counting stops there)."""
+    q = query.order_by(None)
+    if cap is not None:
+        q = q.limit(cap + 1)
+    sub = q.subquery()
     return int(session.scalar(select(func.count()).select_from(sub)) or 0)
 
 
@@ -141,7 +150,9 @@ def fetch_page(
     """One page of ``query`` (which selects one entity) in ``req.sort``'s order."""
     limit = max(1, min(req.limit, MAX_LIMIT))
     items, next_cursor = fetch_rows(session, query, columns, id_col, req.sort, req.cursor, limit)
-    return ListPage(items, count(session, query), next_cursor, req.sort)
+    total = count(session, query, COUNT_CAP)
+    more = total > COUNT_CAP
+    return ListPage(items, min(total, COUNT_CAP), next_cursor, req.sort, more)
 
 
 def stream(

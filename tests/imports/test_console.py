@@ -29,7 +29,7 @@ def _upload(console: Console, kind: str, name: str, text: str) -> str:
         content_type="multipart/form-data",
     )
     assert resp.status_code == 302, resp.get_data(as_text=True)
-    return resp.location
+    return resp.location.split("?", 1)[0]  # the job page, less ?follow=1
 
 
 def _worker(app: Flask) -> str:
@@ -66,8 +66,10 @@ def test_upload_dry_run_start_and_progress(
 
     resp = admin_console.post(job + "/start")
     assert resp.status_code == 302
-    queued = admin_console.text(job)
+    assert resp.location.endswith("?follow=1")  # who started it follows it
+    queued = admin_console.text(job + "?follow=1")
     assert 'http-equiv="refresh"' in queued and "0 of 2 rows done" in queued
+    assert "http-equiv" not in admin_console.text(job)  # unasked, no timed refresh
     assert "import job" in _worker(app)
     done = admin_console.text(job)
     assert "2 of 2 rows done" in done and "http-equiv" not in done

@@ -57,7 +57,7 @@ def test_search_a_machine_deactivate_it_and_see_it_gone(
         active = page.inner_text("#active-installations")
         assert "ACME-PC-01" not in active and "ACME-PC-02" in active
         assert "laptop stolen" in page.inner_text("#past-installations")
-        assert "2 used of 3" in page.inner_text("#seats")
+        assert "2 used of 3" in page.inner_text("#seats-used")
 
         # from the customer's page: another machine, same two clicks
         page.click("p.crumbs a")

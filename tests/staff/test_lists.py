@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from flask.testing import FlaskClient
 
 from licserver.extensions import db
@@ -223,3 +224,19 @@ def test_lists_are_in_the_menu_and_for_support(support_console: Console) -> None
     for path in ("customers", "licenses", "installations", "products", "orders"):
         assert f'href="/admin/{path}"' in html
         assert support_console.get(f"/admin/{path}").status_code == 200
+
+
+def test_counts_stop_at_the_cap(
+    admin_console: Console, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past listing.COUNT_CAP rows a list says "More than N" (a full count of a
+    million licences is seconds on every page); at the cap, the exact number."""
+    from licserver.services import listing
+
+    _licences(factory)  # four licences
+    monkeypatch.setattr(listing, "COUNT_CAP", 3)
+    html = admin_console.text("/admin/licenses")
+    assert re.search(r'id="count">More than 3 licences', html)
+    assert len(_ids(html, "licences")) == 4  # the page itself is not cut
+    monkeypatch.setattr(listing, "COUNT_CAP", 4)
+    assert _count(admin_console.text("/admin/licenses")) == "4 licences"

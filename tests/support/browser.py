@@ -39,9 +39,13 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def new_page(chromium: Any, *, javascript: bool = True) -> Any:
+def new_page(chromium: Any, *, javascript: bool = True, bypass_csp: bool = False) -> Any:
+    """``bypass_csp``: for a test that injects its own script (axe-core), which the
+    pages' Content-Security-Policy rightly refuses."""
     context = chromium.new_context(
-        viewport={"width": 1280, "height": 800}, java_script_enabled=javascript
+        viewport={"width": 1280, "height": 800},
+        java_script_enabled=javascript,
+        bypass_csp=bypass_csp,
     )
     page = context.new_page()
     page.set_default_timeout(15000)

@@ -1,0 +1,25 @@
+"""licences: indexes for the console's licence list (newest first; by product)
+
+Revision ID: 0019
+Revises: 0015
+Create Date: 2026-12-03 12:00:00
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = '0019'
+down_revision = '0015'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index('ix_licenses_created', 'licenses', ['created_at', 'id'])
+    op.create_index('ix_licenses_product', 'licenses', ['product_id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_licenses_product', table_name='licenses')
+    op.drop_index('ix_licenses_created', table_name='licenses')
