@@ -1,7 +1,7 @@
 """staff passwords set by another admin are temporary: changed at the next log-in
 
-Revision ID: 0020
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02 10:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0020'
-down_revision = '0015'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

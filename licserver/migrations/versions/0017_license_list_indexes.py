@@ -1,7 +1,7 @@
 """licences: indexes for the console's licence list (newest first; by product)
 
-Revision ID: 0019
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-03 12:00:00
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0019'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
