@@ -34,8 +34,8 @@ from collections import deque
 from functools import partial
 from typing import Any
 
-from gunicorn.http import errors as http_errors  # type: ignore[import-untyped]
-from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
+from gunicorn.http import errors as http_errors
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 #: Seconds a connection may take, from the moment the server waits for it, to
 #: deliver a whole request (or, kept alive, to start the next one).
