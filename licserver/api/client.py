@@ -164,7 +164,14 @@ def keys() -> dict[str, Any]:
     infos: list[KeyInfo] = d.keyring.infos(d.session)
     return {
         "keys": [
-            {"kid": k.kid, "alg": "Ed25519", "public_key": k.public_key, "status": k.status}
+            {
+                "kid": k.kid,
+                "alg": "Ed25519",
+                "public_key": k.public_key,
+                # API.md's statuses: a staged key is one to trust already
+                "status": "retired" if k.status == "retired" else "active",
+                "signs": k.status == "active",
+            }
             for k in infos
         ]
     }

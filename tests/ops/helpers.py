@@ -68,7 +68,7 @@ def kid_of(token: str) -> str:
     return str(payload["kid"])
 
 
-def published_keys(url: str) -> dict[str, dict[str, str]]:
+def published_keys(url: str) -> dict[str, dict[str, Any]]:
     r = httpx.get(f"{url}/api/v1/keys", timeout=10)
     assert r.status_code == 200, r.text
     return {k["kid"]: k for k in r.json()["keys"]}

@@ -63,7 +63,9 @@ def test_keys_list_and_rotate(ops: Installation, ops_app: Flask) -> None:
     keys = fresh.test_client().get("/api/v1/keys").get_json()["keys"]
     with fresh.app_context():
         db.engine.dispose()
-    assert {k["kid"]: (k["status"], k["public_key"]) for k in keys}[new] == ("next", public)
+    listed = {k["kid"]: (k["status"], k["signs"], k["public_key"]) for k in keys}
+    assert listed[new] == ("active", False, public)  # API.md's statuses; it signs nothing yet
+    assert listed[old][:2] == ("active", True)
     assert _listed(ops.ok("keys", "list")) == {**first, new: "next"}
     # a second one is refused while one is staged; so is activating an active key
     again = ops.cli("keys", "rotate")
@@ -130,7 +132,8 @@ def test_servers_and_sdks_across_a_rotation(
     new = ops.ok("keys", "rotate").split("next", 1)[1].split()[0]
     time.sleep(server.refresh_seconds + 0.3)  # every worker's copy of the keys is now stale
     keys = published_keys(server.url)
-    assert keys[new]["status"] == "next" and keys[old]["status"] == "active"
+    assert (keys[new]["status"], keys[new]["signs"]) == ("active", False)
+    assert (keys[old]["status"], keys[old]["signs"]) == ("active", True)
     both = {**old_keys, new: keys[new]["public_key"]}
     pinned = sdk("pinned-ahead", both)
     assert pinned.activate(license_key=lic.key).code == "VALID"

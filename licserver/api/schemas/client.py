@@ -307,6 +307,12 @@ class KeyOut(ma.Schema):
     alg = fields.String(metadata={"example": "Ed25519"})
     public_key = fields.String(metadata={"description": "base64url of the 32 raw bytes"})
     status = fields.String(validate=validate.OneOf(["active", "retired"]))
+    signs = fields.Boolean(
+        metadata={
+            "description": "true for the one key that signs now; false for retired keys "
+            "and for a staged key (status active: pin it now, it signs once activated)"
+        }
+    )
 
 
 class KeysOut(ma.Schema):
