@@ -36,7 +36,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.run import SCENARIOS, Run, Scenario, Server, Settings, run_init, server_env, wrk
+from bench.cases import SCENARIOS, Run, Scenario, Settings, wrk
+from bench.launcher import Server, run_init, server_env
 
 
 @dataclass

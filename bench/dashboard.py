@@ -144,7 +144,7 @@ def measure(app: Flask, runs: int = 3) -> dict[str, float]:
 
 def main() -> None:
     from bench import data
-    from bench.run import bench_database, run_init, server_env
+    from bench.launcher import bench_database, run_init, server_env
     from licserver import create_app
 
     p = argparse.ArgumentParser(prog="python -m bench.dashboard")

@@ -96,7 +96,7 @@ def measure(app: Flask, licences: int, workdir: Path) -> list[Phase]:
 
 def run(backend: str, licences: int, *, profile: bool = False) -> list[Phase]:
     """A new database of ``backend``, the import measured on it."""
-    from bench.run import bench_database, run_init, server_env
+    from bench.launcher import bench_database, run_init, server_env
     from licserver import create_app
 
     workdir = Path(tempfile.mkdtemp(prefix="licserver-import-"))

@@ -27,7 +27,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from bench import data
-from bench.run import bench_database, run_init, server_env
+from bench.launcher import bench_database, run_init, server_env
 
 Call = Callable[[Any, int], Any]
 

@@ -33,7 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from licserver import create_app, migrate  # noqa: E402
 from licserver.extensions import db  # noqa: E402
 from licserver.runtime import deps, runtime  # noqa: E402
-from licserver.services import Actor, Origin  # noqa: E402
+from licserver.services import (  # noqa: E402
+    Actor,
+    Origin,
+    license_changes,  # noqa: E402
+)
 from licserver.services import customers as customer_service  # noqa: E402
 from licserver.services import licenses as license_service  # noqa: E402
 from licserver.services import products as product_service  # noqa: E402
@@ -119,8 +123,8 @@ def _cases(app: Any) -> dict[str, Callable[[Any], int]]:
     )
     lic, sec = license_service.create(deps(), ORIGIN, product="cad", customer=cust.number, seats=5)
     old_password, old_key = sec.activation_password, sec.key
-    license_service.regenerate_password(deps(), ORIGIN, lic.public_id)
-    license_service.reissue_key(deps(), ORIGIN, lic.public_id)
+    license_changes.regenerate_password(deps(), ORIGIN, lic.public_id)
+    license_changes.reissue_key(deps(), ORIGIN, lic.public_id)
     _, token = token_service.create(session, "timing", "full")
     _, revoked = token_service.create(session, "revoked", "full")
     token_service.revoke(session, revoked.split("_")[1])

@@ -5,7 +5,7 @@ days or to a date), suspend, reinstate, add seats.
 list's order, and the count); :func:`run` then acts on the same set: the
 list's filters, and no licence newer than the preview's snapshot (``upto``,
 the highest licence id when the preview was made). Each licence is changed
-in its own transaction by the service the API uses (``services.licenses``),
+in its own transaction by the service the API uses (``services.license_changes``),
 so each change is its own event with the staff actor, and one licence that
 fails neither stops nor undoes the others. Synchronous: a licence costs one
 short transaction (about a millisecond or two on SQLite), so even tens of
@@ -23,9 +23,8 @@ from sqlalchemy import Select, func, select
 from licserver.domain import bulk as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
 from licserver.models import License
-from licserver.services import Origin, listing
+from licserver.services import Origin, license_changes, listing
 from licserver.services import console_lists as lists
-from licserver.services import licenses as license_service
 from licserver.services.context import Context
 from licserver.services.listing import ListRequest
 
@@ -116,10 +115,10 @@ def _apply(
 ) -> None:
     """One licence, one transaction (the service's own)."""
     if act.kind in (rules.SUSPEND, rules.REINSTATE):
-        license_service.change_status(ctx, origin, public_id, act.kind)
+        license_changes.change_status(ctx, origin, public_id, act.kind)
     elif act.kind == rules.ADD_SEATS:
         assert act.seats is not None
-        license_service.add_seats(ctx, origin, public_id, act.seats)
+        license_changes.add_seats(ctx, origin, public_id, act.seats)
     else:
         new = rules.new_expiry(act, expires_at)
-        license_service.update(ctx, origin, public_id, {"expires_at": new})
+        license_changes.update(ctx, origin, public_id, {"expires_at": new})

@@ -17,8 +17,7 @@ from licserver.domain.errors import NotFound
 from licserver.domain.portal import Principal
 from licserver.models import Customer, License, User, utcnow
 from licserver.models.license_request import LicenseRequest
-from licserver.services import Origin, portal_licenses
-from licserver.services import licenses as license_service
+from licserver.services import Origin, license_changes, portal_licenses
 from licserver.services import policies as policy_service
 from licserver.services.context import Context
 
@@ -141,11 +140,11 @@ def _reopen(ctx: Context, request_id: int) -> None:
 def _apply(ctx: Context, origin: Origin, req: LicenseRequest) -> License:
     lic = req.license
     if req.kind == rules.SEATS:
-        return license_service.add_seats(ctx, origin, lic.public_id, req.seats or 0)
+        return license_changes.add_seats(ctx, origin, lic.public_id, req.seats or 0)
     days = rules.renewal_days(
         policy_service.effective(lic).duration_days, lic.product.default_duration_days
     )
-    return license_service.renew(ctx, origin, lic.public_id, days)
+    return license_changes.renew(ctx, origin, lic.public_id, days)
 
 
 def approve(ctx: Context, origin: Origin, request_id: int) -> LicenseRequest:

@@ -18,7 +18,7 @@ from licserver.domain.ids import ACTIVATION_ID_RE, LICENSE_ID_RE
 from licserver.domain.portal import Principal
 from licserver.domain.status import effective_status, expiry_text
 from licserver.models import Activation, License, utcnow
-from licserver.services import Origin, events, notices, offline
+from licserver.services import Origin, events, license_changes, notices, offline
 from licserver.services import activation as activation_service
 from licserver.services import licenses as license_service
 from licserver.services import policies as policy_service
@@ -146,14 +146,14 @@ def reveal(ctx: Context, origin: Origin, principal: Principal, public_id: str) -
 def regenerate_password(ctx: Context, origin: Origin, principal: Principal, public_id: str) -> str:
     rules.check(principal, rules.REGENERATE)
     get(ctx, principal, public_id)
-    _, password = license_service.regenerate_password(ctx, origin, public_id)
+    _, password = license_changes.regenerate_password(ctx, origin, public_id)
     return password
 
 
 def reissue_key(ctx: Context, origin: Origin, principal: Principal, public_id: str) -> str:
     rules.check(principal, rules.REGENERATE)
     get(ctx, principal, public_id)
-    _, key = license_service.reissue_key(ctx, origin, public_id)
+    _, key = license_changes.reissue_key(ctx, origin, public_id)
     return key
 
 

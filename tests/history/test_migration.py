@@ -15,7 +15,7 @@ from sqlalchemy import text
 from licserver import create_app, migrate
 from licserver.extensions import db
 from licserver.runtime import context, runtime
-from licserver.services import Actor, Origin
+from licserver.services import Actor, Origin, license_changes
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
 from licserver.services import products as product_service
@@ -98,7 +98,7 @@ def test_upgrade_chains_existing_events_as_they_were_chained_when_written(
                 },
             )
             assert r.status_code == 201, r.get_json()
-        license_service.change_status(context(), origin, lic.public_id, "suspend")
+        license_changes.change_status(context(), origin, lic.public_id, "suspend")
     db.session.remove()
     before = _chains()
     events, heads = before

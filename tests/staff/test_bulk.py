@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from licserver.extensions import db
 from licserver.models import Event, License
 from licserver.runtime import context
-from licserver.services import licenses as license_service
+from licserver.services import license_changes
 from tests.support.console import Console, StaffMaker
 from tests.support.factory import TEST_ORIGIN, Factory
 
@@ -88,9 +88,9 @@ def test_licences_that_cannot_change_are_reported_the_others_change(
         factory.license("p", cust, expires_at=datetime.now(UTC) + timedelta(days=5)).id
         for _ in range(4)
     )
-    license_service.change_status(context(), TEST_ORIGIN, suspended, "suspend")
-    license_service.change_status(context(), TEST_ORIGIN, revoked, "revoke")
-    license_service.update(context(), TEST_ORIGIN, perpetual, {"expires_at": None})
+    license_changes.change_status(context(), TEST_ORIGIN, suspended, "suspend")
+    license_changes.change_status(context(), TEST_ORIGIN, revoked, "revoke")
+    license_changes.update(context(), TEST_ORIGIN, perpetual, {"expires_at": None})
     db.session.remove()
 
     page = admin_console.text("/admin/licenses/bulk?product=p&action=suspend")

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from licserver.extensions import db
 from licserver.runtime import context
-from licserver.services import licenses as license_service
+from licserver.services import license_changes
 from licserver.services import orders as order_service
 from licserver.services import policies as policy_service
 from tests.support.console import Console
@@ -60,7 +60,7 @@ def _licences(factory: Factory) -> dict[str, str]:
     b = factory.license("alpha", zeta, seats=3, expires_at=now + timedelta(days=10)).id
     c = factory.license("beta", acme, seats=2, policy="floating").id
     d = factory.license("beta", zeta, seats=4, expires_at=now - timedelta(days=1)).id
-    license_service.change_status(context(), TEST_ORIGIN, a, "suspend")
+    license_changes.change_status(context(), TEST_ORIGIN, a, "suspend")
     db.session.remove()
     return {"suspended": a, "expiring": b, "policy": c, "expired": d, "acme": acme, "zeta": zeta}
 

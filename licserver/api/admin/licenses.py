@@ -23,6 +23,7 @@ from licserver.api.schemas.common import PageArgs
 from licserver.api.schemas.policies import ConvertIn, RenewIn
 from licserver.domain.permissions import LICENSES, READ
 from licserver.runtime import context, origin
+from licserver.services import license_changes, license_lists
 from licserver.services import licenses as svc
 
 blp = Blueprint(
@@ -52,8 +53,10 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @require(READ)
 def index(args: dict[str, Any]) -> dict[str, Any]:
     """List licences, oldest first; filter by customer number, product code, status."""
-    filters = svc.LicenseFilters(args.get("customer"), args.get("product"), args.get("status"))
-    found = svc.list_licenses(context(), filters, views.page_request(args))
+    filters = license_lists.LicenseFilters(
+        args.get("customer"), args.get("product"), args.get("status")
+    )
+    found = license_lists.list_licenses(context(), filters, views.page_request(args))
     return views.page(found, views.license)
 
 
@@ -76,7 +79,7 @@ def show(license_id: str) -> dict[str, Any]:
 def patch(data: dict[str, Any], license_id: str) -> dict[str, Any]:
     """Change seats, expiry (null: perpetual), features, policy or policy overrides."""
     d = context()
-    lic = svc.update(d, origin(admin_actor()), license_id, data)
+    lic = license_changes.update(d, origin(admin_actor()), license_id, data)
     return views.license(lic, svc.reveal(d, lic))
 
 
@@ -89,7 +92,7 @@ def renew(data: dict[str, Any] | None, license_id: str) -> dict[str, Any]:
     """Extend the licence by ``days`` (default: its policy's duration_days), from
     the old expiry or from now, as the policy's renewal_basis says."""
     d = context()
-    lic = svc.renew(d, origin(admin_actor()), license_id, (data or {}).get("days"))
+    lic = license_changes.renew(d, origin(admin_actor()), license_id, (data or {}).get("days"))
     return views.license(lic, svc.reveal(d, lic))
 
 
@@ -102,7 +105,7 @@ def convert(data: dict[str, Any], license_id: str) -> dict[str, Any]:
     """Convert a trial licence to a paid policy, keeping its key, password and
     activations (409 when it is not a trial or the policy is one)."""
     d = context()
-    lic = svc.convert(d, origin(admin_actor()), license_id, **data)
+    lic = license_changes.convert(d, origin(admin_actor()), license_id, **data)
     return views.license(lic, svc.reveal(d, lic))
 
 
@@ -114,7 +117,7 @@ def _status_view(action: str, doc: str) -> None:
     @require(LICENSES)
     def view(data: dict[str, Any] | None, license_id: str) -> dict[str, Any]:
         d = context()
-        lic = svc.change_status(
+        lic = license_changes.change_status(
             d, origin(admin_actor()), license_id, action, reason=(data or {}).get("reason")
         )
         return views.license(lic, svc.reveal(d, lic))
@@ -133,7 +136,7 @@ _status_view("revoke", "Revoke for good: nothing moves a licence out of revoked.
 @require(LICENSES)
 def regenerate_password(license_id: str) -> dict[str, Any]:
     """A new activation password; the old one stops working."""
-    _, password = svc.regenerate_password(context(), origin(admin_actor()), license_id)
+    _, password = license_changes.regenerate_password(context(), origin(admin_actor()), license_id)
     return {"activation_password": password}
 
 
@@ -143,7 +146,7 @@ def regenerate_password(license_id: str) -> dict[str, Any]:
 @require(LICENSES)
 def reissue_key(license_id: str) -> dict[str, Any]:
     """A new licence key; the old one stops working."""
-    _, key = svc.reissue_key(context(), origin(admin_actor()), license_id)
+    _, key = license_changes.reissue_key(context(), origin(admin_actor()), license_id)
     return {"key": key}
 
 
@@ -154,7 +157,7 @@ def reissue_key(license_id: str) -> dict[str, Any]:
 @require(READ)
 def activations(args: dict[str, Any], license_id: str) -> dict[str, Any]:
     """The licence's activations (``state=active``, the default, or ``all``), oldest first."""
-    found = svc.list_activations(
+    found = license_lists.list_activations(
         context(), license_id, views.page_request(args), active_only=args["state"] == "active"
     )
     return views.page(found, views.activation)
@@ -167,5 +170,5 @@ def activations(args: dict[str, Any], license_id: str) -> dict[str, Any]:
 @require(READ)
 def history(args: dict[str, Any], license_id: str) -> dict[str, Any]:
     """The licence's history, oldest first."""
-    found = svc.list_events(context(), license_id, views.page_request(args))
+    found = license_lists.list_events(context(), license_id, views.page_request(args))
     return views.page(found, lambda e: views.event(e, license_id))

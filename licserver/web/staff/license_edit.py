@@ -11,6 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError
 from licserver.runtime import context
+from licserver.services import license_changes
 from licserver.services import licenses as license_service
 from licserver.services import policy_views as views
 from licserver.web.shared.forms import choices, field_errors
@@ -52,7 +53,7 @@ def edit_license(public_id: str) -> Any:
         "policy": form.policy.data or None,
     }
     try:
-        lic = license_service.update(context(), staff_origin(), lic.public_id, changes)
+        lic = license_changes.update(context(), staff_origin(), lic.public_id, changes)
     except LicenseServerError as exc:
         fields = {"policy_overrides": "policy"}
         status = field_errors(

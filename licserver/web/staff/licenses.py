@@ -13,6 +13,7 @@ from licserver.domain.errors import ValidationFailed
 from licserver.runtime import context
 from licserver.services import activation as activation_service
 from licserver.services import console_lists as lists
+from licserver.services import license_changes
 from licserver.services import licenses as license_service
 from licserver.services import policy_views as views
 from licserver.services import staff_console as console
@@ -88,7 +89,7 @@ def change_status(public_id: str, action: str) -> Any:
     form = ReasonForm()
     if not form.validate_on_submit():
         raise ValidationFailed({"reason": form.reason.errors}, "The reason is not valid.")
-    lic = license_service.change_status(
+    lic = license_changes.change_status(
         context(), staff_origin(), public_id, action, (form.reason.data or "").strip() or None
     )
     flash(f"Licence {lic.public_id} is {lic.status}.", "info")
@@ -100,7 +101,7 @@ def change_status(public_id: str, action: str) -> Any:
 def regenerate_password(public_id: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    lic, password = license_service.regenerate_password(context(), staff_origin(), public_id)
+    lic, password = license_changes.regenerate_password(context(), staff_origin(), public_id)
     flash("A new activation password is set; the old one no longer activates.", "info")
     return _detail(lic.public_id, shown={"activation_password": password})
 
@@ -110,7 +111,7 @@ def regenerate_password(public_id: str) -> Any:
 def reissue_key(public_id: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         raise ValidationFailed({}, "The form was not valid.")
-    lic, key = license_service.reissue_key(context(), staff_origin(), public_id)
+    lic, key = license_changes.reissue_key(context(), staff_origin(), public_id)
     flash("A new licence key is issued; the old key no longer activates.", "info")
     return _detail(lic.public_id, shown={"license_key": key})
 
@@ -135,7 +136,7 @@ def change_terms(public_id: str) -> Any:
     if not form.validate_on_submit():
         errors = {k: list(v) for k, v in form.errors.items()}
         raise ValidationFailed(errors, "Some fields are not valid.")
-    lic = license_service.update(
+    lic = license_changes.update(
         context(),
         staff_origin(),
         public_id,

@@ -20,7 +20,7 @@ from licserver.domain import policy as policy_rules
 from licserver.domain import staff as rules
 from licserver.domain.errors import LicenseServerError, ValidationFailed
 from licserver.runtime import context
-from licserver.services import licenses as license_service
+from licserver.services import license_changes
 from licserver.services import policies as svc
 from licserver.services import policy_views as views
 from licserver.web.shared.forms import ConfirmForm, field_errors
@@ -213,7 +213,7 @@ def change_policy(public_id: str) -> Any:
 def set_licence_policy(public_id: str) -> Any:
     ref = (request.form.get("policy") or "").strip() or None
     ConfirmForm().validate_on_submit() or _csrf_failed()
-    lic = license_service.update(context(), staff_origin(), public_id, {"policy": ref})
+    lic = license_changes.update(context(), staff_origin(), public_id, {"policy": ref})
     flash(
         f"Licence {lic.public_id} follows {lic.policy.name if lic.policy else 'no policy'}.", "info"
     )
@@ -226,7 +226,7 @@ def renew_licence(public_id: str) -> Any:
     form = RenewForm()
     if not form.validate_on_submit():
         raise ValidationFailed({k: list(v) for k, v in form.errors.items()}, "Days: 1 to 36500.")
-    lic = license_service.renew(context(), staff_origin(), public_id, form.days.data)
+    lic = license_changes.renew(context(), staff_origin(), public_id, form.days.data)
     assert lic.expires_at is not None
     flash(f"Licence {lic.public_id} renewed to {lic.expires_at.strftime('%Y-%m-%d')}.", "info")
     return redirect(url_for("staff.license", public_id=public_id))
@@ -239,7 +239,7 @@ def convert_licence(public_id: str) -> Any:
     ConfirmForm().validate_on_submit() or _csrf_failed()
     if not ref:
         raise ValidationFailed({"policy": ["Choose the paid policy."]})
-    lic = license_service.convert(context(), staff_origin(), public_id, policy=ref)
+    lic = license_changes.convert(context(), staff_origin(), public_id, policy=ref)
     flash(
         f"Licence {lic.public_id} converted to {lic.policy.name if lic.policy else ref}; "
         "its installations keep working.",
