@@ -156,6 +156,11 @@ STAFF: dict[str, Recipe] = {
 }
 
 
+# Pages only a form's POST answers with: the button the test presses after
+# checking the recipe's page, to check the answer too (as whoever may press it).
+SUBMIT = {"staff.bulk_preview": "#bulk-run"}
+
+
 def get_pages(app: Flask) -> set[str]:
     """Every GET endpoint of the portal and the console."""
     return {
@@ -291,8 +296,10 @@ TOKEN_RE = re.compile(r'value="[^"]{40,}"|nonce="[^"]*"')
 def _check(
     page: Any, base: str, who: str, path: str, explained: Explained, seen: set[str]
 ) -> list[Finding]:
-    resp = page.goto(base + path)
-    assert resp is not None and resp.status < 500, f"{who} {path}: {resp and resp.status}"
+    if path:  # else: the page the browser is on
+        resp = page.goto(base + path)
+        assert resp is not None and resp.status < 500, f"{who} {path}: {resp and resp.status}"
+    path = path or page.url.removeprefix(base) + " (answer to a POST)"
     html = TOKEN_RE.sub("", page.content())
     if html in seen:  # the same page as another role's (less its tokens): checked
         return []
@@ -360,6 +367,7 @@ def test_every_page_passes_axe(
     visits += [(f"portal {r}", "/portal/login", seed.account.emails[r], PORTAL) for r in ROLES]
     for role in ("support", "admin"):
         visits.append((f"staff {role}", "/admin/login", make_staff(role).email, STAFF))
+    pressed: set[str] = set()
     for who, login_url, login, recipes in visits:
         page = new_page(chromium, bypass_csp=True)
         # tall: axe judges the contrast of what is in the viewport only (a form field
@@ -373,8 +381,15 @@ def test_every_page_passes_axe(
             for endpoint in sorted(e for e in recipes if only.search(e)):
                 path = recipes[endpoint](seed).replace("{a}", seed.activation_id)
                 findings += _check(page, base, who, path, explained, seen)
+                button = SUBMIT.get(endpoint)
+                if button and page.locator(button).count():  # the page a POST answers with
+                    pressed.add(endpoint)
+                    page.click(button)
+                    page.wait_for_load_state()
+                    findings += _check(page, base, who, "", explained, seen)
         finally:
             page.context.close()
+    assert pressed == {e for e in SUBMIT if only.search(e)}, f"buttons not found: {SUBMIT}"
     assert not findings, f"{len(findings)} serious or critical axe findings:\n" + "\n".join(
         str(f) for f in findings
     )
