@@ -3,10 +3,11 @@ Content-Security-Policy (``default-src 'self'``: no inline style or script).
 
 pygal puts a ``<style>`` and a ``<script>`` in every chart and a few ``style``
 attributes; :func:`svg` drops them all, and the ``<desc>`` data the script's
-tooltips would read (the charts need no script: no tooltips). The rules of the dropped ``<style>`` are served once, as a
-stylesheet of the site (:func:`stylesheet`, at ``/admin/charts.css``), with the
-chart's own id replaced by the class every chart carries. The page's tables
-give the same numbers to screen readers; the SVG is hidden from them.
+tooltips would read (the charts need no script: no tooltips). The rules of
+the dropped ``<style>`` are served once, as a stylesheet of the site
+(:func:`stylesheet`, at ``/admin/charts.css``), with the chart's own id
+replaced by the class every chart carries. The page's tables give the same
+numbers to screen readers; the SVG is hidden from them.
 
 Drawing is pygal's cost (per bar; 90 days x products x 2 charts): each chart
 is kept by its inputs (a dashboard seen again with the same numbers draws
