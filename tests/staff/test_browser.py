@@ -102,13 +102,13 @@ def test_onboard_a_customer_issue_a_licence_and_change_its_seats(
         page.fill("#seats", "2")
         page.click("#issue")
         page.locator("#license-key").wait_for()
-        assert "0 used of 2" in page.inner_text("#seats")
+        assert "0 used of 2" in page.inner_text("#seats-used")
 
         page.click("#edit-license")
         page.fill("#seats", "5")
         page.click("#license-form button.primary")
         page.wait_for_url(f"{server.url}/admin/licenses/L-*")
-        assert "0 used of 5" in page.inner_text("#seats")
+        assert "0 used of 5" in page.inner_text("#seats-used")
         assert "staff:" + admin.email in page.inner_text("#events")
     finally:
         page.context.close()
