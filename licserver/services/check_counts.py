@@ -182,4 +182,4 @@ def _flush_at_exit() -> None:
         try:
             _flush_engine(engine)
         except Exception:  # noqa: BLE001, S112 - a stopping worker has nowhere else to say it
-            log.warning("update check counts lost at exit", exc_info=True)
+            log.warning("update check counts lost at exit (database unreachable)")
