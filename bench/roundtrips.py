@@ -67,6 +67,13 @@ def _calls(rows: data.ScenarioRows) -> dict[str, Call]:
         assert r.status_code == 200, r.get_json()
         return r
 
+    def updates(c: Any, i: int) -> Any:
+        aid, token = rows.checkin[i % len(rows.checkin)]
+        ask = {"activation_id": aid, "activation_token": token, "current_version": "1.0.0"}
+        r = c.post("/api/v1/updates", json={**ask, "platform": "windows"})
+        assert r.status_code == 200 and r.get_json()["update"], r.get_json()
+        return r
+
     def healthz(c: Any, i: int) -> Any:
         return c.get("/healthz")
 
@@ -76,6 +83,7 @@ def _calls(rows: data.ScenarioRows) -> dict[str, Call]:
         "activate_one": activate_one,
         "validate": validate,
         "checkin": checkin,
+        "updates": updates,
     }
 
 
@@ -160,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                     "RATE_LIMITS": "off",
                 }
                 rows = data.make_scenario_rows(create_app(cfg), 20, 2)
+                data.make_releases(create_app(cfg), 1000)  # for "updates", as bench/run.py
                 app = create_app(cfg)
                 log = StatementLog(app)
                 client = app.test_client()

@@ -82,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
     "RELEASES_DIR": "",
     "RELEASE_MAX_UPLOAD_BYTES": 2 * 1024**3,
     "DOWNLOAD_LINK_SECONDS": 600,
+    # Update checks are counted in each worker's memory and written at most
+    # once per this many seconds (0: on every check; services.check_counts).
+    "UPDATE_COUNT_FLUSH_SECONDS": 1,
     # The largest import file an admin may upload in the console (CSV / JSON lines).
     "IMPORT_MAX_UPLOAD_BYTES": 256 * 1024**2,
     # Where update artifacts are kept (licserver.storage): "local" (under
@@ -125,6 +128,7 @@ _INT_KEYS = {
     "RELEASE_MAX_UPLOAD_BYTES",
     "IMPORT_MAX_UPLOAD_BYTES",
     "DOWNLOAD_LINK_SECONDS",
+    "UPDATE_COUNT_FLUSH_SECONDS",
     "WEBHOOK_TIMEOUT_SECONDS",
 }
 _BOOL_KEYS = {"SMTP_STARTTLS", "SMTP_SSL", "TESTING", "METRICS_ENABLED", "WEBHOOK_ALLOW_PRIVATE"}

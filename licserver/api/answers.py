@@ -81,21 +81,34 @@ def init_app(app: Flask) -> None:
     app.after_request_funcs.setdefault(None, []).insert(0, _sign)
 
 
+# The request's verdicts, taken once by the before-request step and read by
+# the after-request step (which takes them itself when an earlier
+# before-request step answered first): a client request? its valid nonce.
+_CLIENT = "licserver.answers.client"
+_NONCE = "licserver.answers.nonce"
+
+
 def _check_nonce() -> None:
     environ = request.environ
+    client = environ[_CLIENT] = is_client_request(request.method, request.path)
     value = environ.get(_NONCE_ENVIRON)
-    if value is None or not is_client_request(request.method, request.path):
+    if value is None or not client:
+        environ[_NONCE] = ""
         return
     if not signing.is_valid_nonce(value):
         raise MalformedRequest(
             f"{signing.NONCE_HEADER} must be 1 to 128 of the characters A-Z a-z 0-9 . _ ~ -."
         )
+    environ[_NONCE] = value
 
 
 def _sign(resp: Response) -> Response:
     environ = request.environ
     method = request.method
-    if not is_client_request(method, request.path):
+    client = environ.get(_CLIENT)
+    if client is None:
+        client = is_client_request(method, request.path)
+    if not client:
         return resp
     try:
         # the key object in memory; the session is only opened when keys are due a reload
@@ -103,7 +116,7 @@ def _sign(resp: Response) -> Response:
     except Exception as exc:  # no key loaded and none loadable now: unsigned, said in the log
         log.warning("answer to %s %s not signed: %s", method, request.path, type(exc).__name__)
         return resp
-    body = b"" if method == "HEAD" else resp.get_data()
+    nonce = environ.get(_NONCE)
     resp.headers[signing.ANSWER_SIGNATURE_HEADER] = signing.answer_signature(
         kid,
         key,
@@ -111,7 +124,7 @@ def _sign(resp: Response) -> Response:
         target=request_target(environ),
         status=resp.status_code,
         t=int(time.time()),
-        body=body,
-        nonce=nonce_of(environ),
+        body=b"" if method == "HEAD" else resp.get_data(),
+        nonce=nonce_of(environ) if nonce is None else nonce,
     )
     return resp

@@ -94,7 +94,7 @@ def offer(
             return None
         release, art = chosen
         got = _feed_offer(ctx, release, art, act, secret, now)
-        update_service.count_check(session, release.id, ask.platform or "", now)
+        update_service.count_check(ctx, release.id, ask.platform or "", now)
         return got
     finally:
         session.rollback()

@@ -16,6 +16,7 @@ from licserver.domain.errors import Conflict, ValidationFailed
 from licserver.models.release import Release
 from licserver.models.update import ReleaseArtifact, UpdateCheckCount
 from licserver.services import SYSTEM, Origin, events
+from licserver.services import check_counts as counting
 from licserver.services import releases as release_service
 from licserver.services.context import Context
 from licserver.services.file_signatures import sign_file
@@ -178,9 +179,12 @@ def yank(
 
 def check_counts(ctx: Context, release_ids: list[int]) -> dict[int, dict[str, int]]:
     """How many update checks offered each release, per platform ("" for a
-    check that named none)."""
+    check that named none); this worker's counts not yet written are written
+    first (services.check_counts), the other workers' within their flush
+    interval."""
     if not release_ids:
         return {}
+    counting.flush_now(ctx.session)
     rows = ctx.session.execute(
         select(UpdateCheckCount.release_id, UpdateCheckCount.platform, UpdateCheckCount.count)
         .where(UpdateCheckCount.release_id.in_(release_ids))

@@ -72,6 +72,8 @@ class Settings:
     # How long SQLite waits for a writer's lock (the online backup too).
     sqlite_busy_timeout_seconds: float = 10.0
     seller: Seller = Seller()
+    # Update checks are written at most once per this many seconds (check_counts).
+    update_count_flush_seconds: float = 1.0
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], instance_path: str) -> Settings:
@@ -93,4 +95,5 @@ class Settings:
             mail=MailSettings.from_config(cfg, instance_path),
             sqlite_busy_timeout_seconds=int(cfg["SQLITE_BUSY_TIMEOUT_MS"]) / 1000,
             seller=Seller.from_config(cfg),
+            update_count_flush_seconds=float(cfg["UPDATE_COUNT_FLUSH_SECONDS"]),
         )

@@ -11,8 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from licserver import signing
@@ -30,8 +29,9 @@ from licserver.domain.errors import (
 from licserver.domain.status import effective_status
 from licserver.models import Activation
 from licserver.models.release import Release
-from licserver.models.update import ReleaseArtifact, UpdateCheckCount
-from licserver.services import Origin, events, links
+from licserver.models.update import ReleaseArtifact
+from licserver.services import Origin, check_counts, events, links
+from licserver.services import update_reads as reads
 from licserver.services.activation import licence_features
 from licserver.services.context import Context
 from licserver.services.credentials import invalid
@@ -121,106 +121,49 @@ def find_activation(session: Session, activation_id: str) -> Activation | None:
 
 def live(act: Activation, now: datetime) -> Activation:
     """410 once deactivated, 403 for a suspended or revoked licence."""
-    if act.deactivated_at is not None:
-        raise Deactivated("This activation was deactivated.")
     lic = act.license
-    status = effective_status(lic.status, lic.expires_at, now)
-    if status == "suspended":
-        raise LicenseSuspended("The licence is suspended.")
-    if status == "revoked":
-        raise LicenseRevoked("The licence was revoked.")
+    live_status(act.deactivated_at, lic.status, lic.expires_at, now)
     return act
 
 
-# Releases read per query, newest first: the first page nearly always holds the
-# answer (unless the newest ones need entitlements, a newer starting point or
-# another platform).
-PAGE = 10
-
-
-def _page(
-    session: Session,
-    product_id: int,
-    channels: frozenset[str],
-    platform: str | None,
-    above: str | None,
-    below: tuple[str, int] | None,
-) -> list[rules.Candidate]:
-    """Up to PAGE published releases on these channels, newest first, with a
-    version key above ``above`` (the machine's version) and (key, id) below
-    ``below`` (the previous page's last), each with the artifacts this platform may take
-    (index ix_releases_newest: product, channel, status, version_key)."""
-    q = select(
-        Release.id,
-        Release.version,
-        Release.version_key,
-        Release.channel,
-        Release.status,
-        Release.released_at,
-        Release.min_version,
-        Release.requires_features,
-    ).where(
-        Release.product_id == product_id,
-        Release.channel.in_(sorted(channels)),
-        Release.status == "published",
-        Release.version_key.is_not(None),
-    )
-    if above is not None:
-        q = q.where(Release.version_key > above)
-    if below is not None:
-        q = q.where(tuple_(Release.version_key, Release.id) < below)
-    newest = q.order_by(Release.version_key.desc(), Release.id.desc()).limit(PAGE)
-    rows = session.execute(newest).all()
-    if not rows:
-        return []
-    arts: dict[int, list[rules.Artifact]] = {r.id: [] for r in rows}
-    for a in session.execute(
-        select(
-            ReleaseArtifact.id,
-            ReleaseArtifact.release_id,
-            ReleaseArtifact.platform,
-            ReleaseArtifact.arch,
-        ).where(
-            ReleaseArtifact.release_id.in_(list(arts)),
-            ReleaseArtifact.platform_key.in_(["", platform] if platform else [""]),
-        )
-    ):
-        arts[a.release_id].append(rules.Artifact(a.id, a.platform, a.arch))
-    return [_candidate(r, arts[r.id]) for r in rows]
-
-
-def _candidate(r: Any, arts: list[rules.Artifact]) -> rules.Candidate:
-    try:
-        floor = rules.Version.parse(r.min_version) if r.min_version else None
-    except rules.VersionError:  # a floor from before versions were checked
-        floor = None
-    return rules.Candidate(
-        r.id,
-        rules.Version.parse(r.version),
-        r.channel,
-        r.status,
-        r.released_at,
-        floor,
-        frozenset(r.requires_features or ()),
-        arts,
-        key=r.version_key,
-    )
+def live_status(
+    deactivated_at: datetime | None, status: str, expires_at: datetime | None, now: datetime
+) -> str:
+    """The licence's effective status; 410 once the activation was deactivated,
+    403 for a suspended or revoked licence."""
+    if deactivated_at is not None:
+        raise Deactivated("This activation was deactivated.")
+    effective = effective_status(status, expires_at, now)
+    if effective == "suspended":
+        raise LicenseSuspended("The licence is suspended.")
+    if effective == "revoked":
+        raise LicenseRevoked("The licence was revoked.")
+    return effective
 
 
 def check(ctx: Context, machine: Machine, ask: Ask, *, secret: str, origin: Origin) -> Offer | None:
-    """The update this machine may have, or None."""
+    """The update this machine may have, or None: two reads (the machine, a page
+    of releases; services.update_reads) and the check counted in memory
+    (services.check_counts)."""
     current = rules.parse_version(ask.current_version, "current_version")
     check_ask(ask.channel, ask.platform, ask.arch)
     now = ctx.now()
     session = ctx.session
     try:
-        act = authenticate(ctx, machine, origin, now)
-        chosen = choose(session, act, current, ask, now)
+        row = reads.machine(session, machine.activation_id)
+        if row is None:
+            raise invalid()
+        if not tokens_equal(row.token_hash, machine.activation_token):
+            act = session.get_one(Activation, row.id)
+            raise refused(ctx, origin, act, "wrong activation token")
+        status = live_status(row.deactivated_at, row.status, row.expires_at, now)
+        holder = reads.holder_of(row, usable=status == "active")
+        chosen = reads.newest(session, row.product_id, holder, current, ask)
         if chosen is None:
             return None
         release, art = chosen
-        offer = _offer(ctx, release, art, act, secret, now)
-        count_check(session, release.id, ask.platform or "", now)
+        offer = _offer(ctx, row.product, release, art, row.public_id, secret, now)
+        count_check(ctx, release.id, ask.platform or "", now)
         return offer
     finally:
         session.rollback()
@@ -238,49 +181,31 @@ def choose(
     session: Session, act: Activation, current: rules.Version | None, ask: Ask, now: datetime
 ) -> tuple[Release, ReleaseArtifact] | None:
     """The release and artifact this activation's licence may have (the rule
-    in the domain decides), or None. ``current`` None: a feed that does not
-    know the machine's version."""
+    in the domain decides), as ORM objects (the feeds), or None. ``current``
+    None: a feed that does not know the machine's version."""
     lic = act.license
     holder = rules.Holder(
         usable=effective_status(lic.status, lic.expires_at, now) == "active",
         expires_at=lic.expires_at,
         features=frozenset(str(f) for f in licence_features(lic)),
     )
-    channels = rules.visible_channels(ask.channel)
-    above = rules.version_key(current) if current is not None else None
-    below: tuple[str, int] | None = None
-    chosen = None
-    while chosen is None:
-        page = _page(session, lic.product_id, channels, ask.platform, above, below)
-        if not page:
-            return None
-        chosen = rules.select_update(
-            page,
-            current=current,
-            channel=ask.channel,
-            platform=ask.platform,
-            arch=ask.arch,
-            holder=holder,
-        )
-        below = (page[-1].key, page[-1].id)
+    chosen = reads.newest(session, lic.product_id, holder, current, ask)
+    if chosen is None:
+        return None
     # its artifacts are not needed: the chosen one is loaded on its own
-    release = session.get(Release, chosen.release.id, options=[lazyload(Release.artifacts)])
-    art = session.get(ReleaseArtifact, chosen.artifact.id)
+    release = session.get(Release, chosen[0].id, options=[lazyload(Release.artifacts)])
+    art = session.get(ReleaseArtifact, chosen[1].art_id)
     assert release is not None and art is not None
     return release, art
 
 
 def _offer(
-    ctx: Context,
-    release: Release,
-    art: ReleaseArtifact,
-    act: Activation,
-    secret: str,
-    now: datetime,
+    ctx: Context, product: str, release: Any, art: Any, holder: str, secret: str, now: datetime
 ) -> Offer:
+    """The answer for the chosen release and artifact (rows of update_reads)."""
     kid, key = ctx.keyring.signer(ctx.session)
     payload = signing.update_manifest_payload(
-        prod=release.product.code,
+        prod=product,
         ver=release.version,
         ch=release.channel,
         plat=art.platform,
@@ -290,18 +215,18 @@ def _offer(
         rel=int(release.released_at.timestamp()),
     )
     manifest = signing.encode(signing.UPDATE_MANIFEST_PREFIX, payload, kid, key)
-    link = download_link(ctx, art, act, secret, now)
+    seconds = max(MIN_LINK_SECONDS, ctx.settings.download_link_seconds)
     return Offer(
         version=release.version,
         channel=release.channel,
         released_at=release.released_at,
         notes=release.notes,
-        artifact_id=art.id,
+        artifact_id=art.art_id,
         size=art.size,
         sha256=art.sha256,
         manifest=manifest,
         external_url=art.url if art.storage == "url" else None,
-        link=link,
+        link=links.sign_link(secret, art.art_id, holder, now, seconds, links.UPDATE),
     )
 
 
@@ -313,24 +238,13 @@ def download_link(
     return links.sign_link(secret, art.id, act.public_id, now, seconds, links.UPDATE)
 
 
-def count_check(session: Session, release_id: int, platform: str, now: datetime) -> None:
-    """One more check answered with this release, in one upsert, in a write
-    transaction of its own after the check's reads (SQLite cannot turn a read
-    transaction into a write once another worker has written: it would
-    refuse the check with "database is locked")."""
-    session.rollback()
-    begin_write(session)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(UpdateCheckCount).values(
-        release_id=release_id, platform=platform, count=1, last_at=now
+def count_check(ctx: Context, release_id: int, platform: str, now: datetime) -> None:
+    """One more check answered with this release: counted in this worker's
+    memory, written with the others at most once per
+    ``UPDATE_COUNT_FLUSH_SECONDS`` (services.check_counts)."""
+    check_counts.record(
+        ctx.session, release_id, platform, now, ctx.settings.update_count_flush_seconds
     )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["release_id", "platform"],
-            set_={"count": UpdateCheckCount.count + 1, "last_at": now},
-        )
-    )
-    session.commit()
 
 
 # ---- downloads -------------------------------------------------------------------
