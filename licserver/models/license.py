@@ -19,9 +19,9 @@ class License(Base):
         CheckConstraint("seats_used >= 0", name="seats_used_nonnegative"),
         CheckConstraint("status IN ('active', 'suspended', 'revoked')", name="status_known"),
         Index("ix_licenses_customer_product", "customer_id", "product_id"),
-        # The console's licence list: newest first (its default order), and by product.
+        # The console's licence list: newest first (its default order), overall and of one product.
         Index("ix_licenses_created", "created_at", "id"),
-        Index("ix_licenses_product", "product_id"),
+        Index("ix_licenses_product", "product_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -168,7 +168,9 @@ def _licenses(ctx: Context, f: Filters) -> Select[Any]:
     if f.status:
         q = _license_status(q, f.status, now)
     if f.product:
-        q = q.where(Product.code == f.product)
+        # on licences' own column, so one index range (product, created) is
+        # both the filter and the list's order
+        q = q.where(License.product_id == _product_id(f.product))
     if f.policy:
         q = q.where(
             License.policy_id.in_(select(Policy.id).where(Policy.public_id == f.policy.upper()))
@@ -189,6 +191,10 @@ def _licenses(ctx: Context, f: Filters) -> Select[Any]:
             )
         )
     return q
+
+
+def _product_id(code: str) -> Any:
+    return select(Product.id).where(Product.code == code).scalar_subquery()
 
 
 def _license_row(ctx: Context, lic: License) -> list[Any]:

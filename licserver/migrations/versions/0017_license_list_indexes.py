@@ -1,4 +1,4 @@
-"""licences: indexes for the console's licence list (newest first; by product)
+"""licences: indexes for the console's licence list (newest first; newest first of one product)
 
 Revision ID: 0017
 Revises: 0016
@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index('ix_licenses_created', 'licenses', ['created_at', 'id'])
-    op.create_index('ix_licenses_product', 'licenses', ['product_id'])
+    op.create_index('ix_licenses_product', 'licenses', ['product_id', 'created_at', 'id'])
 
 
 def downgrade() -> None:
