@@ -1,8 +1,8 @@
 """Outside scanners against the server the README deploys (docs/security.md,
 "Outside scanners"): wapiti on the customer portal and the staff console,
 logged in as each role, and sqlmap on the client API, the admin API and the
-log-in and search forms. Run by hand (~25 minutes; the three --only parts can run side by side), never by
-``make test``:
+log-in and search forms. Run by hand (~25 minutes; the three ``--only``
+parts can run side by side), never by ``make test``:
 
     .venv/bin/python scripts/scan.py [--only wapiti|sqlmap] [--keep]
 
