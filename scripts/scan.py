@@ -4,7 +4,7 @@ logged in as each role, and sqlmap on the client API, the admin API and the
 log-in and search forms. Run by hand (~25 minutes; the three ``--only``
 parts can run side by side), never by ``make test``:
 
-    .venv/bin/python scripts/scan.py [--only wapiti|sqlmap] [--keep]
+    .venv/bin/python scripts/scan.py [--only sqlmap|headers|wapiti] [--keep]
 
 Needs Debian's ``wapiti`` and ``sqlmap`` (``apt-get install wapiti sqlmap``).
 It makes a temporary instance folder (SQLite, its own keys, ``licserver
