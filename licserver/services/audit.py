@@ -85,9 +85,15 @@ def kinds(ctx: Context) -> list[str]:
 
 
 def export(ctx: Context, filters: AuditFilters) -> Iterator[list[Any]]:
-    """Every matching event, newest first, as CSV cells (the header first)."""
+    """Every matching event, newest first, as CSV cells (the header first).
+    The filters are checked now, not once the download has started
+    (console_lists.export says why)."""
+    return _export_rows(ctx, _query(filters))
+
+
+def _export_rows(ctx: Context, query: Select[Any]) -> Iterator[list[Any]]:
     yield list(HEADERS)
-    rows = listing.stream(ctx.session, _query(filters), COLUMNS, Event.id, NEWEST_FIRST)
+    rows = listing.stream(ctx.session, query, COLUMNS, Event.id, NEWEST_FIRST)
     for item in rows:
         r = _row(item)
         e = r.event

@@ -116,3 +116,26 @@ def test_posts_from_another_site_are_refused_without_a_referer(
         headers={"Referer": "", "Origin": "null", "Sec-Fetch-Site": "same-origin"},
     )
     assert r.status_code == 302
+
+
+@pytest.mark.parametrize("token", [None, "wapiti"])
+def test_prefixed_forms_check_their_token(
+    make_account: AccountMaker, browser: Browser, token: str | None
+) -> None:
+    """The Account page's forms carry their token as ``company-csrf_token``
+    (one WTForms prefix per form); wapiti's csrf module knows only unprefixed
+    names and reported them as without a token. A post without it, or with
+    a wrong one, is refused and changes nothing."""
+    acc = make_account()
+    browser.login(acc.emails["owner"])
+    assert 'name="company-csrf_token"' in browser.get("/portal/account").get_data(as_text=True)
+    form = {"company-name": "Renamed By Forgery", "company-email": acc.emails["owner"]}
+    if token is not None:
+        form["company-csrf_token"] = token
+    r = browser.post("/portal/account/company", form, csrf=False)
+    assert r.status_code == 400
+    assert "Renamed By Forgery" not in text_of(browser.get("/portal/account"))
+    # the page's own token, under the form's prefix, goes through
+    form["company-csrf_token"] = browser.csrf()
+    assert browser.post("/portal/account/company", form, csrf=False).status_code == 302
+    assert "Renamed By Forgery" in text_of(browser.get("/portal/account"))

@@ -124,3 +124,13 @@ def test_details_formatter() -> None:
     assert "<dt>at</dt><dd>2024-05-01T09:30:00Z</dd>" in out
     assert "<dt>on</dt><dd>yes</dd>" in out and "<dt>items</dt><dd>—</dd>" in out
     assert str(details({})) == "" and str(details(None)) == ""
+
+
+def test_audit_csv_with_dates_the_wrong_way_round_is_refused_at_once(
+    admin_console: Console,
+) -> None:
+    """Like the lists' CSV (wapiti's finding): the filters are checked before
+    the download starts, not after a 200 was sent."""
+    resp = admin_console.get("/admin/audit.csv?since=2026-05-02&until=2026-05-01")
+    assert resp.status_code == 422
+    assert "The end date is before the start date." in resp.get_data(as_text=True)

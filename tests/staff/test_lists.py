@@ -240,3 +240,16 @@ def test_counts_stop_at_the_cap(
     assert len(_ids(html, "licences")) == 4  # the page itself is not cut
     monkeypatch.setattr(listing, "COUNT_CAP", 4)
     assert _count(admin_console.text("/admin/licenses")) == "4 licences"
+
+
+@pytest.mark.parametrize("path", ["/admin/licenses.csv", "/admin/installations.csv"])
+def test_csv_with_a_wrong_filter_is_refused_before_it_starts(
+    admin_console: Console, path: str
+) -> None:
+    """wapiti put its payloads in ``status``: the filter was checked only
+    while the rows streamed, after a 200 was sent (a server error and a
+    cut-off download). It is refused at once, as the list page refuses it."""
+    resp = admin_console.get(f"{path}?status=http%3A%2F%2Fwww.google.fr%0D%0Awapiti")
+    assert resp.status_code == 422
+    assert resp.mimetype == "text/html"
+    assert "One of: " in resp.get_data(as_text=True)
