@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m licserver.tools.layers
+	$(BIN)/python -m licserver.tools.sizes
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
