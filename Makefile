@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m licserver.tools.layers
+	$(BIN)/python -m licserver.tools.sizes
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -41,9 +42,12 @@ typecheck: $(STAMP)
 # The suite on TEST_WORKERS processes (pytest-xdist). --dist loadfile keeps each
 # test file on one worker, so a file's module-scoped servers and browser start
 # once; every worker has its own database, temporary folders and free ports
-# (tests/conftest.py). TEST_WORKERS=0 runs it in this process alone.
+# (tests/conftest.py). --no-loadscope-reorder: files in the order collected,
+# which tests/support/ordering.py makes the slowest first (the last full run's
+# times, else tests/file_seconds.json), so no slow file starts last on one
+# worker. TEST_WORKERS=0 runs it in this process alone.
 TEST_WORKERS ?= 2
-PYTEST_XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+PYTEST_XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test-sqlite: $(STAMP) axe
 	LICSERVER_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_XDIST)

@@ -21,114 +21,38 @@ misses its target.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import platform
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import redis  # noqa: E402
+from reliability_common import (  # noqa: E402
+    FAILED,
+    REDIS_URL,
+    check,
+    database,
+    free_port,
+    machine,
+    out,
+    race_layout,
+    servers,
+    wait_port,
+)
+from reliability_pg import cmd_pg_restart  # noqa: E402
 
-from tests.conftest import Factory, TestDatabase  # noqa: E402
-from tests.live import LiveServer  # noqa: E402
 from tests.reliability import harness as H  # noqa: E402
 from tests.reliability.diskfull import disk_full_run  # noqa: E402
 from tests.reliability.proxy import RandomLosingProxy  # noqa: E402
-
-PG_ADMIN_URL = os.environ.get("RELIABILITY_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("RELIABILITY_REDIS_URL", "redis://127.0.0.1:6379/0")
-FAILED: list[str] = []
-
-
-def out(line: str = "") -> None:
-    print(line, flush=True)
-
-
-def check(ok: bool, what: str) -> str:
-    if not ok:
-        FAILED.append(what)
-    return "yes" if ok else "**NO**"
-
-
-# ---- a database and an app context to seed it ---------------------------------------
-
-
-@contextlib.contextmanager
-def database(backend: str) -> Iterator[tuple[TestDatabase, Factory]]:
-    """A fresh, migrated database with a signing key, and a Factory on it."""
-    import psycopg
-
-    from licserver import create_app, migrate
-    from licserver.extensions import db
-    from licserver.runtime import context, runtime
-    from licserver.services.keys import ensure_signing_key
-
-    workdir = Path(tempfile.mkdtemp(prefix="licserver-reliability-"))
-    keys_dir = workdir / "keys"
-    pg_name = None
-    if backend == "postgresql":
-        pg_name = f"licserver_reliability_{os.getpid()}_{secrets.token_hex(3)}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{pg_name}"
-    else:
-        url = f"sqlite:///{workdir / 'reliability.db'}"
-    os.environ["LICSERVER_INSTANCE_DIR"] = str(workdir / "instance")
-    app = create_app(
-        {"DATABASE_URL": url, "KEYS_DIR": str(keys_dir), "SECRET_KEY": "s", "TESTING": True}
-    )
-    try:
-        with app.app_context():
-            migrate.upgrade(db.engine)
-            runtime().box(create=True)
-            ensure_signing_key(context(), keys_dir, "")
-            try:
-                yield TestDatabase(url=url, keys_dir=keys_dir, workdir=workdir), Factory(app)
-            finally:
-                # the session's connection may be gone (pg-restart)
-                with contextlib.suppress(Exception):
-                    db.session.remove()
-                db.engine.dispose()
-    finally:
-        if pg_name:
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def servers(tdb: TestDatabase, count: int, workers: int, **kw: Any) -> Iterator[list[LiveServer]]:
-    started: list[LiveServer] = []
-    try:
-        for _ in range(count):
-            started.append(LiveServer(tdb, workers, **kw))
-        yield started
-    finally:
-        for s in started:
-            s.stop()
-
-
-def race_layout(backend: str) -> tuple[int, int, int]:
-    """(servers, workers each, concurrent requests) of the issue's seat race."""
-    return (2, 2, 200) if backend == "postgresql" else (1, 4, 100)
-
 
 # ---- load ------------------------------------------------------------------------------
 
@@ -325,14 +249,8 @@ def cmd_faults(backend: str, args: argparse.Namespace) -> None:
     out()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cmd_redis_down(backend: str) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     with database(backend) as (tdb, factory):
         store = subprocess.Popen(
@@ -341,7 +259,7 @@ def cmd_redis_down(backend: str) -> None:
             stdout=subprocess.DEVNULL,
         )
         try:
-            _wait_port(port)
+            wait_port(port)
             env = {"LICSERVER_RATE_LIMITS": "on", "LICSERVER_REDIS_URL": url}
             with servers(tdb, 1, 2, env=env, ready_path="/healthz") as (server,):
                 lic = factory.license(seats=5)
@@ -372,7 +290,7 @@ def cmd_redis_down(backend: str) -> None:
                         cwd=tdb.workdir,
                         stdout=subprocess.DEVNULL,
                     )
-                    _wait_port(port)
+                    wait_port(port)
                     back = http.post("/api/v1/activations", json=body).status_code
         finally:
             store.kill()
@@ -388,163 +306,6 @@ def cmd_redis_down(backend: str) -> None:
         f"rate-limited endpoints fail closed with 503 problem+json within 1 s: "
         f"{check(closed, 'redis down')}; Redis restarted: activation answers {back} "
         f"({check(back == 200, 'redis back')}) without a licserver restart."
-    )
-
-
-def _wait_port(port: int, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-# ---- PostgreSQL restart (a private cluster) --------------------------------------------
-
-
-class PrivateCluster:
-    """initdb + pg_ctl on a free port, in a temporary folder; never the shared server."""
-
-    def __init__(self) -> None:
-        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        if not bins:
-            raise SystemExit("no /usr/lib/postgresql/*/bin/initdb: install postgresql")
-        self.bin = bins[-1].parent
-        self.dir = Path(tempfile.mkdtemp(prefix="licserver-pg-"))
-        self.data = self.dir / "data"
-        self.port = _free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-        self._run(
-            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-N"
-        )
-        self.start()
-
-    def _run(self, *cmd: str) -> None:
-        if os.geteuid() == 0:
-            cmd = ("runuser", "-u", "postgres", "--", *cmd)
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def start(self) -> None:
-        opts = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-            "-c max_connections=100"
-        )
-        self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
-            str(self.dir / "log"), "-w", "start",
-        )  # fmt: skip
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
-
-    def destroy(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self.stop("immediate")
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@dataclass
-class Sample:
-    start: float
-    end: float
-    status: int
-    ctype: str
-    code: str
-
-
-def cmd_pg_restart(args: argparse.Namespace) -> None:
-    global PG_ADMIN_URL
-    out("### PostgreSQL restart under check-in load (a private cluster)")
-    out()
-    cluster = PrivateCluster()
-    saved = PG_ADMIN_URL
-    PG_ADMIN_URL = cluster.url
-    try:
-        _pg_restart_run(cluster, args)
-    finally:
-        PG_ADMIN_URL = saved
-        cluster.destroy()
-    out()
-
-
-def _pg_restart_run(cluster: PrivateCluster, args: argparse.Namespace) -> None:
-    with database("postgresql") as (tdb, factory), servers(tdb, 1, 4) as (server,):
-        lic = factory.license(seats=args.checkin_clients)
-        acts = []
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            for i in range(args.checkin_clients):
-                r = http.post(
-                    "/api/v1/activations",
-                    json=H.activation_body({"license_key": lic.key}, f"pg-install-{i:03d}", "P"),
-                )
-                acts.append((r.json()["activation_id"], r.json()["activation_token"]))
-        samples: list[Sample] = []
-        stop = threading.Event()
-        t0 = time.monotonic()
-
-        def load(i: int) -> None:
-            aid, token = acts[i]
-            with httpx.Client(base_url=server.url, timeout=120) as http:
-                while not stop.is_set():
-                    s = time.monotonic() - t0
-                    try:
-                        r = http.post(
-                            f"/api/v1/activations/{aid}/checkin", json={"activation_token": token}
-                        )
-                        code = r.json().get("code", "") if r.status_code != 200 else ""
-                        status, ctype = r.status_code, r.headers.get("content-type", "")
-                    except httpx.HTTPError as exc:
-                        status, ctype, code = 0, "", type(exc).__name__
-                    samples.append(Sample(s, time.monotonic() - t0, status, ctype, code))
-                    time.sleep(0.02)
-
-        threads = [threading.Thread(target=load, args=(i,)) for i in range(len(acts))]
-        for t in threads:
-            t.start()
-        time.sleep(3)
-        down = time.monotonic() - t0
-        cluster.stop("fast")
-        time.sleep(args.downtime)
-        cluster.start()
-        up = time.monotonic() - t0
-        time.sleep(15)
-        stop.set()
-        for t in threads:
-            t.join(timeout=130)
-    errors = [s for s in samples if s.status != 200]
-    outside = [s for s in errors if s.end < down or s.start > up + 10]
-    bad_shape = [
-        s
-        for s in errors
-        if not (
-            s.status == 503
-            and s.ctype.startswith("application/problem+json")
-            and s.code == "SERVICE_UNAVAILABLE"
-        )
-    ]
-    after = [s for s in samples if s.start > up]
-    # when the last failed request ended, relative to the restart's end (negative: before)
-    last_error_after = max((s.end - up for s in errors), default=float("-inf"))
-    ok_after = sum(1 for s in after if s.status == 200)
-    first_ok_after = min((s.end - up for s in after if s.status == 200), default=float("inf"))
-    longest = max(s.end - s.start for s in samples)
-    out(
-        f"- {len(acts)} installations checking in continuously through 1 gunicorn × 4 workers;"
-        f" the private PostgreSQL stopped (`pg_ctl stop -m fast`) at t={down:.1f} s and "
-        f"started again at t={up:.1f} s ({args.downtime} s down): {len(samples)} requests, "
-        f"{len(errors)} errors, all {dict(Counter((s.status, s.code) for s in errors))} — "
-        f"each a 503 problem+json SERVICE_UNAVAILABLE: {check(not bad_shape, 'pg 503 shape')}; "
-        f"errors outside the restart window (+10 s): {len(outside)} "
-        f"({check(not outside, 'pg outside window')}); the first 200 came "
-        f"{first_ok_after:.2f} s after `pg_ctl start` returned, the last error ended "
-        f"{last_error_after:+.2f} s from it ({check(last_error_after <= 10, 'pg recovery 10 s')}"
-        f"), and {ok_after}/{len(after)} requests started after it succeeded; longest request "
-        f"{longest:.2f} s (worker timeout 60 s: {check(longest < 60, 'pg hang')})."
     )
 
 
@@ -603,17 +364,6 @@ def cmd_tokens(args: argparse.Namespace) -> None:
     if proc.returncode:
         out(proc.stdout[-4000:])
     out()
-
-
-# ---- main ------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    load1, load5, _ = os.getloadavg()
-    return (
-        f"{platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"load average {load1:.1f} (1 min) / {load5:.1f} (5 min) at the start"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,7 @@ pytest_plugins = [
     "tests.support.sdk",
     "tests.support.portal",
     "tests.support.console",
+    "tests.support.ordering",
 ]
 
 # Every app this process builds hashes cheaply (argon2id's smallest cost).

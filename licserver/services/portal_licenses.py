@@ -18,7 +18,7 @@ from licserver.domain.ids import ACTIVATION_ID_RE, LICENSE_ID_RE
 from licserver.domain.portal import Principal
 from licserver.domain.status import effective_status, expiry_text
 from licserver.models import Activation, License, utcnow
-from licserver.services import Origin, events, license_changes, notices, offline
+from licserver.services import Origin, events, license_changes, notices, offline_deactivation
 from licserver.services import activation as activation_service
 from licserver.services import licenses as license_service
 from licserver.services import policies as policy_service
@@ -184,13 +184,13 @@ def deactivate(
 
 def deactivate_offline(
     ctx: Context, origin: Origin, principal: Principal, public_id: str, code: str, *, by: str
-) -> offline.OfflineDeactivation:
+) -> offline_deactivation.OfflineDeactivation:
     """A deactivation code pasted on the licence's page (only a code of one of
     its installations): the seat is freed and the account's users are told, as
     for a deactivation from the list."""
     rules.check(principal, rules.OFFLINE)
     get(ctx, principal, public_id)
-    done = offline.deactivate_offline(ctx, origin, code, license_id=public_id)
+    done = offline_deactivation.deactivate_offline(ctx, origin, code, license_id=public_id)
     if done.changed:
         lic = get(ctx, principal, public_id)
         notify_deactivated(ctx, Deactivation(done.activation, lic, True), by)

@@ -30,7 +30,8 @@ from licserver.models import utcnow
 from licserver.models.imports import ImportJob
 from licserver.services import Origin
 from licserver.services.context import Context
-from licserver.services.imports.rows import Checked, Rows
+from licserver.services.imports.checks import Checked
+from licserver.services.imports.rows import Rows
 
 BATCH = 500
 MAX_PROBLEMS = 1000  # rows' problems kept on a job (the count has them all)

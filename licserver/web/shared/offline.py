@@ -21,7 +21,7 @@ from licserver.domain.errors import LicenseServerError, NotFound, ValidationFail
 from licserver.runtime import context
 from licserver.services import Origin
 from licserver.services import offline as svc
-from licserver.services.offline import OfflineDeactivation
+from licserver.services.offline_deactivation import OfflineDeactivation
 from licserver.web.shared.forms import field_errors, plain_text
 
 

@@ -11,7 +11,7 @@ from flask import url_for
 
 from licserver.domain import staff as rules
 from licserver.runtime import context
-from licserver.services import offline as svc
+from licserver.services import offline_deactivation as svc
 from licserver.web.shared import offline as pages
 from licserver.web.staff.base import add_nav, bp, staff_origin, staff_required
 
