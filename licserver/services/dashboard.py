@@ -48,10 +48,11 @@ DAYS = 90
 RECENT = (7, 30)  # "machines active in the last N days"
 EXPIRING_DAYS = 30
 MAX_AGE = timedelta(minutes=15)  # read() refreshes figures older than this
-# Events younger than this are left in the tail at a fold: a transaction that
-# wrote an older event and has not committed yet would otherwise be skipped by
-# the watermark. (Requests time out after 30 s; no event-writing transaction
-# lasts minutes.)
+# PostgreSQL: events younger than this are left in the tail at a fold: a
+# transaction that took a lower id and has not committed yet would otherwise be
+# skipped by the watermark. (Requests time out after 30 s; no event-writing
+# transaction lasts minutes.) SQLite has one writer at a time, so every id up to
+# the newest one a read sees is committed: a fold there takes them all.
 FOLD_LAG = timedelta(minutes=5)
 NO_PRODUCT = "No known licence"
 SEAT_BUCKETS = ("unused", "1–25 %", "26–50 %", "51–75 %", "76–99 %", "full")
@@ -166,7 +167,11 @@ Row = tuple[date, int, str, str, int]
 
 
 def _fold_top(session: Session, through: int, cutoff: datetime) -> int:
-    """The last event id to fold: all events up to it are older than ``cutoff``."""
+    """The last event id to fold: on PostgreSQL, all events up to it are older
+    than ``cutoff``; on SQLite, the newest (see FOLD_LAG)."""
+    if not is_postgres(session):
+        last = session.scalar(select(func.max(Event.id)).where(Event.id > through))
+        return through if last is None else int(last)
     young = session.scalar(
         select(func.min(Event.id)).where(
             Event.id > through, Event.at >= literal(cutoff, UTCDateTime())
