@@ -100,7 +100,7 @@ def test_idle_and_trickling_clients_take_no_activation_away(
     timeout (2 s) they outlast: every activation is answered, none is lost,
     and the worker is never killed."""
     server = start_server(1, config=True, args=["--timeout", "2"])
-    lic = factory.license(seats=1000)
+    lic = factory.license(seats=100_000)  # far more than 4 s of activations take
     creds = {"license_id": lic.id, "activation_password": lic.activation_password}
     with SlowClients(server.url, idle=200, trickling=50, interval=0.25):
         got = activate_many(server.url, creds, 40, "slow", threads=4, until=time.monotonic() + 4)
