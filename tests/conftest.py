@@ -73,8 +73,8 @@ def _empty_tables(url: str) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # A connection an earlier test left inside a transaction (a server
-            # or a session it did not end) would hold TRUNCATE's lock forever:
-            # end such connections; each test starts from empty tables anyway.
+            # or a session it did not end) would hold a lock on a row or table
+            # forever: end such connections; each test starts from empty tables.
             conn.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -82,7 +82,20 @@ def _empty_tables(url: str) -> None:
                     " AND state LIKE 'idle in transaction%'"
                 )
             )
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # DELETE, children first, and the sequences restarted (ids from 1,
+            # as SQLite's): a test leaves a few rows, and TRUNCATE of ~40
+            # tables costs 65 ms against 10 ms for this (new files for each
+            # table). One round trip for the lot.
+            seqs = conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+                )
+            ).scalars()
+            statements = [f"DELETE FROM {name}" for name in tables]
+            statements += [f'ALTER SEQUENCE "{seq}" RESTART' for seq in seqs]
+            conn.exec_driver_sql("; ".join(statements))
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
