@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import String
@@ -21,3 +22,9 @@ class Product(Base):
     # there instead of its request form (domain.requests).
     checkout_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A new random value whenever one of its releases or their artifacts
+    # changes (services.release_tags): the update check's cached release pages
+    # are keyed by it, read with the machine in one query.
+    releases_tag: Mapped[str] = mapped_column(
+        String(16), default=lambda: secrets.token_hex(8), server_default=""
+    )

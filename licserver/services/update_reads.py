@@ -2,10 +2,16 @@
 "The update check"): the activation with its licence, product and policy in
 one query, and a page of the newest releases with the artifacts the
 platform may take in another (index ix_releases_newest). Rows, not ORM
-objects: a check reads ~10 releases and answers one."""
+objects: a check reads ~10 releases and answers one.
+
+Pages are kept in this process's memory under the product's
+``releases_tag`` (services.release_tags), which the machine's query reads in
+the same snapshot: a page is read again only after a release of the product
+changed, and a yank or a publish is seen by the very next check."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, select, tuple_
@@ -15,6 +21,7 @@ from licserver.domain import updates as rules
 from licserver.models import Activation, License, Policy, Product
 from licserver.models.release import Release
 from licserver.models.update import ReleaseArtifact
+from licserver.services import release_tags  # noqa: F401  (keeps the tag current)
 from licserver.services.activation.entitlements import features, settings_of
 
 # Releases read per query, newest first: the first page nearly always holds the
@@ -36,6 +43,7 @@ MACHINE = (
         License.product_id,
         Policy.settings.label("policy_settings"),
         Product.code.label("product"),
+        Product.releases_tag,
     )
     .join(License, License.id == Activation.license_id)
     .join(Product, Product.id == License.product_id)
@@ -110,6 +118,35 @@ def _page_statement(above: bool, below: bool) -> Any:
 PAGES = {(x, y): _page_statement(x, y) for x in (False, True) for y in (False, True)}
 
 
+# Pages kept per process, by (product, releases_tag, channels, platform, above,
+# below); the oldest dropped past PAGES_KEPT (a page is ~10 rows).
+PAGES_KEPT = 4096
+_pages: dict[tuple[Any, ...], tuple[list[rules.Candidate], dict[int, Any], dict[int, Any]]] = {}
+_pages_lock = threading.Lock()
+
+
+def cached_page(
+    session: Session,
+    product_id: int,
+    tag: str,
+    channels: frozenset[str],
+    platform: str | None,
+    above: str | None,
+    below: tuple[str, int] | None,
+) -> tuple[list[rules.Candidate], dict[int, Any], dict[int, Any]]:
+    """``page``, from memory when this product's releases are as they were
+    (``tag``, read in the caller's snapshot) when it was read."""
+    key = (product_id, tag, channels, platform, above, below)
+    got = _pages.get(key)
+    if got is None:
+        got = page(session, product_id, channels, platform, above, below)
+        with _pages_lock:
+            while len(_pages) >= PAGES_KEPT:
+                del _pages[next(iter(_pages))]
+            _pages[key] = got
+    return got
+
+
 def page(
     session: Session,
     product_id: int,
@@ -166,6 +203,7 @@ def candidate(r: Any, arts: list[rules.Artifact]) -> rules.Candidate:
 def newest(
     session: Session,
     product_id: int,
+    tag: str,
     holder: rules.Holder,
     current: rules.Version | None,
     ask: Any,
@@ -176,7 +214,9 @@ def newest(
     above = rules.version_key(current) if current is not None else None
     below: tuple[str, int] | None = None
     while True:
-        got, releases, by_art = page(session, product_id, channels, ask.platform, above, below)
+        got, releases, by_art = cached_page(
+            session, product_id, tag, channels, ask.platform, above, below
+        )
         if not got:
             return None
         chosen = rules.select_update(

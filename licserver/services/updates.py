@@ -158,7 +158,7 @@ def check(ctx: Context, machine: Machine, ask: Ask, *, secret: str, origin: Orig
             raise refused(ctx, origin, act, "wrong activation token")
         status = live_status(row.deactivated_at, row.status, row.expires_at, now)
         holder = reads.holder_of(row, usable=status == "active")
-        chosen = reads.newest(session, row.product_id, holder, current, ask)
+        chosen = reads.newest(session, row.product_id, row.releases_tag, holder, current, ask)
         if chosen is None:
             return None
         release, art = chosen
@@ -189,7 +189,7 @@ def choose(
         expires_at=lic.expires_at,
         features=frozenset(str(f) for f in licence_features(lic)),
     )
-    chosen = reads.newest(session, lic.product_id, holder, current, ask)
+    chosen = reads.newest(session, lic.product_id, lic.product.releases_tag, holder, current, ask)
     if chosen is None:
         return None
     # its artifacts are not needed: the chosen one is loaded on its own
@@ -204,17 +204,20 @@ def _offer(
 ) -> Offer:
     """The answer for the chosen release and artifact (rows of update_reads)."""
     kid, key = ctx.keyring.signer(ctx.session)
-    payload = signing.update_manifest_payload(
-        prod=product,
-        ver=release.version,
-        ch=release.channel,
-        plat=art.platform,
-        arch=art.arch,
-        sha256=art.sha256,
-        size=art.size,
-        rel=int(release.released_at.timestamp()),
+    what = (
+        kid,
+        product,
+        release.version,
+        release.channel,
+        art.platform,
+        art.arch,
+        art.sha256,
+        art.size,
+        int(release.released_at.timestamp()),
     )
-    manifest = signing.encode(signing.UPDATE_MANIFEST_PREFIX, payload, kid, key)
+    manifest = _manifests.get(what)
+    if manifest is None:
+        manifest = _sign_manifest(what, key)
     seconds = max(MIN_LINK_SECONDS, ctx.settings.download_link_seconds)
     return Offer(
         version=release.version,
@@ -228,6 +231,24 @@ def _offer(
         external_url=art.url if art.storage == "url" else None,
         link=links.sign_link(secret, art.art_id, holder, now, seconds, links.UPDATE),
     )
+
+
+# UP1 manifests already signed, by key and every field they hold: Ed25519 is
+# deterministic, so the same fields signed again give the same text.
+MANIFESTS_KEPT = 4096
+_manifests: dict[tuple[Any, ...], str] = {}
+
+
+def _sign_manifest(what: tuple[Any, ...], key: Any) -> str:
+    kid, prod, ver, ch, plat, arch, sha256, size, rel = what
+    payload = signing.update_manifest_payload(
+        prod=prod, ver=ver, ch=ch, plat=plat, arch=arch, sha256=sha256, size=size, rel=rel
+    )
+    manifest = signing.encode(signing.UPDATE_MANIFEST_PREFIX, payload, kid, key)
+    if len(_manifests) >= MANIFESTS_KEPT:
+        _manifests.clear()
+    _manifests[what] = manifest
+    return manifest
 
 
 def download_link(

@@ -178,3 +178,29 @@ def test_download_link_binding_and_expiry(
         assert r.status_code == 410 and r.json()["code"] == "LINK_EXPIRED"
         fresh = links.sign_link("e2e-secret", artifact_id, ma[0], utcnow(), 600, links.UPDATE)
         assert httpx.get(prefix.rsplit("/", 1)[0] + f"/{ma[0]}/{fresh}").status_code == 200
+
+
+def test_every_release_change_is_seen_by_the_next_check(
+    server: LiveServer, staff: httpx.Client, factory: Factory
+) -> None:
+    """Servers keep pages of releases in memory (services.update_reads): a
+    publish, a new artifact and a yank each show in the very next answer,
+    however often the same question was answered before."""
+    product = factory.product("APP")
+    release(staff, product, "1.1.0", days_ago=3)
+    release(staff, product, "1.2.0", platform="windows", days_ago=1)
+    release(staff, product, "1.3.0", platform="windows", publish=False)
+    lic = factory.license(product)
+    with server.client() as http:
+        machine = activate(http, lic.key)
+        for _ in range(4):  # every server process has answered it
+            assert offered(http, machine, "1.0.0", platform="macos") == "1.1.0"
+            assert offered(http, machine, "1.0.0", platform="windows") == "1.2.0"
+        artifact(staff, product, "1.2.0", "macos")
+        assert offered(http, machine, "1.0.0", platform="macos") == "1.2.0"
+        ok(staff.post(f"/api/v1/products/{product}/releases/1.3.0/publish", json={}))
+        assert offered(http, machine, "1.0.0", platform="windows") == "1.3.0"
+        assert offered(http, machine, "1.0.0", platform="macos") == "1.2.0"
+        ok(staff.post(f"/api/v1/products/{product}/releases/1.2.0/yank"))
+        assert offered(http, machine, "1.0.0", platform="macos") == "1.1.0"
+        assert offered(http, machine, "1.0.0", platform="windows") == "1.3.0"
