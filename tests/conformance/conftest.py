@@ -26,6 +26,7 @@ import pytest
 
 from tests.conformance.helpers import CI, ROOT, Driver, Kit
 from tests.live import LiveServer
+from tests.sdk_c.helpers import build as c_build
 
 # Re-declared here, so they are this folder's own (see above).
 from tests.support.database import test_database  # noqa: F401
@@ -58,12 +59,7 @@ def _c() -> list[str]:
     if cmake is None:
         _unavailable("cmake is not installed: the C SDK's conformance is not checked")
     assert cmake is not None
-    build = ROOT / "build/sdk-c"
-    for argv in ([cmake, "-S", str(source), "-B", str(build)], [cmake, "--build", str(build)]):
-        proc = subprocess.run(argv, capture_output=True, text=True)
-        if proc.returncode != 0:
-            pytest.fail(f"{' '.join(argv)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return [str(build / "lc_driver")]
+    return [str(c_build() / "lc_driver")]
 
 
 def _extra() -> dict[str, str]:

@@ -20,10 +20,9 @@ import pytest
 
 from tests.live import LiveServer
 from tests.sdk_c.helpers import (
-    BUILD,
-    SOURCE,
     VALGRIND,
     Drive,
+    build,
     missing_toolchain,
     toolchain_or_skip,
 )
@@ -33,21 +32,7 @@ from tests.sdk_c.helpers import (
 def c_build() -> Path:
     """The CMake build folder with the library, the driver and the example."""
     toolchain_or_skip(missing_toolchain())
-    for cmd in (
-        [
-            "cmake",
-            "-S",
-            str(SOURCE),
-            "-B",
-            str(BUILD),
-            "-DCMAKE_BUILD_TYPE=Debug",
-            "-DLC_WERROR=ON",
-        ],
-        ["cmake", "--build", str(BUILD), "-j2"],
-    ):
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
-    return BUILD
+    return build()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ modules import them from here."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -49,6 +50,32 @@ def missing_toolchain() -> str | None:
         if subprocess.run(["pkg-config", "--exists", pkg], check=False).returncode != 0:
             return f"pkg-config finds no {pkg} (apt-get install {pkg}-dev)"
     return None
+
+
+def build() -> Path:
+    """``build/sdk-c`` configured and built (Debug, warnings as errors), under a
+    file lock: the C tests and the conformance kit, on two xdist workers at
+    once, build the same folder; one builds, the other waits and finds it
+    done."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with open(BUILD.parent / ".sdk-c.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for cmd in (
+            [
+                "cmake",
+                "-S",
+                str(SOURCE),
+                "-B",
+                str(BUILD),
+                "-DCMAKE_BUILD_TYPE=Debug",
+                "-DLC_WERROR=ON",
+            ],
+            ["cmake", "--build", str(BUILD), "-j2"],
+        ):
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+    return BUILD
 
 
 def toolchain_or_skip(reason: str | None) -> None:
