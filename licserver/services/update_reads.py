@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, select, tuple_
+from sqlalchemy import and_, bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from licserver.domain import updates as rules
@@ -29,33 +29,43 @@ from licserver.services.activation.entitlements import features, settings_of
 # another platform).
 PAGE = 10
 
+# Core columns of the tables (not the mapped classes): compiled and run as
+# Core on the session's connection, with no ORM step per check.
+_ACT, _LIC, _POL, _PROD = (
+    Activation.__table__.c,
+    License.__table__.c,
+    Policy.__table__.c,
+    Product.__table__.c,
+)
+
 MACHINE = (
     select(
-        Activation.id,
-        Activation.public_id,
-        Activation.license_id,
-        Activation.token_hash,
-        Activation.deactivated_at,
-        License.status,
-        License.expires_at,
-        License.features,
-        License.policy_overrides,
-        License.product_id,
-        Policy.settings.label("policy_settings"),
-        Product.code.label("product"),
-        Product.releases_tag,
+        _ACT.id,
+        _ACT.public_id,
+        _ACT.license_id,
+        _ACT.token_hash,
+        _ACT.deactivated_at,
+        _LIC.status,
+        _LIC.expires_at,
+        _LIC.features,
+        _LIC.policy_overrides,
+        _LIC.product_id,
+        _POL.settings.label("policy_settings"),
+        _PROD.code.label("product"),
+        _PROD.releases_tag,
     )
-    .join(License, License.id == Activation.license_id)
-    .join(Product, Product.id == License.product_id)
-    .outerjoin(Policy, Policy.id == License.policy_id)
-    .where(Activation.public_id == bindparam("aid"))
+    .join_from(Activation.__table__, License.__table__, _LIC.id == _ACT.license_id)
+    .join(Product.__table__, _PROD.id == _LIC.product_id)
+    .outerjoin(Policy.__table__, _POL.id == _LIC.policy_id)
+    .where(_ACT.public_id == bindparam("aid"))
 )
 
 
-def machine(session: Session, activation_id: str) -> Row[Any] | None:
+def machine(session: Session, activation_id: str) -> Any:
     """The activation, its licence's status, expiry and entitlements' inputs,
-    its product's id and code; None for an unknown activation."""
-    return session.execute(MACHINE, {"aid": activation_id}).first()
+    its product's id, code and releases tag (a Row); None for an unknown
+    activation."""
+    return session.connection().execute(MACHINE, {"aid": activation_id}).first()
 
 
 def holder_of(row: Any, usable: bool) -> rules.Holder:
