@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from licserver import signing
 from licserver.crypto import tokens_equal
-from licserver.database import begin_write
+from licserver.database import begin_autocommit, begin_write
 from licserver.domain import updates as rules
 from licserver.domain.errors import (
     Deactivated,
@@ -142,14 +142,19 @@ def live_status(
 
 
 def check(ctx: Context, machine: Machine, ask: Ask, *, secret: str, origin: Origin) -> Offer | None:
-    """The update this machine may have, or None: two reads (the machine, a page
-    of releases; services.update_reads) and the check counted in memory
-    (services.check_counts)."""
+    """The update this machine may have, or None: one read of the machine (and,
+    when this process has not read them since the product's releases last
+    changed, of a page of releases; services.update_reads) and the check
+    counted in memory (services.check_counts)."""
     current = rules.parse_version(ask.current_version, "current_version")
     check_ask(ask.channel, ask.platform, ask.arch)
     now = ctx.now()
     session = ctx.session
     try:
+        # PostgreSQL: no BEGIN and ROLLBACK round trips. The pages a miss reads
+        # next are at least as new as the releases tag just read: kept under
+        # that tag, they are never older than what the tag stands for.
+        begin_autocommit(session)
         row = reads.machine(session, machine.activation_id)
         if row is None:
             raise invalid()
