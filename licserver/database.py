@@ -19,6 +19,7 @@ import fcntl
 import os
 import threading
 import time
+import weakref
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
@@ -84,25 +85,47 @@ class _WriterTurns:
 
     def __init__(self, database: str | None) -> None:
         self._path = f"{database}-writers" if database not in (None, "", ":memory:") else None
+        self._after_fork()
+        # A forked worker starts with state of its own: the parent's locks may
+        # have been held by one of its threads at the fork, and its file's flock
+        # is the parent's (closing our copy of the descriptor leaves it be).
+        me = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _call(me, "_after_fork"))
+
+    def _after_fork(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         self._fd: int | None = None
         self._pid = 0
         self._turn = threading.Lock()  # held by the thread whose turn it is
-        self._state = threading.Lock()  # guards the two below
+        self._state = threading.Lock()  # guards the file and the two below
         self._thread: int | None = None
         self._entries: list[object] = []  # that thread's pool entries in a write
 
+    def _open(self) -> bool:
+        """The file, opened once per process, under the state lock: the first
+        writers of a new worker come at once, and a second descriptor would
+        be a second flock holder of the same process (each then waiting on the
+        other: a deadlock of every writer)."""
+        with self._state:
+            if self._pid != os.getpid():
+                if self._path is None:
+                    return False
+                try:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                except OSError:  # a read-only folder, say: SQLite's own waiting only
+                    self._path = None
+                    return False
+                self._pid = os.getpid()
+            return self._path is not None
+
     def take(self, owner: object) -> None:
-        if self._path is None:
+        if self._path is None or not self._open():
             return
-        if self._pid != os.getpid():  # opened per process: forked workers each their own
-            try:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError:  # a read-only folder, say: SQLite's own waiting only
-                self._path = None
-                return
-            self._pid = os.getpid()
-            self._turn, self._state = threading.Lock(), threading.Lock()
-            self._thread, self._entries = None, []
         assert self._fd is not None
         me = threading.get_ident()
         with self._state:
@@ -131,6 +154,12 @@ class _WriterTurns:
             assert self._fd is not None
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             self._turn.release()
+
+
+def _call(ref: weakref.ref[Any], method: str) -> None:
+    obj = ref()
+    if obj is not None:
+        getattr(obj, method)()
 
 
 def _ping_when_idle(engine: Engine) -> None:
