@@ -33,6 +33,19 @@ namespace Licclient
         public int HttpStatus;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct LcUpdate
+    {
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = 128)] public byte[] Version;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = 64)] public byte[] Channel;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = 16)] public byte[] Platform;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = 16)] public byte[] Arch;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = 65)] public byte[] Sha256;
+        public long Size;
+        public long ReleasedAt;
+        public IntPtr Notes, DownloadUrl, Manifest;
+    }
+
     internal static class Native
     {
         // "licclient" resolves to liblicclient.so / liblicclient.dylib / licclient.dll.
@@ -60,6 +73,13 @@ namespace Licclient
         internal static extern int lc_has_feature(IntPtr client, byte[] name);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr lc_version();
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lc_check_update(IntPtr client, byte[] currentVersion, byte[] channel,
+                                                   byte[] platform, byte[] arch, out IntPtr update, ref LcError err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lc_update_download(IntPtr update, byte[] path, ref LcError err);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void lc_update_free(IntPtr update);
     }
 
     /// <summary>What the offline status says (the C SDK's lc_status).</summary>
@@ -70,6 +90,57 @@ namespace Licclient
         public string LicenseId { get; internal set; }
         public DateTimeOffset? ExpiresAt { get; internal set; }     // null: never
         public DateTimeOffset? OfflineUntil { get; internal set; }  // null: not activated
+    }
+
+    /// <summary>An update this licence may have (the C SDK's lc_update): its
+    /// answer and UP1 manifest already verified. Dispose it when done.</summary>
+    public sealed class Update : IDisposable
+    {
+        private IntPtr handle;
+
+        public string Version { get; private set; }
+        public string Channel { get; private set; }
+        public string Platform { get; private set; }   // "": for every platform
+        public string Arch { get; private set; }       // "": for every architecture
+        public string Sha256 { get; private set; }
+        public long Size { get; private set; }
+        public DateTimeOffset ReleasedAt { get; private set; }
+        public string Notes { get; private set; }      // null: none
+        public string DownloadUrl { get; private set; }
+        public string Manifest { get; private set; }
+
+        internal Update(IntPtr native)
+        {
+            handle = native;
+            var u = (LcUpdate)Marshal.PtrToStructure(native, typeof(LcUpdate));
+            Version = LicenseClient.FromBytes(u.Version);
+            Channel = LicenseClient.FromBytes(u.Channel);
+            Platform = LicenseClient.FromBytes(u.Platform);
+            Arch = LicenseClient.FromBytes(u.Arch);
+            Sha256 = LicenseClient.FromBytes(u.Sha256);
+            Size = u.Size;
+            ReleasedAt = DateTimeOffset.FromUnixTimeSeconds(u.ReleasedAt);
+            Notes = LicenseClient.FromUtf8(u.Notes);
+            DownloadUrl = LicenseClient.FromUtf8(u.DownloadUrl);
+            Manifest = LicenseClient.FromUtf8(u.Manifest);
+        }
+
+        /// <summary>Downloads to path, resuming path.part; the file appears
+        /// under path only once its size and SHA-256 match the manifest (a
+        /// wrong file: CERTIFICATE_INVALID, and nothing at path).</summary>
+        public void Download(string path)
+        {
+            if (handle == IntPtr.Zero) throw new ObjectDisposedException("Update");
+            var err = LicenseClient.NewError();
+            if (Native.lc_update_download(handle, LicenseClient.Utf8(path), ref err) != 0)
+                throw LicenseClient.Failure(err);
+        }
+
+        public void Dispose()
+        {
+            if (handle != IntPtr.Zero) Native.lc_update_free(handle);
+            handle = IntPtr.Zero;
+        }
     }
 
     /// <summary>A failed call: Code is the server's code, or NETWORK_ERROR,
@@ -165,6 +236,21 @@ namespace Licclient
 
         public bool HasFeature(string name) { return Native.lc_has_feature(Handle, Utf8(name)) == 1; }
 
+        /// <summary>The newest release this licence may have above currentVersion
+        /// on channel (null: "stable") or a more stable one, for platform and
+        /// arch ("windows", "macos", "linux"; "x86_64", "arm64"; null: only
+        /// artifacts for every one); null when there is none.</summary>
+        public Update CheckForUpdate(string currentVersion, string channel = null,
+                                     string platform = null, string arch = null)
+        {
+            var err = NewError();
+            IntPtr native;
+            if (Native.lc_check_update(Handle, Utf8(currentVersion), Utf8(channel), Utf8(platform),
+                                       Utf8(arch), out native, ref err) != 0)
+                throw Failure(err);
+            return native == IntPtr.Zero ? null : new Update(native);
+        }
+
         public void Dispose()
         {
             if (handle != IntPtr.Zero) Native.lc_client_free(handle);
@@ -185,7 +271,7 @@ namespace Licclient
             return new LcStatus { Code = new byte[32], LicenseId = new byte[64] };
         }
 
-        private static LcError NewError()
+        internal static LcError NewError()
         {
             return new LcError { Code = new byte[48], Detail = new byte[512] };
         }
@@ -202,12 +288,12 @@ namespace Licclient
             };
         }
 
-        private static LicenseException Failure(LcError err)
+        internal static LicenseException Failure(LcError err)
         {
             return new LicenseException(FromBytes(err.Code), FromBytes(err.Detail), err.HttpStatus);
         }
 
-        private static byte[] Utf8(string s)
+        internal static byte[] Utf8(string s)
         {
             return s == null ? null : Encoding.UTF8.GetBytes(s + "\0");
         }
@@ -221,13 +307,13 @@ namespace Licclient
             return p;
         }
 
-        private static string FromBytes(byte[] b)
+        internal static string FromBytes(byte[] b)
         {
             int n = Array.IndexOf(b, (byte)0);
             return Encoding.UTF8.GetString(b, 0, n < 0 ? b.Length : n);
         }
 
-        private static string FromUtf8(IntPtr p)
+        internal static string FromUtf8(IntPtr p)
         {
             if (p == IntPtr.Zero) return null;
             int n = 0;
