@@ -67,6 +67,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         drop_pg_database(create_pg_database()[0])
 
 
+# per database URL: the one statement that empties its tables (PostgreSQL)
+_PG_RESETS: dict[str, str] = {}
+
+
 def _empty_tables(url: str) -> None:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "signing_keys"]
@@ -86,16 +90,19 @@ def _empty_tables(url: str) -> None:
             # as SQLite's): a test leaves a few rows, and TRUNCATE of ~40
             # tables costs 65 ms against 10 ms for this (new files for each
             # table). One round trip for the lot.
-            seqs = conn.execute(
-                text(
-                    "SELECT c.relname FROM pg_class c"
-                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
-                )
-            ).scalars()
-            statements = [f"DELETE FROM {name}" for name in tables]
-            statements += [f'ALTER SEQUENCE "{seq}" RESTART' for seq in seqs]
-            conn.exec_driver_sql("; ".join(statements))
+            reset = _PG_RESETS.get(url)
+            if reset is None:  # the schema is the run's: its sequences read once
+                seqs = conn.execute(
+                    text(
+                        "SELECT c.relname FROM pg_class c"
+                        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+                    )
+                ).scalars()
+                statements = [f"DELETE FROM {name}" for name in tables]
+                statements += [f'ALTER SEQUENCE "{seq}" RESTART' for seq in seqs]
+                reset = _PG_RESETS[url] = "; ".join(statements)
+            conn.exec_driver_sql(reset)
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))

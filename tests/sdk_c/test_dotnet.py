@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -41,72 +42,59 @@ def demo_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return exe
 
 
-def test_csharp_activates_and_reads_the_status(
-    c_build: Path,
-    demo_exe: Path,
-    server: LiveServer,
-    public_keys: dict[str, str],
-    factory: Factory,
-    staff: httpx.Client,
-    tmp_path: Path,
-) -> None:
-    exe = demo_exe
-    lic = factory.license(features=["export"])
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def demo(
+    c_build: Path, demo_exe: Path, server: LiveServer, public_keys: dict[str, str], tmp_path: Path
+) -> Run:
+    """``demo(product, installation_id, *args)``: Demo.cs run with mono against
+    the shared server, its state in the test's folder."""
     keys = ",".join(f"{kid}={key}" for kid, key in public_keys.items())
     env = {**os.environ, "LD_LIBRARY_PATH": str(c_build)}
-    common = [
-        "mono",
-        str(exe),
-        server.url,
-        lic.product,
-        keys,
-        str(tmp_path / "state"),
-        "dotnet-install-01",
-    ]
 
-    activated = subprocess.run(
-        [*common, lic.key], capture_output=True, text=True, env=env, timeout=120
-    )
+    def run(product: str, installation: str, *args: str) -> subprocess.CompletedProcess[str]:
+        argv = ["mono", str(demo_exe), server.url, product, keys, str(tmp_path / "state")]
+        return subprocess.run(
+            [*argv, installation, *args], capture_output=True, text=True, env=env, timeout=120
+        )
+
+    return run
+
+
+def test_csharp_activates_and_reads_the_status(
+    demo: Run, factory: Factory, staff: httpx.Client
+) -> None:
+    lic = factory.license(features=["export"])
+
+    activated = demo(lic.product, "dotnet-install-01", lic.key)
     assert activated.returncode == 0, activated.stdout + activated.stderr
     assert activated.stdout.split()[:3] == ["VALID", lic.id, "export"]
     [act] = activations(staff, lic.id)
     assert act["installation_id"] == "dotnet-install-01"
 
-    later = subprocess.run(common, capture_output=True, text=True, env=env, timeout=120)
+    later = demo(lic.product, "dotnet-install-01")
     assert later.stdout.split()[:2] == ["VALID", lic.id]
 
-    wrong = subprocess.run(
-        [*common, "LK1.not-a-key.x"], capture_output=True, text=True, env=env, timeout=120
-    )
+    wrong = demo(lic.product, "dotnet-install-01", "LK1.not-a-key.x")
     assert wrong.returncode == 1 and wrong.stdout.startswith("ERROR INVALID_CREDENTIALS"), (
         wrong.stdout
     )
 
 
 def test_csharp_finds_the_update_and_downloads_it_verified(
-    c_build: Path,
-    demo_exe: Path,
-    server: LiveServer,
-    public_keys: dict[str, str],
-    factory: Factory,
-    staff: httpx.Client,
-    tmp_path: Path,
+    demo: Run, factory: Factory, staff: httpx.Client, tmp_path: Path
 ) -> None:
     lic = factory.license()
     data = payload("1.3.0", "linux") * 10
     release(staff, lic.product, "1.2.0", platform="windows", days_ago=2)
     release(staff, lic.product, "1.3.0", platform="linux", days_ago=1, data=data)
-    keys = ",".join(f"{kid}={key}" for kid, key in public_keys.items())
-    env = {**os.environ, "LD_LIBRARY_PATH": str(c_build)}
-    common = ["mono", str(demo_exe), server.url, lic.product, keys, str(tmp_path / "state")]
-    common.append("dotnet-install-02")
     downloads = tmp_path / "downloads"
     downloads.mkdir()
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*common, *args], capture_output=True, text=True, env=env, timeout=120
-        )
+        return demo(lic.product, "dotnet-install-02", *args)
 
     got = run(lic.key, "--update", "1.0.0", str(downloads))
     assert got.returncode == 0, got.stdout + got.stderr
