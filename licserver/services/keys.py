@@ -4,8 +4,13 @@ rotation is staged, a ``next`` key published first, then activated).
 
 One keyring per process, cached. Other processes (workers, other servers)
 rotate keys too, so the cache is refreshed:
-- when a token names a kid it has not seen, at most every RELOAD_INTERVAL
-  seconds (a licence key signed by a key made elsewhere);
+- when a token names a kid it has not seen (a licence key signed by a key made
+  elsewhere): at once, since a key's row is committed before anything is signed
+  with it, so the first request carrying a new kid is answered, whatever this
+  process loaded a moment before. The same unknown kid again within
+  RELOAD_INTERVAL seconds is refused without another look (a forged token sent
+  over and over costs no query; a new forged kid costs one small one, like any
+  request);
 - when it is older than ``refresh_seconds`` (KEY_REFRESH_SECONDS), the next time
   something signs or lists the keys: a process that cached the old active key
   signs with the new one within a few seconds of a rotation. Between refreshes
@@ -69,6 +74,7 @@ class Keyring:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _warned: str = ""
     _offline: tuple[str, Ed25519PrivateKey] | None = None
+    _missed: tuple[str, float] = ("", 0.0)  # the last unknown kid looked for, and when
 
     def load(self, session: Session) -> None:
         rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
@@ -122,8 +128,11 @@ class Keyring:
         if not self._loaded_at:
             self.load(session)
         if want is not None and want not in self._public:
-            if time.monotonic() - self._loaded_at > RELOAD_INTERVAL:
+            missed, at = self._missed
+            if want != missed or time.monotonic() - at > RELOAD_INTERVAL:
                 self.load(session)
+                if want not in self._public:
+                    self._missed = (want, time.monotonic())
         return self._public
 
     def infos(self, session: Session) -> list[KeyInfo]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from licclient import LicenseClient
 
@@ -209,3 +210,42 @@ def test_a_server_without_the_new_private_key_keeps_signing_with_the_old_one(
 
     shutil.copy(ops.keys_dir / f"{new.kid}.pem", other_dir)
     assert there.signer(session)[0] == new.kid
+
+
+def test_a_licence_key_signed_elsewhere_a_moment_ago_is_accepted_at_once(
+    ops: Installation, ops_app: Flask, ops_server: OpsServer
+) -> None:
+    """Another server rotates and issues a licence with the new key; a server
+    that loaded its keyring a moment before looks the new kid up at once
+    (its row is committed before anything is signed with it), in process and
+    over HTTP. One forged kid sent again and again costs one query, not one
+    per request."""
+    session = db.session()
+    here = key_service.Keyring(ops.keys_dir)  # refreshes every 5 s
+    here.public_keys(session)
+    with httpx.Client(base_url=ops_server.url, timeout=30) as http:
+        for _ in range(4):  # the server's workers load their keyrings now
+            assert http.get("/api/v1/keys").status_code == 200
+
+        new, _ = key_service.rotate(context(), ops.keys_dir, "")
+        lic = issue_licence()
+        assert kid_of(lic.key) == new.kid
+        assert new.kid in here.public_keys(session, new.kid)
+        for n in range(4):
+            body = {"license_key": lic.key, "installation_id": f"at-once-{n}", "machine_name": "PC"}
+            r = http.post("/api/v1/activations", json=body)
+            assert r.status_code == 201, r.text
+
+    looked: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        looked.append(statement)
+
+    forged = "k-20990101-0000aa"
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            assert forged not in here.public_keys(session, forged)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert sum("signing_keys" in s for s in looked) == 1
