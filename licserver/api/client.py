@@ -20,12 +20,11 @@ from licserver.api.schemas.client import (
 )
 from licserver.domain.errors import InvalidCredentials
 from licserver.runtime import context, origin
-from licserver.services import Actor
+from licserver.services import CLIENT
 from licserver.services import activation as svc
 from licserver.services.keys import KeyInfo
 
 blp = Blueprint("client", __name__, url_prefix="/api/v1", description="Client API (products)")
-CLIENT = Actor("client")
 # Schema instances, not classes: webargs would build a new schema (a deep copy of
 # every field) for each request from a class. They keep no state between loads.
 ACTIVATE_IN, CHECKIN_IN, VALIDATE_IN = ActivateIn(), CheckinIn(), ValidateIn()

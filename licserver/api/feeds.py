@@ -19,13 +19,12 @@ from licserver.domain import feeds as formats
 from licserver.domain.errors import NotFound
 from licserver.domain.updates import STABLE
 from licserver.runtime import context, origin
-from licserver.services import Actor
+from licserver.services import CLIENT
 from licserver.services import feeds as svc
 from licserver.services import updates as update_service
 
 blp = Blueprint("feeds", __name__, url_prefix="/api/v1", description="Client API: update feeds")
 FEED_ARGS = FeedArgs()
-CLIENT = Actor("client")
 _NO_STORE = {"Cache-Control": "no-store"}
 # electron-updater's file names: {channel}.yml (Windows), {channel}-mac.yml,
 # {channel}-linux.yml, {channel}-linux-arm64.yml; its channel "latest" is ours "stable".

@@ -12,12 +12,11 @@ from licserver.api.blueprint import Blueprint
 from licserver.api.docs import answers, errors
 from licserver.api.schemas.updates import UpdateIn, UpdateOut
 from licserver.runtime import context, origin, storage
-from licserver.services import Actor
+from licserver.services import CLIENT
 from licserver.services import updates as svc
 from licserver.storage import LocalStorage
 
 blp = Blueprint("updates", __name__, url_prefix="/api/v1", description="Client API: updates")
-CLIENT = Actor("client")
 UPDATE_IN = UpdateIn()
 
 

@@ -180,7 +180,9 @@ def _create_app() -> Flask:
 
     name = _command_name()
     try:
-        app = create_app(create=name in CREATING)
+        # Our own commands need no HTTP side; Flask's (routes, run, shell) and
+        # the extensions' (limiter, openapi) need the whole application.
+        app = create_app(create=name in CREATING, serve=name not in COMMANDS)
     except ConfigError as exc:
         click.echo(f"Error: {exc}", err=True)  # no database opened yet: nothing to close
         raise SystemExit(1) from None

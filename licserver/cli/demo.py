@@ -4,39 +4,10 @@ server with. It calls the same services as the HTTP API."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
-from flask import current_app
 
 from licserver.cli.common import CLI
-
-if TYPE_CHECKING:
-    from licserver.services.context import Context
-
-DEMO_MACHINES = (
-    ("demo-install-design07", "DESIGN-PC-07", "Windows 11"),
-    ("demo-install-laptop-anna", "LAPTOP-ANNA", "macOS 15"),
-)
-
-
-def _demo_history(ctx: Context, number: str, license_id: str, password: str) -> None:
-    """Installations (through the client API, as a product makes them) and orders."""
-    from licserver.services import demo as demo_service
-
-    client = current_app.test_client()
-    for installation_id, machine, os_name in DEMO_MACHINES:
-        client.post(
-            "/api/v1/activations",
-            json={
-                "license_id": license_id,
-                "activation_password": password,
-                "installation_id": installation_id,
-                "machine_name": machine,
-                "client": {"app_version": "3.2.1", "os": os_name},
-            },
-        )
-    demo_service.add_orders(ctx, number, license_id)
 
 
 # Over 60 lines on purpose: mostly the text printed for the user, in order.
@@ -53,7 +24,8 @@ def demo_command() -> None:
     product, cust, token = demo.product, demo.customer, demo.token
     first_lic, first = demo.licenses[0]
     if demo.fresh:
-        _demo_history(d, cust.number, first_lic.public_id, first.activation_password)
+        demo_service.add_installations(d, first_lic.public_id, first.activation_password)
+        demo_service.add_orders(d, cust.number, first_lic.public_id)
 
     base = d.settings.public_url
     click.echo(f"""

@@ -18,6 +18,8 @@ class Actor:
 
 
 SYSTEM = Actor("system")
+# An installation, over the client API (no id: it names itself in the request).
+CLIENT = Actor("client")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from licserver.crypto import hash_password
 from licserver.domain.errors import LicenseServerError
 from licserver.models import Customer, License, Product, User, utcnow
-from licserver.services import Origin
+from licserver.services import CLIENT, Origin
+from licserver.services import activation as activation_service
 from licserver.services import customers as customer_service
 from licserver.services import licenses as license_service
 from licserver.services import orders as order_service
@@ -21,6 +22,7 @@ from licserver.services import policies as policy_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
 from licserver.services.context import Context
+from licserver.services.credentials import ACTIVATION_PASSWORD, Credentials
 
 PRODUCT = "demo-app"
 OWNER = "owner@demo.example"
@@ -125,6 +127,31 @@ def _users(d: Context, number: str, invitation_ttl_hours: int) -> None:
             user.invite_token_hash = None
             user.invite_expires_at = None
     session.commit()
+
+
+# The machines of a fresh demo, activated on its first licence:
+# (installation id, machine name, operating system).
+MACHINES = (
+    ("demo-install-design07", "DESIGN-PC-07", "Windows 11"),
+    ("demo-install-laptop-anna", "LAPTOP-ANNA", "macOS 15"),
+)
+
+
+def add_installations(d: Context, license_id: str, password: str) -> None:
+    """The demo's machines on licence ``license_id``, activated as the
+    product would activate them (the client API's use case)."""
+    creds = Credentials(
+        kind=ACTIVATION_PASSWORD, license_id=license_id, activation_password=password
+    )
+    for installation_id, machine, os_name in MACHINES:
+        activation_service.activate(
+            d,
+            creds,
+            installation_id,
+            machine,
+            {"app_version": "3.2.1", "os": os_name},
+            Origin(actor=CLIENT, ip="127.0.0.1"),
+        )
 
 
 def add_orders(d: Context, number: str, license_id: str) -> None:
