@@ -30,9 +30,6 @@ def create_app(
     # Imported here, not at the top: ``licserver --help`` imports this package
     # (licserver.cli) and must not pay for Flask, SQLAlchemy and the API.
     from flask import Flask
-    from flask_limiter import Limiter
-    from flask_limiter.util import get_remote_address
-    from werkzeug.middleware.proxy_fix import ProxyFix
 
     from licserver import runtime
     from licserver.config import load_config
@@ -55,6 +52,10 @@ def create_app(
 
         observability.init_app(app)  # the log format
         return app
+
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
     app.extensions["licserver.limiter"] = limiter

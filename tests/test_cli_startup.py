@@ -10,11 +10,12 @@ import sys
 import click
 
 from licserver import cli
+from tests.support.cli import Instance
 
 HEAVY = ("sqlalchemy", "flask_sqlalchemy", "flask_smorest", "marshmallow", "licserver.api")
 
 
-def _modules_after(*args: str) -> set[str]:
+def _modules_after(*args: str, env: dict[str, str] | None = None, usage: bool = True) -> set[str]:
     """The modules a fresh interpreter has imported once `licserver ARGS` ends."""
     script = (
         "import json, sys\n"
@@ -27,9 +28,14 @@ def _modules_after(*args: str) -> set[str]:
         "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
     )
-    assert "Usage: licserver" in done.stdout
+    assert ("Usage: licserver" in done.stdout) == usage, done.stdout
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
@@ -47,6 +53,20 @@ def test_group_help_imports_no_api() -> None:
     assert not any(
         m.startswith(("licserver.api", "licserver.portal", "licserver.staff")) for m in loaded
     )
+
+
+def test_a_command_runs_without_the_http_side(instance: Instance) -> None:
+    """Our commands build the application without the API, the portal and the
+    console (half of a command's start-up); Flask's own `routes` gets the
+    whole application."""
+    instance.ok("init")
+    # (flask_limiter is there: Flask's CLI loads its `limiter` command's entry point)
+    web = ("licserver.api", "licserver.web", "flask_smorest", "flask_wtf", "flask_login")
+    loaded = _modules_after("tokens", "list", env=instance.env(), usage=False)
+    assert "licserver.cli.tokens" in loaded and "licserver.services.tokens" in loaded
+    assert sorted(m for m in loaded if m.startswith(web)) == []
+    routes = instance.ok("routes")
+    assert "/api/v1/activations" in routes and "/portal/login" in routes
 
 
 # Run in a fresh interpreter: every command's `--help` (groups' subcommands'
