@@ -65,6 +65,10 @@ def test_a_command_runs_without_the_http_side(instance: Instance) -> None:
     loaded = _modules_after("tokens", "list", env=instance.env(), usage=False)
     assert "licserver.cli.tokens" in loaded and "licserver.services.tokens" in loaded
     assert sorted(m for m in loaded if m.startswith(web)) == []
+    # and it closes its database connections before it exits (PYTHONWARNINGS=error
+    # in the command's environment: Python would say so on stderr)
+    listed = instance.run("tokens", "list")
+    assert listed.returncode == 0 and listed.stderr == "", listed.stderr
     routes = instance.ok("routes")
     assert "/api/v1/activations" in routes and "/portal/login" in routes
 

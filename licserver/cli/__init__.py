@@ -194,6 +194,12 @@ def _create_app() -> Flask:
             problem = schema.missing_schema(context())
             if problem:
                 fail(problem)
+    from licserver.runtime import close_database
+
+    # A command's application context ends with the command: close the pooled
+    # connections then (a connection left open at exit is logged by PostgreSQL
+    # and warned of by Python).
+    app.teardown_appcontext(lambda _exc: close_database())
     return app
 
 
