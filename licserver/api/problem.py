@@ -12,7 +12,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, json, request
-from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -171,18 +170,10 @@ def register(app: Flask) -> None:
             headers={"Retry-After": "5"},
         )
 
-    @app.errorhandler(RedisError)
-    def _limits_down(exc: Exception) -> Response:
-        log.warning("rate-limit store unavailable: %s", type(exc).__name__)
-        if not _wants_problem():  # the portal's log-in and reset forms: a readable page
-            return _unavailable_page("its rate-limit store")
-        return problem(
-            503,
-            "SERVICE_UNAVAILABLE",
-            "Service unavailable",
-            "The rate-limit store is unavailable; nothing was changed.",
-            headers={"Retry-After": "5"},
-        )
+    if app.config["REDIS_URL"]:  # else nothing here talks to Redis (nor imports it)
+        from redis.exceptions import RedisError
+
+        app.register_error_handler(RedisError, _limits_down)
 
     @app.errorhandler(DBAPIError)
     def _db_error(exc: DBAPIError) -> Any:
@@ -228,3 +219,16 @@ def _rollback() -> None:
         db.session.rollback()
     except Exception:  # the connection itself may be gone
         log.debug("rollback after error failed", exc_info=True)
+
+
+def _limits_down(exc: Exception) -> Response:
+    log.warning("rate-limit store unavailable: %s", type(exc).__name__)
+    if not _wants_problem():  # the portal's log-in and reset forms: a readable page
+        return _unavailable_page("its rate-limit store")
+    return problem(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "Service unavailable",
+        "The rate-limit store is unavailable; nothing was changed.",
+        headers={"Retry-After": "5"},
+    )

@@ -4,14 +4,25 @@ and never runs; links keep only the schemes markdown-it-py deems safe."""
 
 from __future__ import annotations
 
-from markdown_it import MarkdownIt
+from functools import cache
+from typing import TYPE_CHECKING
+
 from markupsafe import Markup
 
-_MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+
+@cache
+def _md() -> MarkdownIt:
+    """The parser, made (and markdown-it-py imported) by the first notes shown."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
 def render_notes(text: str | None) -> Markup:
     """The notes as HTML safe to put in a page."""
     if not text:
         return Markup("")
-    return Markup(_MD.render(text))  # noqa: S704 - raw HTML disabled: every tag is escaped
+    return Markup(_md().render(text))  # noqa: S704 - raw HTML disabled: every tag is escaped

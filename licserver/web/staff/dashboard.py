@@ -7,13 +7,17 @@ from typing import Any
 
 from flask import Response
 
-from licserver.web.staff import charts
 from licserver.web.staff.base import bp
+
+# charts (pygal) is imported by the first dashboard drawn, not by every
+# process that builds the application (a worker, a test's app).
 
 
 @bp.get("/charts.css")
 def charts_css() -> Response:
     """The charts' stylesheet (pygal's rules, by class): nothing secret in it."""
+    from licserver.web.staff import charts
+
     resp = Response(charts.stylesheet(), mimetype="text/css")
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp
@@ -21,6 +25,8 @@ def charts_css() -> Response:
 
 def render(d: Any) -> dict[str, Any]:
     """The charts of a dashboard, by name, for staff/_dashboard.html."""
+    from licserver.web.staff import charts
+
     fresh = [f.product for f in d.freshness]
     return {
         "activations": charts.per_day("Activations per day", d.days, d.activations),
