@@ -47,40 +47,37 @@ def create_app(
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     runtime.init_app(app)
-    if not serve:
+    if serve:
+        _http_side(app)
+    else:
         from licserver import observability
 
         observability.init_app(app)  # the log format
-        return app
+    return app
 
+
+def _http_side(app: Flask) -> None:
+    """The rate limiter, the API, the portal and console, request logging and
+    metrics, the response headers; our commands on ``app.cli``; ProxyFix."""
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    limiter = Limiter(get_remote_address, app=app, default_limits=[])
-    app.extensions["licserver.limiter"] = limiter
-
+    from licserver import cli, observability, security, web
     from licserver.api import Api, register_blueprints
 
-    api = Api(app)
-    register_blueprints(api, app, limiter)
-
-    from licserver import observability, security, web
-
+    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    app.extensions["licserver.limiter"] = limiter
+    register_blueprints(Api(app), app, limiter)
     web.init_app(app)
     observability.init_app(app)
     security.init_app(app)
-
-    from licserver import cli
-
     cli.register(app)
-
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
-    return app
 
 
 def _configure_logging() -> None:

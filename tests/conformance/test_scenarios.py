@@ -173,17 +173,17 @@ def test_key_rotation(
     request: pytest.FixtureRequest,
 ) -> None:
     database = request.getfixturevalue("test_database")
-    before = start_server(workers=1)
+    # one server across the rotation: it looks its keys up again on every
+    # signature (KEY_REFRESH_SECONDS=0), as servers do within that interval
+    after = start_server(workers=1, env={"LICSERVER_KEY_REFRESH_SECONDS": "0"})
     lic = factory.license()
-    old_keys = fetch_public_keys(before.url)
+    old_keys = fetch_public_keys(after.url)
     args = {"license_key": lic.key}
-    assert Kit(driver, kit_request, before.url, old_keys, tmp_path)(
+    assert Kit(driver, kit_request, after.url, old_keys, tmp_path)(
         "activate", lic.product, args=args
     )["ok"]
-    before.stop()
     new, _ = key_service.rotate(context(), database.keys_dir, "")
     db.session.commit()
-    after = start_server(workers=1)
     both = fetch_public_keys(after.url)
     assert new.kid in both and set(old_keys) <= set(both)
     only_new = {new.kid: both[new.kid]}
