@@ -58,6 +58,9 @@ def test_create_copy_receive_reapply(
         assert page.get_attribute("#webhook-url", "readonly") is not None
         page.click("#copy-url")
         assert "press Ctrl+C" in page.inner_text("#copy-hint")
+        # the #webhook-url fragment moves the focus to the box: once the page has
+        # loaded and scrolled to it, which a loaded machine can take a moment over
+        page.wait_for_function("document.activeElement && document.activeElement.id")
         assert page.evaluate("document.activeElement.id") == "webhook-url"
 
         body = f.dumps(
