@@ -36,7 +36,7 @@ def exit_with(code: int) -> NoReturn:
 
     from licserver.runtime import close_database
 
-    if has_app_context():  # else the command's context has ended, and closed them (cli)
+    if has_app_context():  # else the command's context has ended and closed them (cli._create_app)
         close_database()
     sys.exit(code)
 
