@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import CHEAP_PASSWORD_HASH
+from tests.support import CHEAP_PASSWORD_HASH, loopback
 from tests.support.database import TestDatabase
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -110,7 +110,7 @@ class LiveServer:
                     self.url = f"http://127.0.0.1:{found.group(1)}"
             if self.url:
                 try:
-                    r = httpx.get(f"{self.url}{ready_path}", timeout=2)
+                    r = loopback.get(f"{self.url}{ready_path}", timeout=2)
                     if r.status_code == 200:
                         return
                     last_error = f"{ready_path} answered {r.status_code}: {r.text}"
@@ -127,7 +127,7 @@ class LiveServer:
     def client(self, token: str | None = None) -> httpx.Client:
         """An HTTP client for this server; the caller closes it (``with``)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+        return loopback.Client(base_url=self.url, headers=headers, timeout=60)
 
     def stop(self) -> None:
         if self.process.poll() is None:

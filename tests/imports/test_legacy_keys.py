@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from flask import Flask
 from licclient import InvalidCredentials, LicenseClient
@@ -17,6 +16,7 @@ from licserver.models.imports import LegacyKey
 from licserver.runtime import context
 from licserver.services.imports import jobs
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.factory import TEST_ORIGIN, Factory
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def _import(kind: str, text: str) -> None:
 
 
 def _client(server: LiveServer, tmp_path: Path, iid: str) -> LicenseClient:
-    keys = httpx.get(f"{server.url}/api/v1/keys", timeout=10).json()["keys"]
+    keys = loopback.get(f"{server.url}/api/v1/keys", timeout=10).json()["keys"]
     return LicenseClient(
         server.url,
         product="cad-pro",

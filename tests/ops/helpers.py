@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from flask import Flask
 
 from licserver import create_app
@@ -24,7 +23,7 @@ from licserver.services import licenses as license_service
 from licserver.services import products as product_service
 from licserver.services import tokens as token_service
 from tests.live import LiveServer
-from tests.support import CHEAP_PASSWORD_HASH
+from tests.support import CHEAP_PASSWORD_HASH, loopback
 from tests.support.database import TestDatabase
 
 ORIGIN = Origin(Actor("admin", "ops-tests"))
@@ -69,7 +68,7 @@ def kid_of(token: str) -> str:
 
 
 def published_keys(url: str) -> dict[str, dict[str, Any]]:
-    r = httpx.get(f"{url}/api/v1/keys", timeout=10)
+    r = loopback.get(f"{url}/api/v1/keys", timeout=10)
     assert r.status_code == 200, r.text
     return {k["kid"]: k for k in r.json()["keys"]}
 

@@ -10,12 +10,12 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from flask import Flask
 
 from licserver.crypto import b64u
 from tests.ops.helpers import Installation, OpsServer, issue_licence
+from tests.support import loopback
 from tests.support.database import BACKEND
 
 sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="licserver backup copies SQLite")
@@ -30,7 +30,7 @@ def test_backup_while_serving_then_restore_and_check(
     stop = threading.Event()
 
     def load(n: int) -> None:
-        with httpx.Client(base_url=ops_server.url, timeout=30) as http:
+        with loopback.Client(base_url=ops_server.url, timeout=30) as http:
             i = 0
             while not stop.is_set():
                 iid = f"ops-load-{n}-{i:05d}"

@@ -9,7 +9,6 @@ import shutil
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -27,6 +26,7 @@ from tests.ops.helpers import (
     kid_of,
     published_keys,
 )
+from tests.support import loopback
 
 
 def _listed(out: str) -> dict[str, str]:
@@ -43,7 +43,7 @@ def _active(listing: dict[str, str]) -> str:
 def _signers(url: str, key: str, installation: str, times: int) -> set[str]:
     """The kids of the certificates ``times`` activations get (spread over the workers)."""
     kids = set()
-    with httpx.Client(base_url=url, timeout=30) as http:
+    with loopback.Client(base_url=url, timeout=30) as http:
         for _ in range(times):
             body = {"license_key": key, "installation_id": installation, "machine_name": "RAW"}
             r = http.post("/api/v1/activations", json=body)
@@ -157,7 +157,7 @@ def test_servers_and_sdks_across_a_rotation(
     # Every worker signs with the new key now; the licence key, signed by the
     # retired key, keeps working.
     assert _signers(server.url, lic.key, "ops-rotation-raw", 6) == {new}
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with loopback.Client(base_url=server.url, timeout=30) as http:
         # a licence issued now has a key signed by the new key
         r = http.post(
             "/api/v1/licenses",
@@ -223,7 +223,7 @@ def test_a_licence_key_signed_elsewhere_a_moment_ago_is_accepted_at_once(
     session = db.session()
     here = key_service.Keyring(ops.keys_dir)  # refreshes every 5 s
     here.public_keys(session)
-    with httpx.Client(base_url=ops_server.url, timeout=30) as http:
+    with loopback.Client(base_url=ops_server.url, timeout=30) as http:
         for _ in range(4):  # the server's workers load their keyrings now
             assert http.get("/api/v1/keys").status_code == 200
 

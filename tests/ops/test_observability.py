@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -18,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from licserver import create_app
 from licserver.config import ConfigError
 from tests.ops.helpers import OpsServer, issue_licence
+from tests.support import loopback
 from tests.support.factory import AdminClient, Factory
 
 Metrics = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -151,7 +151,7 @@ def _wait_for(check: Callable[[], Any], seconds: float = 10) -> Any:
 def test_json_logs_and_metrics_of_several_workers(ops_server: OpsServer, ops_app: Flask) -> None:
     server, prom_dir = ops_server.server, ops_server.prometheus_dir
     lic = issue_licence(seats=3)
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with loopback.Client(base_url=server.url, timeout=30) as http:
         before = scrape(http.get("/metrics").text)
         # at least 12, and until both workers have served some (which worker
         # takes a connection is the kernel's choice): bounded

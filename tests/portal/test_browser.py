@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from flask.testing import FlaskClient
 
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.browser import CHROMIUM, new_page
 from tests.support.portal import COMPANY_PASSWORD, PASSWORD, AccountMaker, activate
 
@@ -98,7 +98,7 @@ def test_log_in_open_a_licence_deactivate_a_machine_and_see_it_gone(
 
     # and the machine's next check-in, over real HTTP, is refused
     act = acc.activations[0]
-    r = httpx.post(
+    r = loopback.post(
         f"{server.url}/api/v1/activations/{act['activation_id']}/checkin",
         json={"activation_token": act["activation_token"]},
         timeout=30,

@@ -9,10 +9,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from licserver.runtime import context
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.database import TestDatabase
 from tests.support.factory import Factory
 
@@ -71,7 +70,7 @@ def disk_full_run(
     )
     others: Counter[int] = Counter()
     try:
-        with httpx.Client(base_url=server.url, timeout=60) as http:
+        with loopback.Client(base_url=server.url, timeout=60) as http:
             for i in range(max_activations):
                 r = http.post(
                     "/api/v1/activations",

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from tests.live import LiveServer
+from tests.support import loopback
 
 
 def engine_for(url: str) -> Engine:
@@ -37,7 +38,7 @@ def in_parallel(
     barrier = threading.Barrier(n)
 
     def run(i: int) -> Any:
-        with httpx.Client(base_url=url_for(i), timeout=120) as http:
+        with loopback.Client(base_url=url_for(i), timeout=120) as http:
             barrier.wait(timeout=60)
             return fn(i, http)
 
@@ -214,7 +215,7 @@ def shared_rate_limit(servers: Sequence[LiveServer], attempts: int) -> Counter[i
     statuses: Counter[int] = Counter()
     for i in range(attempts):
         # a new connection each time: gunicorn hands it to any of its workers
-        r = httpx.get(f"{servers[i % len(servers)].url}/api/v1/keys", timeout=30)
+        r = loopback.get(f"{servers[i % len(servers)].url}/api/v1/keys", timeout=30)
         statuses[r.status_code] += 1
     return statuses
 
@@ -223,7 +224,7 @@ def shared_rate_limit(servers: Sequence[LiveServer], attempts: int) -> Counter[i
 
 
 def public_keys(url: str) -> dict[str, str]:
-    r = httpx.get(f"{url}/api/v1/keys", timeout=30)
+    r = loopback.get(f"{url}/api/v1/keys", timeout=30)
     r.raise_for_status()
     return {k["kid"]: k["public_key"] for k in r.json()["keys"]}
 

@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from tests.support import loopback
+
 _HEAD_TRICKLE = b"GET /api/v1/keys HTTP/1.1\r\nHost: slow\r\nX-Slow: " + b"a" * 4000
 _BODY_TRICKLE = (
     b"POST /api/v1/activations HTTP/1.1\r\nHost: slow\r\n"
@@ -118,7 +120,7 @@ def activate_many(
     counter = iter(range(1_000_000))
 
     def worker() -> None:
-        with httpx.Client(base_url=url, timeout=30) as http:
+        with loopback.Client(base_url=url, timeout=30) as http:
             while True:
                 with lock:
                     i = next(counter)

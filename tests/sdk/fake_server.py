@@ -21,10 +21,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from licserver import signing
+from tests.support import loopback
 
 SIGNATURE = signing.ANSWER_SIGNATURE_HEADER
 NONCE = signing.NONCE_HEADER
@@ -80,7 +80,7 @@ class FakeServer:
         if nonce is not None:
             # replay: what the real server said to this request under another nonce
             headers[NONCE] = f"other-{secrets.token_hex(8)}" if self.mode == "replay" else nonce
-        with httpx.Client(timeout=30) as http:
+        with loopback.Client(timeout=30) as http:
             r = http.request(h.command, self.upstream + h.path, content=body, headers=headers)
         out = {k.lower(): v for k, v in r.headers.items() if k.lower() not in _HOP_BY_HOP}
         raw = r.content

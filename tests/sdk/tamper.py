@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
+from tests.support import loopback
 
 Alter = Callable[[str, bytes], bytes]
 
@@ -25,7 +25,7 @@ class TamperingProxy:
         # many bytes of its body (its Content-Length says all): a lost line.
         self.cut_path = ""
         self.cut_after: int | None = None
-        upstream = httpx.Client(base_url=upstream_url, timeout=30)
+        upstream = loopback.Client(base_url=upstream_url, timeout=30)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):

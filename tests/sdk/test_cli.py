@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.factory import Factory
 from tests.support.sdk import license_view
 
@@ -145,7 +146,7 @@ def test_a_refusal_exits_1_with_the_servers_explanation(
     )
 
     assert done.returncode == 1 and done.stdout == ""
-    answer = httpx.post(
+    answer = loopback.post(
         f"{server.url}/api/v1/activations",
         json={
             "license_id": lic.id,

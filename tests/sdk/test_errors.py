@@ -35,6 +35,7 @@ from licclient.errors import error_for
 
 from licserver.domain import errors as server_errors
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.factory import Factory, IssuedLicense
 from tests.support.sdk import fetch_public_keys, license_view, ok
 
@@ -50,7 +51,7 @@ def retry_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 def server_answer(url: str, body: dict[str, Any]) -> httpx.Response:
     """The same activation request, sent without the SDK: what the server says."""
-    return httpx.post(f"{url}/api/v1/activations", json=body, timeout=10)
+    return loopback.post(f"{url}/api/v1/activations", json=body, timeout=10)
 
 
 def assert_carries(exc: LicenseError, answer: httpx.Response) -> None:
@@ -181,7 +182,7 @@ def test_checkin_refusals_carry_the_servers_detail(
 
     with pytest.raises(InvalidCredentials) as wrong:
         client.checkin()
-    raw = httpx.post(
+    raw = loopback.post(
         f"{server.url}/api/v1/activations/{aid}/checkin",
         json={"activation_token": "not-the-token"},
     )
@@ -192,7 +193,7 @@ def test_checkin_refusals_carry_the_servers_detail(
     ok(staff.post(f"/api/v1/activations/{aid}/deactivate", json={"reason": "gone"}))
     with pytest.raises(Deactivated) as gone:
         client.checkin()
-    raw = httpx.post(
+    raw = loopback.post(
         f"{server.url}/api/v1/activations/{aid}/checkin",
         json={"activation_token": good["activation_token"]},
     )
@@ -282,7 +283,7 @@ def test_parse_retry_after() -> None:
 def spend_allowance(url: str) -> float:
     """Requests until the per-IP limit answers 429; its Retry-After."""
     for _ in range(20):
-        r = httpx.get(f"{url}/api/v1/keys", timeout=10)
+        r = loopback.get(f"{url}/api/v1/keys", timeout=10)
         if r.status_code == 429:
             return float(r.headers["Retry-After"])
     raise AssertionError("the per-IP limit never answered 429")
@@ -369,7 +370,7 @@ def test_a_server_without_its_database_is_unavailable(
     with pytest.raises(ServerUnavailable) as caught:
         client.activate(license_key=lic.key)
 
-    raw = httpx.post(
+    raw = loopback.post(
         f"{down.url}/api/v1/activations",
         json={"license_key": lic.key, "installation_id": "abcdefgh", "machine_name": "PC"},
     )

@@ -30,6 +30,7 @@ from licclient import (
 )
 
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.factory import Factory
 from tests.support.sdk import Clock, license_view, ok
 from tests.updates.helpers import payload, release
@@ -150,7 +151,7 @@ def test_activation_problems_are_explained(
     customer = factory.customer(company_password=company)
     lic = factory.license(customer=customer, seats=1)
     other = {"license_key": lic.key, "installation_id": "someone-else", "machine_name": "X"}
-    assert httpx.post(f"{server.url}/api/v1/activations", json=other).status_code == 201
+    assert loopback.post(f"{server.url}/api/v1/activations", json=other).status_code == 201
 
     done = program(
         [

@@ -21,6 +21,7 @@ from licclient import _fingerprint
 
 from tests.live import LiveServer
 from tests.sdk_c.helpers import Drive
+from tests.support import loopback
 from tests.support.factory import Factory
 from tests.support.sdk import activations, fetch_public_keys, license_view, ok
 from tests.updates.helpers import payload, release
@@ -136,7 +137,7 @@ def test_429_with_retry_after_is_waited_for(
     keys = fetch_public_keys(limited.url)
     lic = factory.license()
     for _ in range(2):
-        httpx.post(f"{limited.url}/api/v1/activations", json={}, timeout=10)
+        loopback.post(f"{limited.url}/api/v1/activations", json={}, timeout=10)
     started = time.monotonic()
     answer = drive(
         "activate", lic.product, server_url=limited.url, public_keys=keys, license_key=lic.key

@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from licserver.extensions import db
@@ -16,6 +15,7 @@ from licserver.runtime import context
 from licserver.services import staff as staff_service
 from tests.live import LiveServer
 from tests.stores import fixtures as f
+from tests.support import loopback
 from tests.support.browser import CHROMIUM, chromium, new_page  # noqa: F401  (fixture)
 from tests.support.servers import _live_servers, live_server  # noqa: F401  (fixtures)
 
@@ -69,7 +69,7 @@ def test_create_copy_receive_reapply(
             )
         )
         headers = f.headers("generic", "browser-secret-1", body)
-        r = httpx.post(
+        r = loopback.post(
             f"{server.url}/api/v1/integrations/{integ_id}/events", content=body, headers=headers
         )
         assert r.status_code == 200 and r.json()["received"][0]["outcome"] == "failed"

@@ -27,6 +27,7 @@ from licclient import LicenseClient
 
 from tests.live import LiveServer
 from tests.sdk.tamper import Alter, TamperingProxy
+from tests.support import loopback
 from tests.support.database import TestDatabase
 
 
@@ -120,7 +121,7 @@ def start_server(app: Flask, test_database: TestDatabase) -> Iterator[Callable[.
 
 def fetch_public_keys(url: str) -> dict[str, str]:
     """What a vendor pins at build time: the server's keys from GET /api/v1/keys."""
-    r = httpx.get(f"{url}/api/v1/keys", timeout=10)
+    r = loopback.get(f"{url}/api/v1/keys", timeout=10)
     assert r.status_code == 200, r.text
     return {k["kid"]: k["public_key"] for k in r.json()["keys"]}
 

@@ -20,6 +20,7 @@ from licserver import signing
 from licserver.domain import feeds
 from tests.feedcheck import minisign_verify
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.factory import Factory
 from tests.support.sdk import fetch_public_keys
 from tests.updates.helpers import activate, artifact, ok, payload, release
@@ -40,7 +41,7 @@ def _feeds(http: httpx.Client, machine: tuple[str, str]) -> dict[str, Any]:
 
 
 def _appcast(url: str, **params: str) -> list[ET.Element]:
-    r = httpx.get(url, params=params)
+    r = loopback.get(url, params=params)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
     root = ET.fromstring(r.content)
     assert root.tag == "rss" and root.find("channel") is not None
@@ -70,7 +71,7 @@ def test_sparkle_electron_and_tauri_feeds(
         assert item.findtext("sparkle:version", namespaces=NS) == "1.2.0"
         enc = item.find("enclosure")
         assert enc is not None and enc.get(f"{{{feeds.SPARKLE_NS}}}os") == "macos"
-        got = httpx.get(enc.get("url", ""), follow_redirects=True).content
+        got = loopback.get(enc.get("url", ""), follow_redirects=True).content
         assert got == mac and int(enc.get("length", "0")) == len(mac)
         public.verify(base64.b64decode(enc.get(f"{{{feeds.SPARKLE_NS}}}edSignature", "")), got)
         (beta,) = _appcast(urls["sparkle"], channel="beta")
@@ -83,28 +84,28 @@ def test_sparkle_electron_and_tauri_feeds(
             ("latest-mac.yml", "1.2.0", "macos"),
             ("beta-mac.yml", "2.0.0-beta.1", "macos"),
         ]:
-            r = httpx.get(f"{urls['electron']}/{name}", params={"noCache": "1x"})
+            r = loopback.get(f"{urls['electron']}/{name}", params={"noCache": "1x"})
             assert r.status_code == 200, (name, r.text)
             doc = yaml.safe_load(r.text)
             assert doc["version"] == version and doc["files"][0]["url"] == doc["path"]
-            served = httpx.get(doc["path"], follow_redirects=True).content
+            served = loopback.get(doc["path"], follow_redirects=True).content
             assert base64.b64decode(doc["sha512"]) == hashlib.sha512(served).digest()
             assert doc["files"][0]["size"] == len(served)
             assert f"for {platform}".encode() in served or platform == "macos"
-        assert httpx.get(f"{urls['electron']}/latest-linux.yml").status_code == 404  # none
+        assert loopback.get(f"{urls['electron']}/latest-linux.yml").status_code == 404  # none
 
         # Tauri: {{target}}/{{arch}}/{{current_version}}
         tauri = urls["tauri"]
         url = tauri.replace("{{target}}", "darwin").replace("{{arch}}", "aarch64")
-        r = httpx.get(url.replace("{{current_version}}", "1.1.0"))
+        r = loopback.get(url.replace("{{current_version}}", "1.1.0"))
         assert r.status_code == 200
         body = r.json()
         assert body["version"] == "1.2.0" and body["pub_date"].endswith("Z")
-        served = httpx.get(body["url"], follow_redirects=True).content
+        served = loopback.get(body["url"], follow_redirects=True).content
         pubkey = feeds.minisign_public_key(public)
         assert "file:app-1.2.0.zip" in minisign_verify(pubkey, body["signature"], served)
-        assert httpx.get(url.replace("{{current_version}}", "1.2.0")).status_code == 204
-        assert httpx.get(url.replace("{{current_version}}", "x")).status_code == 422
+        assert loopback.get(url.replace("{{current_version}}", "1.2.0")).status_code == 204
+        assert loopback.get(url.replace("{{current_version}}", "x")).status_code == 422
 
 
 def test_feeds_refused_like_update_checks(
@@ -121,19 +122,19 @@ def test_feeds_refused_like_update_checks(
         sparkle = _feeds(http, machine)["feeds"]["sparkle"]
         assert len(_appcast(sparkle)) == 1
         forged = sparkle.replace(f"/{aid}/", f"/{aid}/x")
-        assert httpx.get(forged).status_code == 401
+        assert loopback.get(forged).status_code == 401
 
         ok(staff.post(f"/api/v1/licenses/{lic.id}/revoke", json={}))
-        r = httpx.get(sparkle)
+        r = loopback.get(sparkle)
         assert r.status_code == 403 and r.json()["code"] == "LICENSE_REVOKED"
 
     other = factory.license(product)
     with server.client() as http:
         machine = activate(http, other.key)
         electron = _feeds(http, machine)["feeds"]["electron"]
-        assert httpx.get(f"{electron}/latest-mac.yml").status_code == 200
+        assert loopback.get(f"{electron}/latest-mac.yml").status_code == 200
         ok(staff.post(f"/api/v1/activations/{machine[0]}/deactivate", json={"reason": "test"}))
-        r = httpx.get(f"{electron}/latest-mac.yml")
+        r = loopback.get(f"{electron}/latest-mac.yml")
         assert r.status_code == 410 and r.json()["code"] == "DEACTIVATED"
         r = http.post(
             f"/api/v1/activations/{machine[0]}/feed-token", json={"activation_token": machine[1]}

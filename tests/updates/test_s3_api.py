@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-import httpx
 
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.factory import Factory
 from tests.updates.helpers import activate, ask, ok, payload, release
 
@@ -62,11 +62,11 @@ def test_upload_check_and_download_through_s3(
         for platform, data in (("windows", first), ("linux", second)):
             update: dict[str, Any] = ok(ask(http, machine, "1.0.0", platform=platform))["update"]
             assert update["sha256"] == hashlib.sha256(data).hexdigest()
-            hop = httpx.get(update["download_url"])  # no other credential
+            hop = loopback.get(update["download_url"])  # no other credential
             assert hop.status_code == 302, hop.text
             signed = hop.headers["Location"]
             assert (
                 signed.startswith(f"{s3_endpoint}/{BUCKET}/acme/") and "X-Amz-Signature=" in signed
             )
-            got = httpx.get(signed)
+            got = loopback.get(signed)
             assert got.status_code == 200 and got.content == data

@@ -13,6 +13,7 @@ from licserver import signing
 from licserver.models import utcnow
 from licserver.services import links
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.factory import Factory
 from tests.support.sdk import fetch_public_keys
 from tests.updates.helpers import activate, artifact, ask, offered, ok, payload, release
@@ -54,7 +55,7 @@ def test_newest_allowed_per_channel_and_platform_downloaded_and_verified(
             "arm64",
         )
         assert claims["sha256"] == update["sha256"] and claims["size"] == len(mac)
-        got = httpx.get(update["download_url"], follow_redirects=True)  # no other credential
+        got = loopback.get(update["download_url"], follow_redirects=True)  # no other credential
         assert got.status_code == 200 and got.content == mac
 
     kinds = [e["kind"] for e in ok(staff.get(f"/api/v1/licenses/{lic.id}/events"))["items"]]
@@ -82,14 +83,14 @@ def test_refusals_like_checkin_and_unreadable_versions(
         ok(staff.post(f"/api/v1/licenses/{lic.id}/suspend", json={}))
         r = ask(http, (aid, token), "1.0.0")
         assert r.status_code == 403 and r.json()["code"] == "LICENSE_SUSPENDED"
-        assert httpx.get(link).status_code == 403  # a link handed out before
+        assert loopback.get(link).status_code == 403  # a link handed out before
         ok(staff.post(f"/api/v1/licenses/{lic.id}/reinstate", json={}))
-        assert httpx.get(link, follow_redirects=True).status_code == 200
+        assert loopback.get(link, follow_redirects=True).status_code == 200
 
         ok(staff.post(f"/api/v1/activations/{aid}/deactivate", json={"reason": "test"}))
         r = ask(http, (aid, token), "1.0.0")
         assert r.status_code == 410 and r.json()["code"] == "DEACTIVATED"
-        assert httpx.get(link).status_code == 410
+        assert loopback.get(link).status_code == 410
 
     other = factory.license(product)
     with server.client() as http:
@@ -163,21 +164,21 @@ def test_download_link_binding_and_expiry(
     with server.client() as http:
         ma, mb = activate(http, a.key), activate(http, b.key)
         url = ok(ask(http, ma, "1.0.0"))["update"]["download_url"]
-        assert httpx.get(url, follow_redirects=True).status_code == 200
+        assert loopback.get(url, follow_redirects=True).status_code == 200
         prefix, _, token = url.rpartition("/")
         other = prefix.rsplit("/", 1)[0] + f"/{mb[0]}/{token}"
-        assert httpx.get(other).status_code == 404  # another activation's link
-        assert httpx.get(url[:-3] + "abc").status_code == 404  # altered
+        assert loopback.get(other).status_code == 404  # another activation's link
+        assert loopback.get(url[:-3] + "abc").status_code == 404  # altered
         artifact_id = ok(staff.get(f"/api/v1/products/{product}/releases/1.1.0"))["artifacts"][0][
             "id"
         ]
         old = links.sign_link(
             "e2e-secret", artifact_id, ma[0], utcnow() - timedelta(minutes=11), 600, links.UPDATE
         )
-        r = httpx.get(prefix.rsplit("/", 1)[0] + f"/{ma[0]}/{old}")
+        r = loopback.get(prefix.rsplit("/", 1)[0] + f"/{ma[0]}/{old}")
         assert r.status_code == 410 and r.json()["code"] == "LINK_EXPIRED"
         fresh = links.sign_link("e2e-secret", artifact_id, ma[0], utcnow(), 600, links.UPDATE)
-        assert httpx.get(prefix.rsplit("/", 1)[0] + f"/{ma[0]}/{fresh}").status_code == 200
+        assert loopback.get(prefix.rsplit("/", 1)[0] + f"/{ma[0]}/{fresh}").status_code == 200
 
 
 def test_every_release_change_is_seen_by_the_next_check(

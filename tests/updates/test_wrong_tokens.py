@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.live import LiveServer
+from tests.support import loopback
 from tests.support.factory import Factory
 from tests.updates.helpers import activate, ask, ok, release
 
@@ -57,7 +58,7 @@ def test_wrong_update_and_feed_tokens_are_counted_like_checkins(
             assert r.status_code == 401 and r.json()["code"] == "INVALID_CREDENTIALS"
             assert http.post(feed_token, json={"activation_token": "x"}).status_code == 401
             forged = appcast.replace(feed["feed_token"], "A" * len(feed["feed_token"]))
-            assert httpx.get(forged).status_code == 401
+            assert loopback.get(forged).status_code == 401
         refused = _events(staff, lic.id, "update.refused")
         assert len(refused) == 3 * (LIMIT + 1)
         assert {e["reason"] for e in refused} == {"INVALID_CREDENTIALS"}
@@ -74,4 +75,4 @@ def test_wrong_update_and_feed_tokens_are_counted_like_checkins(
         assert _by_password(http, lic, lic.activation_password).status_code == 429
         update = ok(ask(http, (aid, token), "1.0.0", platform="macos"))["update"]
         assert update["version"] == "1.1.0"
-        assert httpx.get(appcast).status_code == 200
+        assert loopback.get(appcast).status_code == 200
