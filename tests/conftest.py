@@ -11,6 +11,7 @@ from empty tables.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,17 @@ os.environ.update(CHEAP_PASSWORD_HASH)
 
 def pytest_report_header() -> str:
     return f"licserver test database: {BACKEND}"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection made (modules, test items, fixtures' definitions) lives
+    until the run ends: set it aside from the garbage collector (gc.freeze),
+    which would walk it at every full collection; and collect less often, as
+    tests make objects by the million and most die young. About 8 % of the CPU
+    time of the tests that run in this process (tests/api)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
