@@ -1,5 +1,6 @@
 """`licserver` starts without building the application: `--help` imports no
-database layer or API, and the command list it prints is each command's own."""
+database layer or API, and the command list it prints is each command's own.
+Building the application leaves the garbage collector running."""
 
 from __future__ import annotations
 
@@ -114,6 +115,33 @@ for name in sorted(cli.COMMANDS):
         seen |= new
 print(json.dumps(firsts), file=sys.stderr)
 """
+
+
+def test_building_the_app_leaves_the_garbage_collector_running(instance: Instance) -> None:
+    """create_app pauses the collector while it builds the app and freezes what
+    it built; the server or command then collects as usual, and so it does
+    after a setting was refused."""
+    script = (
+        "import gc, json\n"
+        "from licserver import create_app\n"
+        "from licserver.config import ConfigError\n"
+        "create_app()\n"
+        "built = [gc.isenabled(), gc.get_freeze_count() > 0]\n"
+        "try:\n"
+        "    create_app({'DB_POOL_SIZE': 'five'})\n"
+        "except ConfigError:\n"
+        "    print(json.dumps([*built, gc.isenabled()]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=instance.env(),
+        cwd=instance.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads(done.stdout) == [True, True, True]
 
 
 def test_every_command_help_imports_no_database_layer() -> None:
