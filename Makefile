@@ -84,8 +84,12 @@ test-postgresql: $(STAMP) axe
 -include $(wildcard client_sdk/*/sdk.mk)
 SDK_TESTS := $(patsubst client_sdk/%/sdk.mk,test-sdk-%,$(wildcard client_sdk/*/sdk.mk))
 
-# Under CI (CI=true) or with TEST_POSTGRES=1 the suite also runs on PostgreSQL.
-test: lint typecheck $(SDK_TESTS) test-sqlite
+# Lint, types and each SDK's checks first, two at a time (each is one process:
+# mypy beside the C SDK's valgrind run), their output kept apart; then the
+# suite. Under CI (CI=true) or with TEST_POSTGRES=1 it also runs on PostgreSQL.
+test: $(STAMP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck $(SDK_TESTS)
+	@$(MAKE) --no-print-directory test-sqlite
 	@if [ "$$CI" = "true" ] || [ "$$TEST_POSTGRES" = "1" ]; then \
 		$(MAKE) --no-print-directory test-postgresql; \
 	else \
